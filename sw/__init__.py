@@ -1,0 +1,1 @@
+"""Host side of attq-fpga: quantization, data, compiler, golden model, driver, CLI."""
