@@ -42,7 +42,7 @@ __all__ = [
     "SUM_WIDTH", "LEAKY_CLAMP_BITS",
     "ActMode", "ACT_MODE_WIDTH",
     "EPILOGUE_FIELDS", "EPILOGUE_LATENCY",
-    "signed_range", "check_int",
+    "signed_range", "check_int", "fields_width", "pack_fields", "unpack_fields",
 ]
 
 #: Version of the integer contract and of every format derived from it (programs, frames).
@@ -85,8 +85,8 @@ SLOPE_MIN, SLOPE_MAX = 0, (1 << SLOPE_WIDTH) - 1
 
 #: Width of M_r*P + M_l*N + B + rounding term.
 SUM_WIDTH = MULT_WIDTH + ACC_WIDTH + 2
-#: Signed width ``v`` is clamped to before the LeakyReLU multiply.
-LEAKY_CLAMP_BITS = 25
+#: Signed width ``v`` is clamped to before the LeakyReLU multiply (25; see the proofs).
+LEAKY_CLAMP_BITS = ACT_WIDTH + SLOPE_FRAC_BITS + 1
 
 
 class ActMode(IntEnum):
@@ -134,3 +134,35 @@ def check_int(name, value, lo, hi, *, what=""):
     if not lo <= value <= hi:
         raise ValueError(f"{name} = {value} is out of range: allowed [{lo}, {hi}]{what}")
     return value
+
+
+def fields_width(fields):
+    """Total width of a field table such as :data:`EPILOGUE_FIELDS`."""
+    return sum(width for _, width, _ in fields)
+
+
+def pack_fields(fields, values):
+    """Pack ``values`` (a mapping of field name to int) into one int, first field lowest.
+
+    Signed fields take two's complement; a value that does not fit raises ValueError.
+    """
+    word, offset = 0, 0
+    for name, width, is_signed in fields:
+        value = values[name]
+        lo, hi = signed_range(width) if is_signed else (0, (1 << width) - 1)
+        check_int(name, value, lo, hi)
+        word |= (int(value) & ((1 << width) - 1)) << offset
+        offset += width
+    return word
+
+
+def unpack_fields(fields, word):
+    """Inverse of :func:`pack_fields`."""
+    values, offset = {}, 0
+    for name, width, is_signed in fields:
+        value = (word >> offset) & ((1 << width) - 1)
+        if is_signed and value >> (width - 1):
+            value -= 1 << width
+        values[name] = value
+        offset += width
+    return values

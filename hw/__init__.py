@@ -1,0 +1,1 @@
+"""Amaranth HDL of the ternary sparse engine and its board tops."""

@@ -1,0 +1,1 @@
+"""cocotb benches of the RTL (collected by ``pytest sim/``) and their helpers."""

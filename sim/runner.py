@@ -1,0 +1,71 @@
+"""Build an Amaranth component to Verilog and run a cocotb test module on it.
+
+Both simulators go through :func:`cocotb_tools.runner.get_runner`; the toolchain is
+configured first (:func:`sw.toolchain.configure`), so nothing needs exporting.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from sw.toolchain import configure, has_icarus
+
+__all__ = ["SIMULATORS", "available_simulators", "build_dir_for", "run_cocotb", "simulator_param"]
+
+#: The simulators every bench runs on.
+SIMULATORS = ("verilator", "icarus")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def available_simulators():
+    configure()
+    return [s for s in SIMULATORS if s != "icarus" or has_icarus()]
+
+
+def simulator_param():
+    """``pytest.param`` for each simulator, Icarus skipped with the reason when missing."""
+    import pytest
+    configure()
+    params = []
+    for sim in SIMULATORS:
+        marks = []
+        if sim == "icarus" and not has_icarus():
+            marks.append(pytest.mark.skip(
+                reason="Icarus Verilog not installed: sudo apt-get install iverilog"))
+        params.append(pytest.param(sim, marks=marks, id=sim))
+    return params
+
+
+def build_dir_for(name, simulator):
+    return ROOT / "build" / "sim" / f"{name}-{simulator}"
+
+
+def run_cocotb(component, *, toplevel, test_module, simulator, extra_env=None,
+               testcase=None, build_dir=None):
+    """Convert ``component`` to Verilog, build it with ``simulator`` and run ``test_module``.
+
+    Returns ``(tests, failed)`` from the results file. Under pytest, cocotb's runner
+    itself ends the test with ``SystemExit`` when a cocotb test fails.
+    """
+    configure()
+    from amaranth.back import verilog
+    from cocotb_tools.runner import get_results, get_runner
+
+    build_dir = Path(build_dir or build_dir_for(toplevel, simulator))
+    build_dir.mkdir(parents=True, exist_ok=True)
+    source = build_dir / f"{toplevel}.v"
+    text = verilog.convert(component, name=toplevel, emit_src=False)
+    # Rebuild only when the Verilog changed: Verilator builds take most of a bench's time.
+    if not source.exists() or source.read_text() != text:
+        source.write_text(text)
+    runner = get_runner(simulator)
+    build_args = ["-Wno-fatal", "-O2"] if simulator == "verilator" else []
+    runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=build_dir,
+                 timescale=("1ns", "1ps"), build_args=build_args, log_file=build_dir / "build.log")
+    env = {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env.update(extra_env or {})
+    results = runner.test(hdl_toplevel=toplevel, test_module=test_module, test_dir=build_dir,
+                          build_dir=build_dir, extra_env=env, testcase=testcase,
+                          timescale=("1ns", "1ps"))
+    return get_results(results)

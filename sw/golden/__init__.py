@@ -1,0 +1,1 @@
+"""Golden integer model: numpy references the hardware is checked against bit-exactly."""
