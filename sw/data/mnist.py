@@ -134,8 +134,13 @@ def load_mnist(*, seed=0, train_fraction=0.375, crop=20, path=None):
 
     if not 0.0 < train_fraction < 1.0:
         raise InputError(f"train_fraction: expected a value in (0, 1), got {train_fraction}")
-    path = Path(path) if path is not None else mnist_path()
-    images, labels = _cached(path.resolve())
+    if path is None:
+        # The shipped file never changes: read it once per process.
+        path = mnist_path()
+        images, labels = _cached(path)
+    else:
+        path = Path(path)
+        images, labels = read_mnist_csv(path)
     x = center_crop(images, crop).astype(np.float32)[:, None] / np.float32(255.0)
     idx_train, idx_test = train_test_split(
         np.arange(len(labels)), train_size=train_fraction, stratify=labels,
