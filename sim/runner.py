@@ -42,9 +42,10 @@ def build_dir_for(name, simulator):
 
 
 def run_cocotb(component, *, toplevel, test_module, simulator, extra_env=None,
-               testcase=None, build_dir=None):
+               testcase=None, build_dir=None, log_file=None):
     """Convert ``component`` to Verilog, build it with ``simulator`` and run ``test_module``.
 
+    ``log_file``, when given, takes the simulator's output instead of the terminal.
     Returns ``(tests, failed)`` from the results file. Under pytest, cocotb's runner
     itself ends the test with ``SystemExit`` when a cocotb test fails.
     """
@@ -67,5 +68,5 @@ def run_cocotb(component, *, toplevel, test_module, simulator, extra_env=None,
     env.update(extra_env or {})
     results = runner.test(hdl_toplevel=toplevel, test_module=test_module, test_dir=build_dir,
                           build_dir=build_dir, extra_env=env, testcase=testcase,
-                          timescale=("1ns", "1ps"))
+                          timescale=("1ns", "1ps"), log_file=log_file)
     return get_results(results)
