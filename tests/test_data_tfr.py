@@ -112,3 +112,17 @@ def test_bad_input():
         tfr(np.zeros((4, 178)))
     with pytest.raises(InputError, match="expected 2 channels"):
         tfr(np.zeros((1, 3, 178)), iq=True)
+
+
+def test_png_of_maps(tmp_path):
+    import matplotlib.image
+
+    from sw.data.tfr_plot import save_tfr_png
+
+    n = np.arange(2048)
+    z = np.exp(2j * np.pi * 500.0 * n / 4400.0)
+    maps = tfr(np.stack([_iq(z)[0], _iq(-z)[0]]))
+    path = save_tfr_png(maps, tmp_path / "maps.png", sample_rate_hz=4400, titles=["a", "b"])
+    image = matplotlib.image.imread(path)
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 200
+    assert not list(tmp_path.glob(".*.tmp*"))

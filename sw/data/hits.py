@@ -71,6 +71,13 @@ def _read_labels(directory, classes):
     if not labels_path.is_file():
         raise InputError(f"{labels_path}: file not found (expected the segment labels, "
                          "header file,class,subject,split)")
+    try:
+        return labels_path, _parse_labels(labels_path, classes)
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise InputError(f"{labels_path}: not a valid UTF-8 CSV file ({exc})") from None
+
+
+def _parse_labels(labels_path, classes):
     rows = []
     with open(labels_path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
@@ -114,7 +121,7 @@ def _read_labels(directory, classes):
                          "column 4 (split): empty, but other rows give a split: expected "
                          "'train'/'test' on every row, or on none (then a subject-wise "
                          "split is made)")
-    return labels_path, rows
+    return rows
 
 
 def _read_wav(path, where, rate, n_frames):

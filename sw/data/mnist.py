@@ -57,10 +57,19 @@ def read_mnist_csv(path):
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found (expected an MNIST CSV)")
+    try:
+        return _parse(path)
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise InputError(f"{path}: not a readable MNIST CSV ({exc})") from None
+
+
+def _parse(path):
     opener = gzip.open if path.suffix == ".gz" else open
     rows = []
     with opener(path, "rt", encoding="ascii", newline="") as fh:
         for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
             cells = line.strip().split(",")
             if len(cells) != N_PIXELS + 1:
                 raise InputError(f"{path}: row {line_no}: expected {N_PIXELS + 1} columns "
