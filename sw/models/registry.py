@@ -1,0 +1,56 @@
+"""Architectures by name, and the presets of the paper and of the project."""
+
+from .cnn_transformer import CNNTransformer
+from .mnist_cnn import MnistCNN
+from .tfr_cnn import TFRCNN
+
+__all__ = ["ARCHITECTURES", "PRESETS", "build_model", "build_preset", "HITS_DEFAULT",
+           "HITS_TFR_HOP"]
+
+#: Architecture name -> class. A saved model records its name and ``model.config``.
+ARCHITECTURES = {
+    "mnist_cnn": MnistCNN,
+    "tfr_cnn": TFRCNN,
+    "cnn_transformer": CNNTransformer,
+}
+
+#: TFR hop for the HITS default model: 2048 I/Q samples, n_fft 32, hop 32 -> 32 × 64 map.
+HITS_TFR_HOP = 32
+
+#: Presets: name -> (architecture, config). Counts are checked in tests/test_models.py.
+PRESETS = {
+    # Table 1: 9,840 parameters.
+    "mnist_cnn": ("mnist_cnn", {}),
+    # Table 1: 1,555,842 parameters (ESR TFR is 1 × 32 × 37).
+    "esr_tfr_cnn": ("tfr_cnn", dict(in_channels=1, input_shape=[32, 37], n_filters=64,
+                                     n_classes=2)),
+    # Table 1: 109,942 parameters.
+    "esr_cnn_transformer": ("cnn_transformer", {}),
+    # Project default for HITS: sized for the Arty A7-35T block RAM (docs/hits-model.md).
+    "hits_tfr_cnn": ("tfr_cnn", dict(in_channels=1, input_shape=[32, 64], n_filters=8,
+                                      n_classes=3)),
+    # The paper's 2D CNN width (n = 64) on the HITS TFR; too big for the 35T.
+    "hits_tfr_cnn_paper": ("tfr_cnn", dict(in_channels=1, input_shape=[32, 64],
+                                            n_filters=64, n_classes=3)),
+    # 1D CNN-transformer on the raw I/Q segment (2 channels × 2048 samples).
+    "hits_cnn_transformer": ("cnn_transformer", dict(in_channels=2, n_samples=2048,
+                                                      n_classes=3, n_conv_layers=4)),
+}
+
+#: The default HITS model preset.
+HITS_DEFAULT = "hits_tfr_cnn"
+
+
+def build_model(arch, config=None):
+    """Build architecture ``arch`` with keyword ``config``."""
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; known: {sorted(ARCHITECTURES)}")
+    return ARCHITECTURES[arch](**(config or {}))
+
+
+def build_preset(name, **overrides):
+    """Build preset ``name`` (see :data:`PRESETS`), with config ``overrides``."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown model preset {name!r}; known: {sorted(PRESETS)}")
+    arch, config = PRESETS[name]
+    return build_model(arch, {**config, **overrides})
