@@ -18,6 +18,7 @@ __all__ = ["main", "COMMAND_MODULES"]
 COMMAND_MODULES = (
     "sw.doctor",
     "sw.demo",
+    "sw.data.command",
 )
 
 
