@@ -23,6 +23,7 @@ def _iq(z):
 def test_shapes():
     assert tfr(np.zeros((3, 1, 178)) + 1.0).shape == (3, 1, 32, 37)     # the paper's 32 x 37
     assert tfr_shape(2048) == (32, 505)
+    assert tfr_shape(2048, hop=32) == (32, 64)        # the HITS default model's input
     assert tfr(np.ones((2, 2, 2048)), iq=False).shape == (2, 2, 32, 505)
     assert tfr(np.ones((2, 2, 2048))).shape == (2, 1, 32, 505)          # I/Q by default
     assert tfr(np.ones((1, 1, 64)), n_fft=16, hop=8).shape == (1, 1, 16, 7)
@@ -126,3 +127,11 @@ def test_png_of_maps(tmp_path):
     image = matplotlib.image.imread(path)
     assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 200
     assert not list(tmp_path.glob(".*.tmp*"))
+
+
+def test_batches_larger_than_one_chunk_match_single_samples():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(1030, 2, 40))                 # > the 1024-sample STFT batch
+    out = tfr(x)
+    for s in (0, 1023, 1024, 1029):
+        assert np.array_equal(out[s], tfr(x[s:s + 1])[0])
