@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "sw.doctor",
     "sw.demo",
     "sw.data.command",
+    "sw.doppler.commands",
+    "sw.experiments.cli",
 )
 
 
