@@ -1,0 +1,149 @@
+"""One repetition of the paper's protocol: FP pre-training, then each quantization method
+fine-tuned from the FP model, then test metrics. Tasks are plain dicts so they can run in
+a process pool or on a Ray cluster."""
+
+import copy
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["load_dataset", "run_repetition", "TASK_DEFAULTS"]
+
+#: Keys of a task dict and their defaults.
+TASK_DEFAULTS = dict(
+    dataset="mnist", preset=None, data_path=None, rep=0, seed=0,
+    methods=("fp", "dorefa", "ttq", "attq"), epochs_scale=1.0, epochs=None,
+    n_train=None, n_test=None, t_min=None, t_max=None, pruned_grad="code",
+    init_scales="mean", out_dir=None, resume=True, progress=False, threads=1,
+    fp_path=None,
+)
+
+
+def load_dataset(dataset, preset, *, seed, data_path=None):
+    """The :class:`sw.data.Split` of ``dataset``, transformed for ``preset``'s input."""
+    from ..data.tfr import tfr
+    from ..errors import InputError
+    from ..models.registry import HITS_TFR_HOP, PRESETS
+
+    if dataset == "mnist":
+        from ..data.mnist import load_mnist
+        split = load_mnist(seed=seed)
+    elif dataset == "esr":
+        from ..data.esr import load_esr
+        if data_path is None:
+            raise InputError("--data: the ESR dataset needs the path of its CSV file")
+        split = load_esr(data_path, seed=seed)
+    elif dataset == "hits":
+        from ..data.hits import load_hits
+        if data_path is None:
+            raise InputError("--data: the HITS dataset needs its directory "
+                             "(attq-fpga make-dataset hits --out DIR)")
+        split = load_hits(data_path, seed=seed)
+    else:
+        raise InputError(f"--dataset: expected mnist, esr or hits, got {dataset!r}")
+    if PRESETS[preset][0] == "tfr_cnn" and split.x_train.ndim == 3:
+        hop = HITS_TFR_HOP if dataset == "hits" else 4
+        split.x_train = tfr(split.x_train, n_fft=32, hop=hop)
+        split.x_test = tfr(split.x_test, n_fft=32, hop=hop)
+    return split
+
+
+def _subset(x, y, n, seed):
+    if n is None or n >= len(y):
+        return x, y
+    idx = np.sort(np.random.default_rng(seed).permutation(len(y))[:n])
+    return x[idx], y[idx]
+
+
+def run_repetition(task):
+    """Run one repetition; return its per-method results (a JSON-able dict).
+
+    ``task`` keys: see :data:`TASK_DEFAULTS`. With ``out_dir``, each trained model is
+    saved (docs/model-format.md) as ``models/rep{rep}_{method}.pt``; with ``resume`` a
+    saved model trained with the same settings is loaded instead of retrained.
+    """
+    import torch
+
+    from .. import metrics as M
+    from ..models import build_preset, load_model, save_model
+    from ..models.registry import PRESETS
+    from ..quant import QuantConfig, quantize_model
+    from .settings import DATASET_PRESET, THRESHOLDS, table1
+    from .trainer import fit, predict, seed_everything
+
+    t = {**TASK_DEFAULTS, **task}
+    torch.set_num_threads(int(t["threads"]))
+    preset = t["preset"] or DATASET_PRESET[t["dataset"]]
+    seed = int(t["seed"]) + int(t["rep"])
+    split = load_dataset(t["dataset"], preset, seed=seed, data_path=t["data_path"])
+    x_tr, y_tr = _subset(split.x_train, split.y_train, t["n_train"], seed)
+    x_te, y_te = _subset(split.x_test, split.y_test, t["n_test"], seed + 1)
+    n_classes = split.n_classes
+    t_min, t_max = THRESHOLDS[preset]
+    t_min = t_min if t["t_min"] is None else float(t["t_min"])
+    t_max = t_max if t["t_max"] is None else float(t["t_max"])
+    arch = PRESETS[preset][0]
+    out_dir = Path(t["out_dir"]) if t["out_dir"] else None
+    example = torch.from_numpy(x_te[:1])
+
+    def cfg_for(method):
+        cfg = table1(preset, method)
+        if t["epochs"] is not None:
+            cfg.epochs = int(t["epochs"])
+        return cfg.scaled(t["epochs_scale"])
+
+    def trained(method, make, quant):
+        cfg = cfg_for(method)
+        training = dict(cfg.to_dict(), seed=seed, n_train=len(y_tr))
+        path = out_dir / "models" / f"rep{t['rep']}_{method}.pt" if out_dir else None
+        if path is not None and t["resume"] and path.exists():
+            model, rec = load_model(path, trainable=True)
+            if rec["training"].get("settings") == training and rec["quant"] == quant.to_dict():
+                return model, rec["training"]["seconds"], path
+        model = make()
+        start = time.perf_counter()
+        fit(model, x_tr, y_tr, cfg, n_classes=n_classes, seed=seed,
+            progress=t["progress"], desc=f"rep {t['rep']} {method}")
+        return model, time.perf_counter() - start, path
+
+    seed_everything(seed)
+    fp_quant = QuantConfig(method="fp")
+    if t["fp_path"] is not None:
+        # A shared pre-trained FP model (the grid experiment trains it once per repetition).
+        fp_model, rec = load_model(t["fp_path"])
+        fp_seconds, fp_path = rec["training"].get("seconds", 0.0), Path(t["fp_path"])
+    else:
+        fp_model, fp_seconds, fp_path = trained(
+            "fp", lambda: build_preset(preset, n_classes=n_classes), fp_quant)
+    results = {}
+    for method in t["methods"]:
+        if method == "fp":
+            model, seconds, path, quant = fp_model, fp_seconds, fp_path, fp_quant
+        else:
+            layers = list(fp_model.default_quantized)
+            quant = QuantConfig(method=method, layers=layers, t_min=t_min, t_max=t_max,
+                                pruned_grad=t["pruned_grad"], init_scales=t["init_scales"])
+
+            def make(quant=quant):
+                return quantize_model(copy.deepcopy(fp_model), quant)
+
+            model, seconds, path = trained(method, make, quant)
+        y_pred = predict(model, x_te)
+        layers = list(fp_model.default_quantized)
+        r = M.model_metrics(fp_model, model, layers, example, y_te, y_pred)
+        r.update(accuracy=float((y_pred == y_te).mean()), train_seconds=seconds,
+                 epochs=cfg_for(method).epochs)
+        results[method] = r
+        if path is not None and not (method == "fp" and t["fp_path"] is not None):
+            save_model(path, model, arch=arch, preset=preset, quant=quant, metrics=r,
+                       data=dict(dataset=t["dataset"], source=split.source,
+                                 description=split.description, classes=split.classes,
+                                 n_train=len(y_tr), n_test=len(y_te)),
+                       training=dict(settings=dict(cfg_for(method).to_dict(), seed=seed,
+                                                   n_train=len(y_tr)),
+                                     seconds=seconds, method=method))
+    return dict(rep=int(t["rep"]), seed=seed, preset=preset, dataset=t["dataset"],
+                source=split.source, description=split.description,
+                t_min=t_min, t_max=t_max, n_train=len(y_tr), n_test=len(y_te),
+                methods=results)

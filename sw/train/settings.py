@@ -1,0 +1,110 @@
+"""Training settings of Table 1 and §4.3, per model preset and quantization method."""
+
+from dataclasses import asdict, dataclass, replace
+
+__all__ = ["TrainConfig", "table1", "TABLE1", "THRESHOLDS", "DATASET_PRESET"]
+
+
+@dataclass
+class TrainConfig:
+    """How one model is trained.
+
+    Attributes
+    ----------
+    lr : float
+        Adamax learning rate, or the Noam factor (peak ``lr·d^-0.5·warmup^-0.5``).
+    epochs, batch_size : int
+    weight_decay : float
+    optimizer : str
+        ``"adamax"`` (2D CNNs) or ``"noam"`` (Adamax with the Noam warm-up schedule, for the
+        transformers; β = (0.9, 0.999) both).
+    warmup : int
+        Noam warm-up steps.
+    d_model : int
+        Noam's model dimension.
+    plateau : bool
+        ReduceLROnPlateau (factor 0.1, patience 5) on the epoch's training loss, as the
+        authors' FP MNIST model.
+    class_weights : bool
+        Class-weighted cross entropy (weights ``n / (k · n_c)``).
+    """
+
+    lr: float = 1e-3
+    epochs: int = 10
+    batch_size: int = 32
+    weight_decay: float = 0.0
+    optimizer: str = "adamax"
+    warmup: int = 4000
+    d_model: int = 64
+    plateau: bool = False
+    class_weights: bool = True
+
+    def scaled(self, factor):
+        """Copy with ``epochs`` multiplied by ``factor`` (at least one epoch)."""
+        return replace(self, epochs=max(1, round(self.epochs * factor)))
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def _cnn(lr, epochs, wd, **kw):
+    return TrainConfig(lr=lr, epochs=epochs, weight_decay=wd, optimizer="adamax", **kw)
+
+
+def _noam(lr, epochs, wd, bs, warmup=4000):
+    return TrainConfig(lr=lr, epochs=epochs, weight_decay=wd, batch_size=bs,
+                       optimizer="noam", warmup=warmup)
+
+
+#: Table 1: preset -> method -> TrainConfig (DoReFa shares TTQ's row).
+TABLE1 = {
+    "mnist_cnn": {
+        "fp": _cnn(1e-3, 70, 0.0, plateau=True),
+        "ttq": _cnn(1e-4, 200, 0.0), "dorefa": _cnn(1e-4, 200, 0.0),
+        "attq": _cnn(1e-3, 200, 0.0),
+    },
+    "esr_tfr_cnn": {
+        "fp": _cnn(1e-3, 100, 1e-5),
+        "ttq": _cnn(1e-3, 50, 1e-7), "dorefa": _cnn(1e-3, 50, 1e-7),
+        "attq": _cnn(1e-3, 200, 1e-7),
+    },
+    "esr_cnn_transformer": {
+        "fp": _noam(3e-1, 100, 0.0, 64),
+        "ttq": _noam(1e-3, 100, 0.0, 64), "dorefa": _noam(1e-3, 100, 0.0, 64),
+        "attq": _noam(5e-4, 100, 0.0, 64),
+    },
+    "hits_tfr_cnn": {
+        "fp": _cnn(1e-3, 50, 1e-7),
+        "ttq": _cnn(3e-3, 50, 1e-7), "dorefa": _cnn(3e-3, 50, 1e-7),
+        "attq": _cnn(1e-4, 150, 1e-7),
+    },
+    "hits_cnn_transformer": {
+        "fp": _noam(7e-2, 150, 1e-7, 32),
+        "ttq": _noam(1e-4, 50, 1e-7, 32, warmup=700),
+        "dorefa": _noam(1e-4, 50, 1e-7, 32),
+        "attq": _noam(5e-5, 100, 1e-7, 32, warmup=700),
+    },
+}
+TABLE1["hits_tfr_cnn_paper"] = TABLE1["hits_tfr_cnn"]
+
+#: Table 1's (t_min, t_max) for aTTQ, per preset.
+THRESHOLDS = {
+    "mnist_cnn": (-1.0, 0.5),
+    "esr_tfr_cnn": (-3.0, 1.0),
+    "esr_cnn_transformer": (-2.0, 1.0),
+    "hits_tfr_cnn": (-4.0, 0.0),
+    "hits_tfr_cnn_paper": (-4.0, 0.0),
+    "hits_cnn_transformer": (-2.0, 1.5),
+}
+
+#: Dataset name -> default model preset.
+DATASET_PRESET = {"mnist": "mnist_cnn", "esr": "esr_cnn_transformer", "hits": "hits_tfr_cnn"}
+
+
+def table1(preset, method):
+    """The Table 1 :class:`TrainConfig` of ``preset`` and ``method`` (a copy)."""
+    try:
+        return replace(TABLE1[preset][method])
+    except KeyError:
+        raise ValueError(f"no Table 1 settings for preset {preset!r}, method {method!r}; "
+                         f"presets: {sorted(TABLE1)}") from None
