@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "sw.data.command",
     "sw.doppler.commands",
     "sw.experiments.cli",
+    "sw.hessian",
 )
 
 

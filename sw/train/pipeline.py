@@ -66,6 +66,7 @@ def run_repetition(task):
     import torch
 
     from .. import metrics as M
+    from ..errors import InputError
     from ..models import build_preset, load_model, save_model
     from ..models.registry import PRESETS
     from ..quant import QuantConfig, quantize_model
@@ -98,8 +99,12 @@ def run_repetition(task):
         training = dict(cfg.to_dict(), seed=seed, n_train=len(y_tr))
         path = out_dir / "models" / f"rep{t['rep']}_{method}.pt" if out_dir else None
         if path is not None and t["resume"] and path.exists():
-            model, rec = load_model(path, trainable=True)
-            if rec["training"].get("settings") == training and rec["quant"] == quant.to_dict():
+            try:
+                model, rec = load_model(path, trainable=True)
+            except InputError:
+                rec = None  # unreadable or older format: train again
+            if (rec is not None and rec["training"].get("settings") == training
+                    and rec["quant"] == quant.to_dict()):
                 return model, rec["training"]["seconds"], path
         model = make()
         start = time.perf_counter()
