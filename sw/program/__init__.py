@@ -1,0 +1,12 @@
+"""The integer program the engine runs: IR (:mod:`.ir`) and file format (:mod:`.file`).
+
+See docs/program-format.md for the file and /work/notes/program-contract.md for the
+contract between the compiler, the golden model and the engine RTL.
+"""
+
+from .file import MAGIC, file_hash, from_bytes, load, save, to_bytes
+from .ir import HOST_OP_KINDS, MODES, EngineLayer, HostOp, Program, offsets_from_weights
+
+__all__ = ["EngineLayer", "HostOp", "Program", "HOST_OP_KINDS", "MODES",
+           "offsets_from_weights", "MAGIC", "save", "load", "to_bytes", "from_bytes",
+           "file_hash"]

@@ -1,0 +1,138 @@
+"""The program file: round trip, content hash, and refusal of damaged files."""
+
+import hashlib
+import struct
+
+import numpy as np
+import pytest
+
+from sw import spec
+from sw.errors import InputError
+from sw.golden.dual_scale import DualScaleParams
+from sw.golden.executor import execute
+from sw.program import EngineLayer, HostOp, Program, from_bytes, load, save, to_bytes
+from sw.spec import ActMode
+
+
+def small_program():
+    rng = np.random.default_rng(11)
+    w1 = rng.choice([-1, 0, 1], size=(3, 2, 3, 3))
+    w2 = np.where(rng.random((4, 3, 2, 2)) < 0.5, rng.integers(-127, 128, (4, 3, 2, 2)), 0)
+    l1 = EngineLayer.from_weights(
+        "conv", w1, in_shape=(2, 5, 5), pad=(1, 1), mode="ternary", pool=(2, 2),
+        epilogue=DualScaleParams([500, 600, 700], [-400, -500, -650], [10, -20, 30],
+                                 [9, 9, 10], ActMode.LEAKY, 655), in_scale=0.02,
+        out_scale=0.1)
+    l2 = EngineLayer.from_weights(
+        "fc", w2, in_shape=(3, 2, 2), mode="dense",
+        epilogue=DualScaleParams(rng.integers(50, 90, 4), 0, [0, 1, -1, 7], 11),
+        in_scale=0.1, out_scale=0.25)
+    return Program(input_shape=(2, 5, 5), classes=list("abcd"), meta={"source": "test"},
+                   ops=[HostOp("quantize", dict(scale=0.02, map_shape=[2, 5, 5], pad=[1, 1])),
+                        l1, l2, HostOp("dequantize", dict(scale=0.25)),
+                        HostOp("log_softmax")])
+
+
+def test_round_trip_same_hash_and_outputs(tmp_path):
+    prog = small_program()
+    path = tmp_path / "p.attq"
+    digest = save(prog, path)
+    data = path.read_bytes()
+    # The header's hash is the sha256 of everything after the 52-byte prefix.
+    assert digest == hashlib.sha256(data[52:]).hexdigest() == prog.content_hash()
+    back = load(path)
+    assert back.content_hash() == digest
+    assert to_bytes(back) == data
+    x = np.random.default_rng(0).uniform(-2, 2, size=(5, 2, 5, 5))
+    a, b = execute(prog, x), execute(back, x)
+    np.testing.assert_array_equal(a.int_output, b.int_output)
+    np.testing.assert_array_equal(a.output, b.output)
+    for la, lb in zip(prog.engine_layers, back.engine_layers):
+        np.testing.assert_array_equal(la.weights(), lb.weights())
+        assert la.epilogue.act == lb.epilogue.act and la.epilogue.slope == lb.epilogue.slope
+    assert back.classes == list("abcd") and back.meta == {"source": "test"}
+
+
+def test_prefix_layout():
+    data = to_bytes(small_program())
+    magic, version, length = struct.unpack_from("<8sIQ", data)
+    assert magic == b"ATTQPRG\x00" and version == spec.FORMAT_VERSION
+    assert length == len(data) - 52
+
+
+def test_different_programs_different_hashes():
+    a = small_program()
+    b = small_program()
+    b.engine_layers[0].epilogue.bias[0] += 1  # one bias LSB
+    assert a.content_hash() != b.content_hash()
+
+
+def _refused(data, tmp_path, match):
+    path = tmp_path / "bad.attq"
+    path.write_bytes(data)
+    with pytest.raises(InputError, match=match) as info:
+        load(path)
+    assert str(path) in str(info.value)
+
+
+def test_truncated_refused(tmp_path):
+    data = to_bytes(small_program())
+    for cut in (len(data) - 1, len(data) // 2, 60, 30, 10):
+        _refused(data[:cut], tmp_path, "truncated")
+
+
+def test_corrupted_refused(tmp_path):
+    data = bytearray(to_bytes(small_program()))
+    for pos in (60, len(data) // 2, len(data) - 1):
+        bad = bytearray(data)
+        bad[pos] ^= 0x10
+        _refused(bytes(bad), tmp_path, "corrupted.*hash")
+    _refused(bytes(data) + b"\0", tmp_path, "corrupted.*after")
+
+
+def test_wrong_version_refused(tmp_path):
+    data = bytearray(to_bytes(small_program()))
+    struct.pack_into("<I", data, 8, spec.FORMAT_VERSION + 1)
+    _refused(bytes(data), tmp_path, f"wrong format version {spec.FORMAT_VERSION + 1}")
+
+
+def test_wrong_magic_refused(tmp_path):
+    data = to_bytes(small_program())
+    _refused(b"PK\x03\x04" + data[4:], tmp_path, "wrong magic")
+    _refused(b"", tmp_path, "wrong magic")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="no such program file"):
+        load(tmp_path / "nope.attq")
+
+
+def test_bad_content_with_valid_hash_refused(tmp_path):
+    """A writer bug (valid hash, inconsistent content) is still refused, naming the op."""
+    import json
+    data = to_bytes(small_program())
+    payload = data[52:]
+    jlen = struct.unpack_from("<I", payload)[0]
+    header = json.loads(payload[4:4 + jlen])
+    header["ops"][1]["kernel"] = [9, 9]
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    head = struct.pack("<I", len(text)) + text
+    head += b"\0" * (-len(head) % 8)
+    start = 4 + jlen + (-(4 + jlen) % 8)
+    new_payload = head + payload[start:]
+    bad = struct.pack("<8sIQ32s", b"ATTQPRG\x00", spec.FORMAT_VERSION, len(new_payload),
+                      hashlib.sha256(new_payload).digest()) + new_payload
+    _refused(bad, tmp_path, "op 1.*kernel")
+    with pytest.raises(InputError):
+        from_bytes(bad)
+
+
+def test_save_is_atomic(tmp_path):
+    path = tmp_path / "p.attq"
+    path.write_bytes(b"old")
+    prog = small_program()
+    prog.meta = {"bad": float("nan")}  # JSON refuses NaN: the write fails
+    with pytest.raises(ValueError):
+        save(prog, path)
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["p.attq"]
