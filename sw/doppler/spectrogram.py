@@ -81,7 +81,8 @@ def plot_spectrogram(path, iq, sample_rate_hz, *, detections=(), truth=(), start
         ax.axvspan(d.onset_s, d.offset_s, ymin=0.0, ymax=0.03, color="white")
     handles = [Patch(color=c, label=f"truth: {k}") for k, c in CLASS_COLOURS.items()]
     handles.append(Patch(color="black", label="detected"))
-    track.legend(handles=handles, loc="upper right", ncols=4, fontsize="small")
+    track.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.55), ncols=4,
+                 fontsize="small", frameon=False)
     track.set_xlim(start_s, stop_s)
     fig.tight_layout()
     with atomic_path(path) as tmp:
