@@ -43,6 +43,8 @@ __all__ = [
     "ActMode", "ACT_MODE_WIDTH",
     "EPILOGUE_FIELDS", "EPILOGUE_LATENCY",
     "signed_range", "check_int", "fields_width", "pack_fields", "unpack_fields",
+    "LayerMode", "ACT_ADDR_WIDTH", "DIM_WIDTH", "KERNEL_WIDTH", "CHAN_WIDTH", "MAX_CHANNELS",
+    "WEIGHT_WORD_FIELDS", "PARAM_WORD_FIELDS", "LANE_FIFO_DEPTH", "ENGINE_COUNTERS",
 ]
 
 #: Version of the integer contract and of every format derived from it (programs, frames).
@@ -166,3 +168,64 @@ def unpack_fields(fields, word):
         values[name] = value
         offset += width
     return values
+
+
+# ---------------------------------------------------------------------------------------
+# The engine (hw/engine): how a layer is laid out in its memories.
+#
+# Activation maps are stored unpadded and channel-major, address = base + c*H*W + y*W + x.
+# Each lane walks a list of weight words, one a cycle; a word names one nonzero weight by
+# its offset into the unpadded input map, ci*H*W + ky*W + kx, plus (ky, kx) so the lane can
+# tell a read that falls in the zero padding (which it then skips: x = 0, no memory read).
+# ---------------------------------------------------------------------------------------
+
+
+class LayerMode(IntEnum):
+    """How a lane accumulates: ternary (x into P or N by the weight's sign) or dense int8."""
+    TERNARY = 0
+    DENSE = 1
+
+
+#: Address width of the activation memory (int8 words).
+ACT_ADDR_WIDTH = 16
+#: Width of a map dimension (H, W of inputs; pooled output rows and columns).
+DIM_WIDTH = 8
+#: Width of a kernel coordinate ky, kx (kernels up to 16 x 16; linear layers use 0, 0).
+KERNEL_WIDTH = 4
+#: Width of a channel number.
+CHAN_WIDTH = 8
+MAX_CHANNELS = 1 << CHAN_WIDTH
+
+#: One weight word. ``w`` is the int8 weight in dense mode and +1 / -1 in ternary mode;
+#: ``last`` ends the words of one output channel. A channel with no nonzero weight is one
+#: word with ``w = 0`` (so that its constant output is still produced).
+WEIGHT_WORD_FIELDS = (
+    ("off", ACT_ADDR_WIDTH, False),
+    ("ky", KERNEL_WIDTH, False),
+    ("kx", KERNEL_WIDTH, False),
+    ("w", ACT_WIDTH, True),
+    ("last", 1, False),
+)
+
+#: One output channel's epilogue parameters, as stored in the engine's parameter memory.
+PARAM_WORD_FIELDS = (
+    ("m_r", MULT_WIDTH, True),
+    ("m_l", MULT_WIDTH, True),
+    ("bias", BIAS_WIDTH, True),
+    ("shift", SHIFT_WIDTH, False),
+)
+
+#: Results each lane can hold while waiting for the shared epilogue. A lane issues a word
+#: only while its queue plus the words in its two pipeline stages leave room for a result.
+LANE_FIFO_DEPTH = 4
+
+#: The engine's performance counters, in the order the device reports them.
+ENGINE_COUNTERS = (
+    "busy_cycles",      # cycles from start to the last output written
+    "adds_plus",        # ternary: activations added into P (dense: mult-adds)
+    "adds_minus",       # ternary: activations added into N
+    "weight_words",     # weight words read by all lanes
+    "act_reads",        # activation words read (reads in the zero padding are skipped)
+    "act_writes",       # output words written
+    "lane_stall_cycles",  # lane-cycles a lane with work waited for room in its queue
+)

@@ -1,6 +1,6 @@
 """Cycle models of the engine's blocks, shared by the golden model and the RTL benches."""
 
-__all__ = ["ElasticPipeline"]
+__all__ = ["ElasticPipeline", "layer_cycles"]
 
 
 class ElasticPipeline:
@@ -43,3 +43,88 @@ class ElasticPipeline:
                 self.stages[k] = self.stages[k - 1] if k > 0 else (
                     in_item if in_valid else None)
         return left
+
+
+def layer_cycles(lane_words, positions, *, fifo_depth=None, latency=None):
+    """Exact cycle count of one layer on the engine (``hw.engine.LayerEngine``).
+
+    Parameters
+    ----------
+    lane_words : list of list of bool
+        For each lane, its weight words for one position, as ``last`` flags (True ends a
+        channel's words). An empty list is an idle lane.
+    positions : int
+        Output positions the layer computes (pooling windows times their size).
+
+    Returns
+    -------
+    dict
+        ``busy_cycles`` (cycles the engine is busy, from the cycle after ``start`` to the
+        one in which it sees itself drained), ``weight_words``, ``lane_stall_cycles``,
+        ``results`` (values through the epilogue) and ``bound`` (``positions *
+        ceil(total words / lanes)``, the ARCHITECTURE's lower bound).
+
+    The model steps the engine's control cycle by cycle: each lane issues a word when
+    active and its queue plus its two pipeline stages leave room for a result; the last
+    word of a channel pushes a result two cycles after its issue; a round-robin arbiter
+    pops one result a cycle (the first non-empty queue after the last granted lane); the
+    epilogue takes 1 + ``latency`` cycles; the engine drops ``busy`` in the first cycle
+    in which every lane, queue and epilogue stage is empty.
+    """
+    from .. import spec
+    depth = spec.LANE_FIFO_DEPTH if fifo_depth is None else fifo_depth
+    latency = spec.EPILOGUE_LATENCY if latency is None else latency
+    n = len(lane_words)
+    ptr = [0] * n
+    pos = [0] * n
+    active = [bool(w) and positions > 0 for w in lane_words]
+    s1 = [None] * n   # None or (last, eol)
+    s2 = [None] * n
+    level = [0] * n
+    last_grant = n - 1
+    epi = [False] * (1 + latency)   # e1, then the delay line
+    words = stalls = results = 0
+    cycle = 0
+    while True:
+        # What the hardware shows during this cycle.
+        grant = None
+        for d in range(n):
+            k = (last_grant + 1 + d) % n
+            if level[k]:
+                grant = k
+                break
+        drained = (not any(active) and all(v is None for v in s1) and
+                   all(v is None for v in s2) and not any(level) and not any(epi))
+        if drained:
+            break
+        issued = [None] * n
+        for k in range(n):
+            if active[k]:
+                if level[k] + (s1[k] is not None) + (s2[k] is not None) < depth:
+                    seq = lane_words[k]
+                    issued[k] = (seq[ptr[k]], ptr[k] == len(seq) - 1)
+                    words += 1
+                else:
+                    stalls += 1
+        # The clock edge.
+        for k in range(n):
+            push = s2[k] is not None and s2[k][0]
+            pop = grant == k
+            level[k] += int(push) - int(pop)
+            s2[k], s1[k] = s1[k], issued[k]
+            if issued[k] is not None:
+                if issued[k][1]:
+                    ptr[k] = 0
+                    pos[k] += 1
+                    if pos[k] == positions:
+                        active[k] = False
+                else:
+                    ptr[k] += 1
+        if grant is not None:
+            last_grant = grant
+            results += 1
+        epi = [grant is not None] + epi[:-1]
+        cycle += 1
+    total = sum(len(w) for w in lane_words)
+    return {"busy_cycles": cycle + 1, "weight_words": words, "lane_stall_cycles": stalls,
+            "results": results, "bound": positions * -(-total // n)}

@@ -1,0 +1,1 @@
+"""The ternary sparse engine: lanes, the shared epilogue, and the layer engine around them."""

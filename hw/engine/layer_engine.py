@@ -1,0 +1,247 @@
+"""The layer engine: P lanes, one shared dual-scale epilogue, pooling and write-back."""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from sw import spec
+
+from ..dual_scale import DualScaleUnit
+from .lane import Lane
+from .layouts import (lane_config_layout, layer_config_layout, param_word_layout,
+                      weight_word_layout)
+
+__all__ = ["LayerEngine"]
+
+COUNTER_WIDTH = 32
+
+
+class LayerEngine(wiring.Component):
+    """Runs one layer of an integer program with ``lanes`` lanes.
+
+    The input map lives in the activation memory (unpadded, channel-major, at
+    ``cfg.in_base``); the output map is written there too, at ``cfg.out_base``, so a
+    network runs layer after layer with its maps never leaving the chip. Each lane walks
+    the words of the output channels it was given (:class:`Lane`); a round-robin arbiter
+    takes one finished result a cycle from the lanes' queues, reads the channel's
+    epilogue parameters, and sends it through the :class:`~hw.dual_scale.DualScaleUnit`;
+    max pooling keeps each channel's running maximum in a small register file and writes
+    the window's result when its last position arrives.
+
+    Parameters
+    ----------
+    lanes : int
+        Number of lanes ``P``, in ``[1, 64]``.
+    lane_words : int
+        Weight words per lane (power of two).
+    act_depth : int
+        Activation memory size in int8 words (power of two, at most 2**ACT_ADDR_WIDTH).
+
+    Attributes
+    ----------
+    cfg : In(layer_config_layout)
+    lane_cfg : In(ArrayLayout(lane_config_layout, lanes))
+        Both stable from ``start`` until ``busy`` falls.
+    start : In(1)
+    busy : Out(1)
+        High from the cycle after ``start`` until the layer's last output is written.
+    act_w_addr, act_w_data, act_w_en, act_r_addr, act_r_data : host access to the
+        activation memory (write only while not busy; reads return data the next cycle).
+    word_lane, word_addr, word_data, word_en : weight memory write port, ``word_lane``
+        selecting the lane; ``chan_*`` the same for the lanes' channel tables.
+    param_addr, param_data, param_en : epilogue parameter memory write port.
+    counters : Out(StructLayout of sw.spec.ENGINE_COUNTERS, 32 bits each)
+        Cleared by ``start``.
+    """
+
+    def __init__(self, *, lanes=8, lane_words=4096, act_depth=1 << 14):
+        spec.check_int("lanes", lanes, 1, 64)
+        for name, value, hi in (("lane_words", lane_words, 1 << 16),
+                                ("act_depth", act_depth, 1 << spec.ACT_ADDR_WIDTH)):
+            spec.check_int(name, value, 2, hi)
+            if value & (value - 1):
+                raise ValueError(f"{name} = {value} is not a power of two")
+        self.lanes = lanes
+        self.lane_words = lane_words
+        self.act_depth = act_depth
+        self.word_addr_width = (lane_words - 1).bit_length()
+        self.counter_layout = data.StructLayout(
+            {name: unsigned(COUNTER_WIDTH) for name in spec.ENGINE_COUNTERS})
+        super().__init__({
+            "cfg": In(layer_config_layout),
+            "lane_cfg": In(data.ArrayLayout(lane_config_layout(self.word_addr_width), lanes)),
+            "start": In(1),
+            "busy": Out(1),
+            "act_w_addr": In(spec.ACT_ADDR_WIDTH),
+            "act_w_data": In(signed(spec.ACT_WIDTH)),
+            "act_w_en": In(1),
+            "act_r_addr": In(spec.ACT_ADDR_WIDTH),
+            "act_r_data": Out(signed(spec.ACT_WIDTH)),
+            "word_lane": In(range(lanes)),
+            "word_addr": In(self.word_addr_width),
+            "word_data": In(weight_word_layout),
+            "word_en": In(1),
+            "chan_addr": In(spec.CHAN_WIDTH),
+            "chan_data": In(spec.CHAN_WIDTH),
+            "chan_en": In(1),
+            "param_addr": In(spec.CHAN_WIDTH),
+            "param_data": In(param_word_layout),
+            "param_en": In(1),
+            "counters": Out(self.counter_layout),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.cfg
+        addr_bits = (self.act_depth - 1).bit_length()
+
+        # Activation memory: a read port per lane (synthesis replicates the memory, two
+        # lanes to a dual-port block RAM copy), one for the host, one write port.
+        m.submodules.act = act = Memory(shape=signed(spec.ACT_WIDTH), depth=self.act_depth,
+                                        init=[])
+        act_wr = act.write_port()
+        host_rd = act.read_port()
+        m.d.comb += [host_rd.addr.eq(self.act_r_addr), self.act_r_data.eq(host_rd.data)]
+
+        lanes = []
+        for k in range(self.lanes):
+            lane = Lane(words=self.lane_words)
+            m.submodules[f"lane{k}"] = lane
+            lanes.append(lane)
+            rd = act.read_port()
+            m.d.comb += [
+                lane.cfg.eq(cfg),
+                lane.lane_cfg.eq(self.lane_cfg[k]),
+                lane.start.eq(self.start),
+                rd.addr.eq(lane.act_addr),
+                rd.en.eq(lane.act_en),
+                lane.act_data.eq(rd.data),
+                lane.word_addr.eq(self.word_addr),
+                lane.word_data.eq(self.word_data),
+                lane.word_en.eq(self.word_en & (self.word_lane == k)),
+                lane.chan_addr.eq(self.chan_addr),
+                lane.chan_data.eq(self.chan_data),
+                lane.chan_en.eq(self.chan_en & (self.word_lane == k)),
+            ]
+
+        m.submodules.params = params = Memory(shape=param_word_layout,
+                                              depth=spec.MAX_CHANNELS, init=[])
+        pwr = params.write_port()
+        prd = params.read_port()
+        m.d.comb += [pwr.addr.eq(self.param_addr), pwr.data.eq(self.param_data),
+                     pwr.en.eq(self.param_en)]
+
+        # --- Round-robin arbiter: the first lane with a result after the last granted. --
+        last = Signal(range(self.lanes), init=self.lanes - 1)
+        grant = Signal(range(self.lanes))
+        granted = Signal()
+        with m.Switch(last):
+            for prev in range(self.lanes):
+                with m.Case(prev):
+                    order = [(prev + 1 + d) % self.lanes for d in range(self.lanes)]
+                    with m.If(lanes[order[0]].o.valid):
+                        m.d.comb += [grant.eq(order[0]), granted.eq(1)]
+                    for k in order[1:]:
+                        with m.Elif(lanes[k].o.valid):
+                            m.d.comb += [grant.eq(k), granted.eq(1)]
+        for k, lane in enumerate(lanes):
+            m.d.comb += lane.o.ready.eq(granted & (grant == k))
+        with m.If(granted):
+            m.d.sync += last.eq(grant)
+        chosen = Signal.like(lanes[0].o.payload)
+        with m.Switch(grant):
+            for k, lane in enumerate(lanes):
+                with m.Case(k):
+                    m.d.comb += chosen.eq(lane.o.payload)
+        m.d.comb += prd.addr.eq(chosen.chan)
+
+        # --- Epilogue: parameters arrive a cycle after the grant. ----------------------
+        e1_valid = Signal()
+        e1 = Signal.like(chosen)
+        m.d.sync += [e1_valid.eq(granted), e1.eq(chosen)]
+        m.submodules.epilogue = epi = DualScaleUnit()
+        m.d.comb += [
+            epi.i.valid.eq(e1_valid),
+            epi.i.payload.p.eq(e1.p),
+            epi.i.payload.n.eq(e1.n),
+            epi.i.payload.m_r.eq(prd.data.m_r),
+            epi.i.payload.m_l.eq(prd.data.m_l),
+            epi.i.payload.bias.eq(prd.data.bias),
+            epi.i.payload.shift.eq(prd.data.shift),
+            epi.i.payload.act.eq(cfg.act),
+            epi.i.payload.slope.eq(cfg.slope),
+            epi.o.ready.eq(1),
+        ]
+        # The unit never stalls (its output is always taken), so the result's channel and
+        # position keep pace with it in a plain delay line.
+        meta_valid = e1_valid
+        meta = e1
+        in_flight = [e1_valid]
+        for k in range(DualScaleUnit.LATENCY):
+            nv, nm = Signal(name=f"d{k}_valid"), Signal.like(e1, name=f"d{k}")
+            m.d.sync += [nv.eq(meta_valid), nm.eq(meta)]
+            meta_valid, meta = nv, nm
+            in_flight.append(nv)
+        wb_valid, wb = meta_valid, meta
+
+        # --- Pooling and write-back. --------------------------------------------------
+        m.submodules.pool = pool = Memory(shape=signed(spec.ACT_WIDTH),
+                                          depth=spec.MAX_CHANNELS, init=[])
+        pool_wr = pool.write_port()
+        pool_rd = pool.read_port(domain="comb")
+        y = epi.o.payload
+        best = Signal(signed(spec.ACT_WIDTH))
+        m.d.comb += [
+            pool_rd.addr.eq(wb.chan),
+            best.eq(Mux(wb.first | (y > pool_rd.data), y, pool_rd.data)),
+            pool_wr.addr.eq(wb.chan),
+            pool_wr.data.eq(best),
+            pool_wr.en.eq(wb_valid),
+        ]
+        plane = Signal(2 * spec.DIM_WIDTH)
+        out_addr = Signal(spec.ACT_ADDR_WIDTH)
+        m.d.comb += [
+            plane.eq(cfg.out_h * cfg.out_w),
+            out_addr.eq(cfg.out_base + wb.chan * plane + wb.i * cfg.out_w + wb.j),
+        ]
+        wb_write = wb_valid & wb.last
+        m.d.comb += [
+            act_wr.en.eq(wb_write | self.act_w_en),
+            act_wr.addr.eq(Mux(wb_write, out_addr, self.act_w_addr)[:addr_bits]),
+            act_wr.data.eq(Mux(wb_write, best, self.act_w_data)),
+        ]
+
+        # --- Busy and counters. -------------------------------------------------------
+        running = Signal()
+        pending = Cat(*(lane.busy | lane.o.valid for lane in lanes)).any()
+        drained = ~pending & ~Cat(*in_flight).any()
+        with m.If(self.start):
+            m.d.sync += running.eq(1)
+        with m.Elif(running & drained):
+            m.d.sync += running.eq(0)
+        m.d.comb += self.busy.eq(running)
+
+        strobes = {
+            "busy_cycles": running,
+            "adds_plus": _popcount([lane.count_add_plus for lane in lanes]),
+            "adds_minus": _popcount([lane.count_add_minus for lane in lanes]),
+            "weight_words": _popcount([lane.count_word for lane in lanes]),
+            "act_reads": _popcount([lane.count_act_read for lane in lanes]),
+            "act_writes": wb_write,
+            "lane_stall_cycles": _popcount([lane.count_stall for lane in lanes]),
+        }
+        for name in spec.ENGINE_COUNTERS:
+            counter = getattr(self.counters, name)
+            with m.If(self.start):
+                m.d.sync += counter.eq(0)
+            with m.Else():
+                m.d.sync += counter.eq(counter + strobes[name])
+        return m
+
+
+def _popcount(bits):
+    total = Const(0, 1)
+    for b in bits:
+        total = total + b
+    return total

@@ -1,0 +1,190 @@
+"""An engine layer in the form the hardware takes it: lane assignment, weight words, configs.
+
+:class:`EngineLayer` is built from the layer's weights as a dense integer tensor (ternary
+codes in {-1, 0, +1}, or int8 for the dense mode) and its geometry; it knows how to assign
+output channels to lanes (largest word count first, each to the least loaded lane), how
+to lay out each lane's weight words (:data:`sw.spec.WEIGHT_WORD_FIELDS`), and the layer
+configuration the engine's registers take. The cycle model
+(:mod:`sw.golden.cycle_model`) and the benches both start from it.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from .. import spec
+from ..spec import LayerMode
+from .dual_scale import DualScaleParams, dual_scale
+
+__all__ = ["EngineLayer", "assign_lanes", "reference_layer"]
+
+
+def assign_lanes(words_per_channel, lanes):
+    """Longest-processing-time assignment of channels to lanes.
+
+    Channels in decreasing word count (ties: lower channel first) each go to the lane with
+    the fewest words so far (ties: lower lane). Returns one ascending channel list a lane.
+    """
+    load = [0] * lanes
+    out = [[] for _ in range(lanes)]
+    for c in sorted(range(len(words_per_channel)), key=lambda c: (-words_per_channel[c], c)):
+        k = min(range(lanes), key=lambda k: (load[k], k))
+        out[k].append(c)
+        load[k] += words_per_channel[c]
+    return [sorted(chans) for chans in out]
+
+
+@dataclasses.dataclass
+class EngineLayer:
+    """One conv2d / conv1d / linear layer for the engine.
+
+    Parameters
+    ----------
+    mode : LayerMode
+    weights : ndarray of int, shape (C_out, C_in, kh, kw)
+        Ternary codes in {-1, 0, +1} (TERNARY) or int8 (DENSE). A linear layer over a
+        (C, H, W) map is the kernel (H, W) with no padding; conv1d has H = kh = 1.
+    in_shape : (C_in, H, W)
+    stride, pad : (int, int)
+    pool : (int, int)
+        Max pooling window (1 or 2 each), stride = window, floor mode, after the epilogue.
+    params : DualScaleParams
+        Per-channel epilogue (act and slope per layer).
+    in_base, out_base : int
+        Activation memory addresses of the input and output maps.
+    """
+    mode: LayerMode
+    weights: np.ndarray
+    in_shape: tuple
+    stride: tuple = (1, 1)
+    pad: tuple = (0, 0)
+    pool: tuple = (1, 1)
+    params: DualScaleParams = None
+    in_base: int = 0
+    out_base: int = 0
+
+    def __post_init__(self):
+        self.mode = LayerMode(int(self.mode))
+        self.weights = np.asarray(self.weights, dtype=np.int64)
+        c_out, c_in, kh, kw = self.weights.shape
+        cin, h, w = self.in_shape
+        if cin != c_in:
+            raise ValueError(f"weights have {c_in} input channels, the input map {cin}")
+        lo, hi = ((-1, 1) if self.mode is LayerMode.TERNARY else (spec.ACT_MIN, spec.ACT_MAX))
+        if self.weights.size and (self.weights.min() < lo or self.weights.max() > hi):
+            raise ValueError(f"weights of a {self.mode.name} layer must lie in [{lo}, {hi}]")
+        spec.check_int("C_out", c_out, 1, spec.MAX_CHANNELS)
+        spec.check_int("kh", kh, 1, 1 << spec.KERNEL_WIDTH)
+        spec.check_int("kw", kw, 1, 1 << spec.KERNEL_WIDTH)
+        for name, v in (("H", h), ("W", w)):
+            spec.check_int(name, v, 1, (1 << spec.DIM_WIDTH) - 1)
+        for name, v in zip(("stride_h", "stride_w"), self.stride):
+            spec.check_int(name, v, 1, (1 << spec.KERNEL_WIDTH) - 1)
+        for name, v in zip(("pad_h", "pad_w"), self.pad):
+            spec.check_int(name, v, 0, (1 << spec.KERNEL_WIDTH) - 1)
+        for name, v in zip(("pool_h", "pool_w"), self.pool):
+            spec.check_int(name, v, 1, 2)
+        if self.params is None or self.params.channels != c_out:
+            raise ValueError(f"params must give the epilogue of each of the {c_out} channels")
+        if self.out_h < 1 or self.out_w < 1:
+            raise ValueError("the layer has no output position")
+        end = max(self.in_base + cin * h * w, self.out_base + c_out * self.out_h * self.out_w)
+        if end > 1 << spec.ACT_ADDR_WIDTH:
+            raise ValueError(f"maps end at address {end}, past the activation memory")
+
+    # Geometry ---------------------------------------------------------------------------
+    @property
+    def c_out(self):
+        return self.weights.shape[0]
+
+    @property
+    def conv_shape(self):
+        """Output rows and columns before pooling."""
+        _, h, w = self.in_shape
+        _, _, kh, kw = self.weights.shape
+        return ((h + 2 * self.pad[0] - kh) // self.stride[0] + 1,
+                (w + 2 * self.pad[1] - kw) // self.stride[1] + 1)
+
+    @property
+    def out_h(self):
+        return self.conv_shape[0] // self.pool[0]
+
+    @property
+    def out_w(self):
+        return self.conv_shape[1] // self.pool[1]
+
+    @property
+    def positions(self):
+        """Output positions the engine computes (pooling windows times their size)."""
+        return self.out_h * self.out_w * self.pool[0] * self.pool[1]
+
+    # Words ------------------------------------------------------------------------------
+    def channel_words(self, c):
+        """The weight words of output channel ``c`` as dicts of WEIGHT_WORD_FIELDS."""
+        _, h, w = self.in_shape
+        ci, ky, kx = np.nonzero(self.weights[c])
+        if len(ci) == 0:
+            return [{"off": 0, "ky": 0, "kx": 0, "w": 0, "last": 1}]
+        words = [{"off": int(a * h * w + b * w + d), "ky": int(b), "kx": int(d),
+                  "w": int(self.weights[c, a, b, d]), "last": 0}
+                 for a, b, d in zip(ci, ky, kx)]
+        words[-1]["last"] = 1
+        return words
+
+    def words_per_channel(self):
+        return [max(1, int(np.count_nonzero(self.weights[c]))) for c in range(self.c_out)]
+
+    def lane_program(self, lanes, word_base=0, chan_base=0):
+        """Per lane: its channels, its words and its configuration."""
+        out = []
+        for chans in assign_lanes(self.words_per_channel(), lanes):
+            words = [wd for c in chans for wd in self.channel_words(c)]
+            out.append({"channels": chans, "words": words,
+                        "cfg": {"word_base": word_base if words else 0,
+                                "n_words": len(words), "chan_base": chan_base}})
+        return out
+
+    def config(self):
+        """The engine's layer registers (hw.engine.layouts.layer_config_layout)."""
+        _, h, w = self.in_shape
+        return {
+            "mode": int(self.mode), "h": h, "w": w,
+            "stride_h": self.stride[0], "stride_w": self.stride[1],
+            "pad_h": self.pad[0], "pad_w": self.pad[1],
+            "pool_h": self.pool[0] - 1, "pool_w": self.pool[1] - 1,
+            "out_h": self.out_h, "out_w": self.out_w,
+            "in_base": self.in_base, "out_base": self.out_base,
+            "act": int(self.params.act), "slope": self.params.slope,
+        }
+
+
+def reference_layer(layer, x):
+    """The layer written out with plain loops: conv, epilogue, max pooling.
+
+    ``x`` is the int8 input map (C_in, H, W); returns the int8 output (C_out, out_h, out_w).
+    Independent of the offset lists and lane words: it is what they must compute.
+    """
+    x = np.asarray(x, dtype=np.int64)
+    c_out, c_in, kh, kw = layer.weights.shape
+    ph, pw = layer.pad
+    sh, sw = layer.stride
+    xp = np.pad(x, ((0, 0), (ph, ph), (pw, pw)))
+    ho, wo = layer.conv_shape
+    p = np.zeros((c_out, ho, wo), dtype=np.int64)
+    n = np.zeros((c_out, ho, wo), dtype=np.int64)
+    for oy in range(ho):
+        for ox in range(wo):
+            window = xp[:, oy * sh:oy * sh + kh, ox * sw:ox * sw + kw]
+            for c in range(c_out):
+                wts = layer.weights[c]
+                if layer.mode is LayerMode.TERNARY:
+                    p[c, oy, ox] = window[wts == 1].sum()
+                    n[c, oy, ox] = window[wts == -1].sum()
+                else:
+                    p[c, oy, ox] = (window * wts).sum()
+    chan = np.arange(c_out)[:, None, None] * np.ones((1, ho, wo), dtype=np.int64)
+    y = dual_scale(p, n, layer.params, channel=chan).astype(np.int64)
+    qh, qw = layer.pool
+    y = y[:, :layer.out_h * qh, :layer.out_w * qw]
+    y = y.reshape(c_out, layer.out_h, qh, layer.out_w, qw).max(axis=(2, 4))
+    return y.astype(np.int8)
