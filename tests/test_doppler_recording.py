@@ -222,3 +222,34 @@ def test_truth_csv_text_has_one_row_per_event():
     text = truth_csv_text([TruthEvent(1.0, 0.02, "gaseous", 20.0, 800.0, 500.0)])
     assert text == ("onset_s,duration_s,class,ebr_db,frequency_hz,fm_hz\n"
                     "1.0000,0.0200,gaseous,20.00,800.0,500.0\n")
+
+
+def test_cli_simulate_npz_then_detect(tmp_path):
+    from sw.cli import main as cli
+    assert cli(["simulate-recording", "--minutes", "0.25", "--out", str(tmp_path / "r.npz"),
+                "--seed", "1", "--no-progress"]) == 0
+    rec = read_recording(tmp_path / "r.npz")
+    assert rec.sample_rate_hz == 4400 and len(rec.iq) == 15 * 4400
+    assert read_truth_csv(tmp_path / "r.truth.csv", duration_s=rec.duration_s) is not None
+    assert cli(["detect", str(tmp_path / "r.npz"), "--out", str(tmp_path / "d"),
+                "--view", "1", "5"]) == 0
+    assert (tmp_path / "d" / "spectrogram.png").is_file()
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--minutes", "1", "--out", "{d}/x.mp3"], "expected a .wav or .npz"),
+    (["--minutes", "1", "--out", "{d}/dir.wav"], "is a directory"),
+])
+def test_cli_simulate_refuses_bad_output(tmp_path, argv, words, capsys):
+    (tmp_path / "dir.wav").mkdir()
+    argv = [a.replace("{d}", str(tmp_path)) for a in argv]
+    assert main(["simulate-recording", *argv, "--no-progress"]) == 2
+    assert words in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir.wav"]
+
+
+def test_cli_detect_refuses_view_outside(tmp_path, capsys):
+    write_wav(tmp_path / "r.wav", tone(300, 2.0, 4400, 0.1), 4400)
+    assert main(["detect", str(tmp_path / "r.wav"), "--out", str(tmp_path / "o"),
+                 "--view", "5", "1"]) == 2
+    assert "--view" in capsys.readouterr().err and not (tmp_path / "o").exists()

@@ -97,6 +97,8 @@ def run_simulate(args):
     suffix = out.suffix.lower()
     if suffix not in (".wav", ".npz"):
         raise InputError(f"--out {out}: expected a .wav or .npz file name")
+    if out.is_dir():
+        raise InputError(f"--out {out}: is a directory; expected a .wav or .npz file name")
     truth = Path(args.truth) if args.truth else out.with_suffix(".truth.csv")
     if truth.resolve() == out.resolve():
         raise InputError(f"--truth {truth}: same path as --out")
@@ -151,6 +153,13 @@ def run_detect(args):
     # Read and check every input before writing anything.
     rec = read_recording(args.recording, max_clipped_fraction=args.max_clipped_fraction)
     truth = read_truth_csv(args.truth, duration_s=rec.duration_s) if args.truth else None
+    start, length = (args.view if args.view else (0.0, None))
+    if not 0 <= start < rec.duration_s or (length is not None and length * 4400 < 128):
+        raise InputError(f"--view {start} {length}: expected a start inside the recording "
+                         f"(0-{rec.duration_s:.1f} s) and a length of at least 0.03 s")
+    if rec.duration_s * rec.sample_rate_hz < 128:
+        raise InputError(f"{args.recording}: length: {len(rec.iq)} samples at 4400 Hz; "
+                         f"expected at least 128")
 
     detections = detect(rec.iq, params)
     segments = cut_segments(rec.iq, detections, params)
@@ -180,7 +189,6 @@ def run_detect(args):
                      onset_s=np.array([d.onset_s for d in detections]),
                      offset_s=np.array([d.offset_s for d in detections]),
                      sample_rate_hz=np.int64(rec.sample_rate_hz))
-    start, length = (args.view if args.view else (0.0, None))
     plot_spectrogram(out / "spectrogram.png", rec.iq, rec.sample_rate_hz,
                      detections=detections, truth=truth or (), start_s=start,
                      length_s=length, title=f"{Path(args.recording).name}: "

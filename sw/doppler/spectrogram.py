@@ -11,7 +11,7 @@ import numpy as np
 
 from ..atomic import atomic_path
 
-__all__ = ["CLASS_COLOURS", "plot_spectrogram"]
+__all__ = ["CLASS_COLOURS", "plot_spectrogram", "spectrogram_columns"]
 
 #: Colours of the classes in the event track.
 CLASS_COLOURS = {"artefact": "tab:orange", "gaseous": "tab:cyan", "solid": "tab:red"}
@@ -36,31 +36,19 @@ def plot_spectrogram(path, iq, sample_rate_hz, *, detections=(), truth=(), start
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
-    from scipy.signal import spectrogram
 
     fs = sample_rate_hz
     total_s = len(iq) / fs
     if length_s is None:
         length_s = total_s - start_s
     stop_s = min(total_s, start_s + length_s)
-    x = np.asarray(iq[int(start_s * fs):int(stop_s * fs)], dtype=np.complex64)
-    nperseg = 128
-    f, t, sxx = spectrogram(x, fs=fs, nperseg=min(nperseg, len(x)),
-                            noverlap=min(nperseg, len(x)) // 2, return_onesided=False,
-                            mode="psd")
-    f = np.fft.fftshift(f)
-    sxx = np.fft.fftshift(sxx, axes=0)
-    if sxx.shape[1] > max_columns:
-        k = int(np.ceil(sxx.shape[1] / max_columns))
-        cols = sxx.shape[1] // k
-        sxx = sxx[:, :cols * k].reshape(len(f), cols, k).max(axis=2)
-        t = t[:cols * k].reshape(cols, k).mean(axis=1)
+    t, f, sxx = spectrogram_columns(iq, fs, start_s, stop_s, max_columns)
     db = 10 * np.log10(sxx + 1e-20)
     vmax = np.percentile(db, 99.9)
 
     fig, (ax, track) = plt.subplots(2, 1, figsize=(14, 6), sharex=True,
                                     gridspec_kw={"height_ratios": [5, 1]})
-    ax.pcolormesh(t + start_s, f, db, shading="auto", cmap="viridis", vmin=vmax - 60,
+    ax.pcolormesh(t, f, db, shading="auto", cmap="viridis", vmin=vmax - 60,
                   vmax=vmax, rasterized=True)
     ax.set_ylabel("Doppler frequency (Hz)\n+ toward probe")
     ax.set_title(title or f"Doppler spectrogram, {start_s:.1f}-{stop_s:.1f} s")
@@ -88,3 +76,36 @@ def plot_spectrogram(path, iq, sample_rate_hz, *, detections=(), truth=(), start
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
+
+
+def spectrogram_columns(iq, sample_rate_hz, start_s, stop_s, max_columns=3000):
+    """Two-sided power spectrogram of ``iq[start_s:stop_s]``, at most ``max_columns`` wide.
+
+    128-sample Hann frames every 64 samples; groups of neighbouring columns are reduced to
+    their maximum. Returns ``(times_s, freqs_hz, psd)`` with ascending frequencies and
+    absolute times (column centres).
+    """
+    from scipy.signal import spectrogram
+    fs = sample_rate_hz
+    first, last = int(start_s * fs), int(stop_s * fs)
+    nperseg, hop = 128, 64
+    if last - first < nperseg:
+        raise ValueError("the spectrogram view holds fewer than 128 samples")
+    n_cols = (last - first - nperseg) // hop + 1
+    pool = max(1, int(np.ceil(n_cols / max_columns)))
+    # Long views in chunks of whole pools (a 3-hour recording has 740 000 columns).
+    chunk = pool * max(1, 4096 // pool) * hop
+    columns, times = [], []
+    for a in range(first, last - nperseg + 1, chunk):
+        b = min(last, a + chunk + nperseg - hop)
+        f, t, sxx = spectrogram(np.asarray(iq[a:b], dtype=np.complex64), fs=fs,
+                                window="hann", nperseg=nperseg, noverlap=nperseg - hop,
+                                return_onesided=False, mode="psd")
+        cols = int(np.ceil(sxx.shape[1] / pool))
+        pad = cols * pool - sxx.shape[1]
+        sxx = np.pad(sxx, ((0, 0), (0, pad)), mode="edge")
+        t = np.pad(t, (0, pad), mode="edge")
+        columns.append(sxx.reshape(len(f), cols, pool).max(axis=2))
+        times.append(t.reshape(cols, pool).mean(axis=1) + a / fs)
+    return (np.concatenate(times), np.fft.fftshift(f),
+            np.fft.fftshift(np.concatenate(columns, axis=1), axes=0))
