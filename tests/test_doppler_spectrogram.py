@@ -42,3 +42,9 @@ def test_png_written(tmp_path):
                      detections=[Detection(2.0, 2.05, 2.02, 9.0, 30.0, True)],
                      truth=[TruthEvent(2.0, 0.04, "solid")])
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_view_is_clipped_to_the_recording():
+    z = np.exp(2j * np.pi * 300 * np.arange(5 * FS) / FS)
+    times, _, _ = spectrogram_columns(z, FS, -2.0, 9.0)
+    assert times[0] == pytest.approx(64 / FS) and times[-1] <= 5.0

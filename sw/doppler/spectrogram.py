@@ -44,11 +44,13 @@ def plot_spectrogram(path, iq, sample_rate_hz, *, detections=(), truth=(), start
     stop_s = min(total_s, start_s + length_s)
     t, f, sxx = spectrogram_columns(iq, fs, start_s, stop_s, max_columns)
     db = 10 * np.log10(sxx + 1e-20)
-    vmax = np.percentile(db, 99.9)
+    # The colour scale leaves 10 dB of headroom above the bright end of the flow (99th
+    # percentile, mostly background), so that emboli stand out as they do on a TCD screen.
+    vmax = np.percentile(db, 99.0) + 10.0
 
     fig, (ax, track) = plt.subplots(2, 1, figsize=(14, 6), sharex=True,
                                     gridspec_kw={"height_ratios": [5, 1]})
-    ax.pcolormesh(t, f, db, shading="auto", cmap="viridis", vmin=vmax - 60,
+    ax.pcolormesh(t, f, db, shading="auto", cmap="viridis", vmin=vmax - 55,
                   vmax=vmax, rasterized=True)
     ax.set_ylabel("Doppler frequency (Hz)\n+ toward probe")
     ax.set_title(title or f"Doppler spectrogram, {start_s:.1f}-{stop_s:.1f} s")
@@ -87,7 +89,7 @@ def spectrogram_columns(iq, sample_rate_hz, start_s, stop_s, max_columns=3000):
     """
     from scipy.signal import spectrogram
     fs = sample_rate_hz
-    first, last = int(start_s * fs), int(stop_s * fs)
+    first, last = max(0, int(start_s * fs)), min(len(iq), int(stop_s * fs))
     nperseg, hop = 128, 64
     if last - first < nperseg:
         raise ValueError("the spectrogram view holds fewer than 128 samples")
