@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "sw.doppler.commands",
     "sw.experiments.cli",
     "sw.hessian",
+    "sw.compiler.command",
 )
 
 

@@ -1,0 +1,64 @@
+"""The ``attq-fpga compile`` command: saved model -> integer program file.
+
+::
+
+    attq-fpga compile MODEL.pt -o model.attq [--calibration max|percentile]
+        [--percentile 99.99] [--calibration-samples 512] [--data PATH] [--seed 0]
+        [--lanes P]
+"""
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers):
+    """Add ``compile`` to the ``attq-fpga`` parser."""
+    p = subparsers.add_parser(
+        "compile", help="compile a trained (aTTQ) model into an integer program (.attq)",
+        description="Fold batch norm, calibrate activation scales on training data, lower "
+                    "ternary layers to offset lists and other layers to int8, and write the "
+                    "program file (docs/program-format.md, docs/compiler.md).")
+    p.add_argument("model", help="saved model file (docs/model-format.md)")
+    p.add_argument("-o", "--out", required=True, help="program file to write (.attq)")
+    p.add_argument("--calibration", choices=("max", "percentile"), default="max",
+                   help="activation scale statistic (default max)")
+    p.add_argument("--percentile", type=float, default=99.99,
+                   help="percentile of |a| for --calibration percentile (default 99.99)")
+    p.add_argument("--calibration-samples", type=int, default=512,
+                   help="training samples used for calibration (default 512)")
+    p.add_argument("--data", help="data file/folder of the model's data set (ESR, HITS)")
+    p.add_argument("--seed", type=int, default=0, help="calibration sample seed (default 0)")
+    p.add_argument("--lanes", type=int, default=None,
+                   help="also report engine cycles for this many lanes (cycle model)")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    """Compile ``args.model`` to ``args.out``; print the layers, counts and content hash."""
+    import torch
+
+    from ..errors import InputError
+    from ..golden.executor import program_counts, program_cycles
+    from ..golden.energy import program_energy
+    from ..program import save
+    from .compiler import compile_saved
+
+    torch.set_num_threads(1)
+    if args.calibration_samples < 1:
+        raise InputError(f"--calibration-samples: expected >= 1, got "
+                         f"{args.calibration_samples}")
+    prog, _, _ = compile_saved(args.model, data_path=args.data, calibration=args.calibration,
+                               percentile=args.percentile,
+                               n_calibration=args.calibration_samples, seed=args.seed)
+    digest = save(prog, args.out)
+    print(prog.summary())
+    for c in program_counts(prog):
+        print(f"  {c.name:10s} adds {c.adds_plus}+{c.adds_minus}  weight words "
+              f"{c.weight_words}  act reads {c.act_reads}  act writes {c.act_writes}")
+    e = program_energy(prog)
+    print(f"EC_T (Eq. 3, estimated from the program): {e['ec_t_j']:.4e} J "
+          f"({e['mult_adds']} mult-adds, {e['transfers']} transfers)")
+    cycles = program_cycles(prog, args.lanes)
+    if cycles is not None:
+        print(f"engine cycles at P = {args.lanes}: {cycles}")
+    print(f"wrote {args.out} (sha256 {digest})")
+    return 0

@@ -1,0 +1,157 @@
+"""Compile a trained (quantized) PyTorch model into an integer program.
+
+Steps: read the model as a chain of stages (:mod:`.graph`), calibrate one activation scale
+per tensor between stages on training data (:mod:`.calibrate`), lower each stage to an
+engine layer with batch norm folded (:mod:`.lower`), and wrap the chain in host ops: input
+quantization before it, dequantization and (log-)softmax after it.
+"""
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from ..program import HostOp, Program
+from .calibrate import calibrate
+from .graph import extract_stages
+from .lower import lower_stage
+
+__all__ = ["compile_model", "compile_saved", "calibration_inputs"]
+
+
+def _map_of(shape):
+    """The engine's (C, H, W) map of a PyTorch tensor shape (without batch)."""
+    if len(shape) == 3:
+        return tuple(shape)
+    if len(shape) == 2:
+        return (shape[0], 1, shape[1])
+    if len(shape) == 1:
+        return (shape[0], 1, 1)
+    raise InputError(f"tensor shape {shape}: expected (C, H, W), (C, L) or (F,)")
+
+
+def compile_model(model, x_cal, *, records=None, calibration="max", percentile=99.99,
+                  classes=(), meta=None, batch_size=256):
+    """Compile ``model`` (eval mode is used) with calibration inputs ``x_cal``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A chain of Conv1d/Conv2d/Linear layers with batch norm, ReLU/LeakyReLU, max
+        pooling, dropout, flatten and a final (log-)softmax.
+    x_cal : array_like
+        Calibration inputs (training samples), ``[B, *input_shape]``.
+    records : dict, optional
+        ``{layer name: export}`` of the ternary layers (:func:`sw.quant.export_quantized`,
+        or a saved model's ``quantized_layers``); default: exported from ``model``.
+    calibration : {"max", "percentile"}
+    percentile : float
+    classes : list of str
+    meta : dict, optional
+        Recorded in the program (information only).
+
+    Returns
+    -------
+    Program
+    """
+    from ..quant import export_quantized
+
+    x_cal = torch.as_tensor(np.asarray(x_cal), dtype=torch.float32)
+    if len(x_cal) == 0:
+        raise InputError("calibration data: no samples")
+    if records is None:
+        records = export_quantized(model)
+    was = model.training
+    model.eval()
+    try:
+        stages, tail = extract_stages(model, x_cal[:4])
+        unknown = sorted(set(records) - {s.name for s in stages})
+        if unknown:
+            raise InputError(f"quantized layers {unknown} are not engine layers of the model")
+        cal = calibrate(stages, x_cal, method=calibration, percentile=percentile,
+                        batch_size=batch_size)
+    finally:
+        model.train(was)
+    ops, layers = [], []
+    prev_map, s_x = None, cal["s_in"]
+    for k, stage in enumerate(stages):
+        nxt_pad = (0, 0)
+        if k + 1 < len(stages) and not isinstance(stages[k + 1].layer, torch.nn.Linear):
+            nxt_pad = _next_pad(stages[k + 1])
+        layer = lower_stage(stage, in_shape=cal["in_shapes"][k], prev_map=prev_map, s_x=s_x,
+                            s_y=cal["s_out"][k], record=records.get(stage.name),
+                            out_pad=nxt_pad)
+        if _map_of(cal["out_shapes"][k]) != layer.out_shape:
+            raise InputError(f"layer {stage.name}: the engine's output {layer.out_shape} "
+                             f"differs from PyTorch's {cal['out_shapes'][k]}")
+        layers.append(layer)
+        prev_map, s_x = layer.out_shape, cal["s_out"][k]
+    first = layers[0]
+    ops.append(HostOp("quantize", dict(scale=cal["s_in"], map_shape=list(first.in_shape),
+                                       pad=list(first.pad)), name="input"))
+    ops.extend(layers)
+    ops.append(HostOp("dequantize", dict(scale=cal["s_out"][-1]), name="logits"))
+    for t in tail:
+        ops.append(HostOp(t))
+    info = dict(meta or {})
+    info.update(calibration=dict(method=calibration, samples=int(len(x_cal)),
+                                 percentile=percentile if calibration == "percentile" else None,
+                                 thresholds=cal["thresholds"], maxima=cal["maxima"]),
+                stages=[dict(name=s.name, kind=s.kind, bn=s.bn is not None,
+                             act=s.act.name, slope=s.slope, pool=list(s.pool),
+                             ternary=s.name in records) for s in stages])
+    return Program(input_shape=tuple(x_cal.shape[1:]), ops=ops, classes=list(classes),
+                   meta=info)
+
+
+def _next_pad(stage):
+    m = stage.layer
+    pad = m.padding
+    if isinstance(pad, str):
+        pad = ((0,) * len(m.kernel_size) if pad == "valid"
+               else tuple((k - 1) // 2 for k in m.kernel_size))
+    return (0, pad[0]) if isinstance(m, torch.nn.Conv1d) else tuple(pad)
+
+
+def calibration_inputs(x_train, n, seed=0):
+    """``n`` training inputs drawn without replacement with ``seed`` (all if fewer)."""
+    x_train = np.asarray(x_train)
+    if n is None or n >= len(x_train):
+        return x_train
+    idx = np.sort(np.random.default_rng(seed).permutation(len(x_train))[:n])
+    return x_train[idx]
+
+
+def compile_saved(path, *, x_train=None, data_path=None, calibration="max",
+                  percentile=99.99, n_calibration=512, seed=0):
+    """Compile a saved model file (docs/model-format.md).
+
+    Calibration inputs are ``n_calibration`` samples of ``x_train`` when given, else of
+    the training split of the data set the model records (``data.dataset``), loaded as
+    the training pipeline loads it (``data_path`` for ESR and HITS).
+
+    Returns
+    -------
+    (Program, torch.nn.Module, dict)
+        The program, the deployed model and its record.
+    """
+    from ..models import load_model
+
+    model, rec = load_model(path)
+    data = rec.get("data") or {}
+    if x_train is None:
+        from ..train.pipeline import load_dataset
+        dataset = data.get("dataset")
+        if dataset is None:
+            raise InputError(f"{path}: field 'data.dataset' is missing: pass calibration "
+                             f"data explicitly")
+        split = load_dataset(dataset, rec.get("preset") or rec["arch"],
+                             seed=int((rec.get("training") or {}).get("settings", {})
+                                      .get("seed", 0)), data_path=data_path)
+        x_train = split.x_train
+    x_cal = calibration_inputs(x_train, n_calibration, seed)
+    meta = dict(source=str(path), arch=rec["arch"], preset=rec.get("preset"),
+                quant=rec.get("quant"), dataset=data.get("dataset"))
+    prog = compile_model(model, x_cal, records=rec["quantized_layers"],
+                         calibration=calibration, percentile=percentile,
+                         classes=data.get("classes") or [], meta=meta)
+    return prog, model, rec
