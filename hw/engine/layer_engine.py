@@ -159,7 +159,9 @@ class LayerEngine(wiring.Component):
         # --- Epilogue: parameters arrive a cycle after the grant. ----------------------
         e1_valid = Signal()
         e1 = Signal.like(chosen)
-        m.d.sync += [e1_valid.eq(granted), e1.eq(chosen)]
+        m.d.sync += e1_valid.eq(granted)
+        with m.If(granted):   # an idle queue's output is whatever its memory holds
+            m.d.sync += e1.eq(chosen)
         m.submodules.epilogue = epi = DualScaleUnit()
         m.d.comb += [
             epi.i.valid.eq(e1_valid),
