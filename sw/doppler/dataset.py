@@ -6,28 +6,36 @@ segment data set"), which a user's own labelled recordings can also take::
     DIR/dataset.json   format, version, rate, segment length, classes, source, generator
     DIR/labels.csv     file,class,subject,split
     DIR/events.csv     per segment: the simulator's truth (onset in its recording, duration,
-                       EBR, frequency, FM excursion) - extra information, not needed to load
+                       EBR, frequency, FM excursion) and what the segment is centred on -
+                       extra information, not needed to load
     DIR/segments/<class>/<id>.wav   stereo I/Q, 16-bit PCM, 4400 Hz, 2048 frames, centred
 
 Each simulated subject ("patient") gets its own flow and instrument parameters and one
-recording holding its share of the events; every event is cut as a 2048-sample segment
-centred on its truth centre - the front end centres its segments on the detected
-midpoint, which agrees with the truth centre to a few milliseconds (see
-results/doppler_detector_quality.md). The split is subject-wise: whole subjects go to the
-test set until it holds about 37 % of the segments, as in the paper.
+recording holding its share of the events. The recording goes through the HITS front end
+(:mod:`sw.doppler.detector`, default settings) and every truth event is cut as a
+2048-sample segment by the front end's own :func:`~sw.doppler.detector.cut_segments`,
+centred on the midpoint of the detection it matches - so the classifier is trained on
+exactly what ``attq-fpga infer`` hands it. The rare event the detector misses (well under
+1 %) is centred on its truth centre instead (``centred_on`` in events.csv); the two agree
+to a few milliseconds (results/doppler_detector_quality.md). The split is subject-wise:
+whole subjects go to the test set until it holds about 37 % of the segments, as in the
+paper.
 """
 
 import csv
 import io
 import json
+import math
 import os
 import shutil
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
+from .detector import Detection, DetectorParams, cut_segments, detect, match_events
 from .params import SimulatorParams
 from .recording import CLASSES, write_wav
 from .simulator import simulate_recording
@@ -68,8 +76,8 @@ def split_subjects(sizes, test_fraction, rng):
 
 
 def make_hits_dataset(out_dir, *, counts=None, n_subjects=12, seed=0, test_fraction=0.37,
-                      write_split=True, params=SimulatorParams(), command=None,
-                      progress=True):
+                      write_split=True, params=SimulatorParams(), detector=DetectorParams(),
+                      command=None, progress=True):
     """Simulate patients and write the labelled segment data set to ``out_dir``.
 
     The directory is built next to ``out_dir`` and renamed into place at the end, so an
@@ -108,7 +116,7 @@ def make_hits_dataset(out_dir, *, counts=None, n_subjects=12, seed=0, test_fract
         events_csv = io.StringIO()
         ew = csv.writer(events_csv, lineterminator="\n")
         ew.writerow(["file", "subject", "onset_s", "duration_s", "ebr_db", "frequency_hz",
-                     "fm_hz"])
+                     "fm_hz", "centred_on"])
         bar = None
         if progress:
             from tqdm import tqdm
@@ -125,10 +133,16 @@ def make_hits_dataset(out_dir, *, counts=None, n_subjects=12, seed=0, test_fract
                              else "", "recording_s": round(rec.duration_s, 2),
                              **{name: round(float(v), 3) for name, v in
                                 vars(rec.subject).items()}})
-            for ev in rec.events:
-                c = int(round(ev.centre_s * SAMPLE_RATE_HZ)) - SEGMENT_SAMPLES // 2
-                seg = rec.iq[c:c + SEGMENT_SAMPLES]
-                if len(seg) != SEGMENT_SAMPLES or c < 0:
+            detections = detect(rec.iq, detector)
+            matched = {j: detections[i] for i, j in match_events(detections, rec.events)}
+            centres = [matched.get(j) or Detection(ev.onset_s, ev.offset_s, ev.centre_s,
+                                                   ev.ebr_db, math.nan, True)
+                       for j, ev in enumerate(rec.events)]
+            cut = cut_segments(rec.iq, centres, detector)
+            for j, ev in enumerate(rec.events):
+                seg = cut.samples[j]
+                if cut.start_index[j] < 0 or \
+                        cut.start_index[j] + SEGMENT_SAMPLES > len(rec.iq):
                     raise AssertionError("event too close to the recording's end")
                 rel = f"segments/{ev.cls}/{next_id:06d}.wav"
                 write_wav(tmp / rel, seg, SAMPLE_RATE_HZ, sample_format="pcm16")
@@ -137,7 +151,8 @@ def make_hits_dataset(out_dir, *, counts=None, n_subjects=12, seed=0, test_fract
                 ew.writerow([rel, subject_id, f"{ev.onset_s:.4f}", f"{ev.duration_s:.4f}",
                              f"{ev.ebr_db:.2f}",
                              "" if np.isnan(ev.frequency_hz) else f"{ev.frequency_hz:.1f}",
-                             "" if np.isnan(ev.fm_hz) else f"{ev.fm_hz:.1f}"])
+                             "" if np.isnan(ev.fm_hz) else f"{ev.fm_hz:.1f}",
+                             "detection" if j in matched else "truth"])
                 next_id += 1
                 if bar is not None:
                     bar.update(1)
@@ -151,10 +166,12 @@ def make_hits_dataset(out_dir, *, counts=None, n_subjects=12, seed=0, test_fract
                             "MCA flow background (Mo & Cobbold 1989 spectral synthesis), "
                             "gaseous and solid emboli (Gaussian-windowed sinusoids, "
                             "consensus ranges, radiation-force FM for gas), bidirectional "
-                            "low-frequency artefacts; segments centred on each event."),
+                            "low-frequency artefacts; segments cut by the HITS front end "
+                            "(sw.doppler.detector), centred on each event."),
             "generator": {"command": command, "seed": seed, "n_subjects": n_subjects,
                           "counts": counts, "test_fraction": test_fraction,
-                          "subjects": subjects, "simulator": params.to_dict()},
+                          "subjects": subjects, "simulator": params.to_dict(),
+                          "front_end": asdict(detector)},
         }
         (tmp / "labels.csv").write_text(labels.getvalue(), encoding="utf-8")
         (tmp / "events.csv").write_text(events_csv.getvalue(), encoding="utf-8")

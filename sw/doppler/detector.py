@@ -95,6 +95,11 @@ class Segments:
     start_index: np.ndarray      # first sample of each segment in the recording (may be < 0)
     sample_rate_hz: int
 
+    def channels(self):
+        """float32 ``(n, 2, segment_samples)``: I and Q, the layout of the HITS loader."""
+        return np.ascontiguousarray(
+            np.stack([self.samples.real, self.samples.imag], axis=1), dtype=np.float32)
+
 
 def _short_time_power(iq, params):
     from scipy.ndimage import uniform_filter1d

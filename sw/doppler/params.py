@@ -12,11 +12,12 @@ Sources
             middle cerebral artery (MCA) at 45-65 mm depth, flow toward the probe, mean
             velocity 62 +/- 12 cm/s.
 [Mo89]      L. Y. L. Mo, R. S. C. Cobbold, "A nonstationary signal simulation model for
-            continuous wave and pulsed Doppler ultrasound", IEEE Trans. Biomed. Eng.
-            36(5):522-530, 1989. The Doppler signal of many scatterers is a complex Gaussian
-            process whose short-time power spectrum is the (time-varying) distribution of
-            scatterer velocities in the sample volume; synthesized from that spectrum with
-            random phases.
+            continuous wave and pulsed Doppler ultrasound", IEEE Trans. Ultrason.
+            Ferroelectr. Freq. Control 36(5):522-530, 1989. The Doppler signal of pulsatile
+            flow is synthesized from sinusoidal components with random phases whose power
+            follows a power spectral density that varies over the cardiac cycle. (They fit
+            an empirical two-exponential PSD for the carotid; here the PSD comes from the
+            velocity profile, [Evans00].)
 [Ringel98]  E. B. Ringelstein et al. (International Consensus Group on Microembolus
             Detection), "Consensus on microembolus detection by TCD", Stroke 29:725-729,
             1998. Microembolic signals are transient (usually < 300 ms), at least 3 dB above
@@ -28,12 +29,10 @@ Sources
             microemboli far more than solid ones, which shows as frequency modulation of the
             embolic Doppler signal; a frequency-modulation threshold near 1 kHz separates
             gas from solid in their simulations.
-[Markus93]  H. S. Markus, M. Brown, "Differentiation between different pathological
+[Markus93]  H. S. Markus, M. M. Brown, "Differentiation between different pathological
             cerebral embolic materials using transcranial Doppler in an in vitro model",
-            Stroke 24:1-5, 1993; and H. S. Markus, "Importance of time-window overlap in the
-            detection and analysis of embolic signals", Stroke 26:2044-2047, 1995. Air
-            emboli give much higher intensities than formed-element emboli; embolic signal
-            intensities span a few dB to well over 20 dB.
+            Stroke 24:1-5, 1993. Air emboli give much higher intensities than
+            formed-element (thrombus, platelet, atheroma, fat) emboli.
 [Evans00]   D. H. Evans, W. N. McDicken, "Doppler Ultrasound: Physics, Instrumentation and
             Signal Processing", 2nd ed., Wiley 2000. Doppler equation f = 2 f0 v cos(theta)
             / c, c = 1540 m/s in soft tissue; wall ("high-pass") filters of 50-200 Hz;
