@@ -17,7 +17,7 @@ from sim.engine_cases import CASES, random_layer
 from sim.engine_loader import layer_writes
 from sw import spec
 from sw.golden.cycle_model import layer_cycles
-from sw.golden.engine_layer import reference_layer
+from sw.golden.hardware_layer import reference_layer
 
 LANES = int(os.environ.get("BENCH_LANES", "4"))
 LANE_WORDS = int(os.environ.get("BENCH_LANE_WORDS", "256"))
@@ -40,7 +40,8 @@ async def setup(dut):
 
 
 async def run_layer(dut, layer, x):
-    writes, program = layer_writes(layer, LANES, x)
+    writes, image = layer_writes(layer, LANES, x)
+    program = image.layers[0]["lanes"]
     for w in writes:
         await FallingEdge(dut.clk)
         for name in WRITE_ENABLES:
@@ -53,7 +54,7 @@ async def run_layer(dut, layer, x):
     dut.cfg.value = const_int(layer_config_layout, layer.config())
     word_bits = (LANE_WORDS - 1).bit_length()
     dut.lane_cfg.value = const_int(data.ArrayLayout(lane_config_layout(word_bits), LANES),
-                                   [lane["cfg"] for lane in program])
+                                   image.layers[0]["lane_cfg"])
     dut.start.value = 1
     await FallingEdge(dut.clk)
     dut.start.value = 0

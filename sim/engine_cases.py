@@ -3,7 +3,7 @@
 import numpy as np
 
 from sw.golden.dual_scale import DualScaleParams
-from sw.golden.engine_layer import EngineLayer
+from sw.golden.hardware_layer import HardwareLayer
 from sw.spec import ActMode, LayerMode
 
 __all__ = ["CASES", "random_layer"]
@@ -21,7 +21,7 @@ def random_layer(rng, mode, c_in, hw, c_out, k, stride, pad, pool, sparsity, act
                              rng.integers(-(1 << 14), 1 << 14, c_out),
                              rng.integers(8, 14, c_out), act, 1 << 13)
     in_size = c_in * hw[0] * hw[1]
-    layer = EngineLayer(mode, w, (c_in, *hw), stride, pad, pool, params, in_base=0,
+    layer = HardwareLayer(mode, w, (c_in, *hw), stride, pad, pool, params, in_base=0,
                         out_base=in_size)
     x = rng.integers(-128, 128, size=(c_in, *hw))
     return layer, x

@@ -43,7 +43,7 @@ __all__ = [
     "ActMode", "ACT_MODE_WIDTH",
     "EPILOGUE_FIELDS", "EPILOGUE_LATENCY",
     "signed_range", "check_int", "fields_width", "pack_fields", "unpack_fields",
-    "LayerMode", "ACT_ADDR_WIDTH", "DIM_WIDTH", "KERNEL_WIDTH", "CHAN_WIDTH", "MAX_CHANNELS",
+    "LayerMode", "ACT_ADDR_WIDTH", "DIM_WIDTH", "KERNEL_WIDTH", "CHAN_WIDTH", "MAX_CHANNELS", "PARAM_ADDR_WIDTH",
     "WEIGHT_WORD_FIELDS", "PARAM_WORD_FIELDS", "LANE_FIFO_DEPTH", "ENGINE_COUNTERS",
 ]
 
@@ -195,6 +195,8 @@ KERNEL_WIDTH = 4
 #: Width of a channel number.
 CHAN_WIDTH = 8
 MAX_CHANNELS = 1 << CHAN_WIDTH
+#: Address width of the epilogue parameter memory, which holds every layer's channels.
+PARAM_ADDR_WIDTH = 10
 
 #: One weight word. ``w`` is the int8 weight in dense mode and +1 / -1 in ternary mode;
 #: ``last`` ends the words of one output channel. A channel with no nonzero weight is one

@@ -11,7 +11,7 @@ from sim.engine_cases import CASES, random_layer
 from sim.engine_loader import layer_writes
 from sw import spec
 from sw.golden.cycle_model import layer_cycles
-from sw.golden.engine_layer import EngineLayer, reference_layer
+from sw.golden.hardware_layer import HardwareLayer, reference_layer
 from sw.spec import ActMode, LayerMode
 
 WRITE_PORTS = ("word_en", "chan_en", "param_en", "act_w_en")
@@ -19,7 +19,8 @@ WRITE_PORTS = ("word_en", "chan_en", "param_en", "act_w_en")
 
 def run_layer(layer, x, lanes):
     dut = LayerEngine(lanes=lanes, lane_words=256, act_depth=4096)
-    writes, program = layer_writes(layer, lanes, x)
+    writes, image = layer_writes(layer, lanes, x)
+    program = image.layers[0]["lanes"]
     n_out = layer.c_out * layer.out_h * layer.out_w
     result = {}
 
@@ -34,7 +35,7 @@ def run_layer(layer, x, lanes):
         for port in WRITE_PORTS:
             ctx.set(getattr(dut, port), 0)
         ctx.set(dut.cfg, layer_config_layout.const(layer.config()))
-        ctx.set(dut.lane_cfg, dut.lane_cfg.shape().const([lane["cfg"] for lane in program]))
+        ctx.set(dut.lane_cfg, dut.lane_cfg.shape().const(image.layers[0]["lane_cfg"]))
         ctx.set(dut.start, 1)
         await ctx.tick()
         ctx.set(dut.start, 0)

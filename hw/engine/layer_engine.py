@@ -85,7 +85,7 @@ class LayerEngine(wiring.Component):
             "chan_addr": In(spec.CHAN_WIDTH),
             "chan_data": In(spec.CHAN_WIDTH),
             "chan_en": In(1),
-            "param_addr": In(spec.CHAN_WIDTH),
+            "param_addr": In(spec.PARAM_ADDR_WIDTH),
             "param_data": In(param_word_layout),
             "param_en": In(1),
             "counters": Out(self.counter_layout),
@@ -126,7 +126,7 @@ class LayerEngine(wiring.Component):
             ]
 
         m.submodules.params = params = Memory(shape=param_word_layout,
-                                              depth=spec.MAX_CHANNELS, init=[])
+                                              depth=1 << spec.PARAM_ADDR_WIDTH, init=[])
         pwr = params.write_port()
         prd = params.read_port()
         m.d.comb += [pwr.addr.eq(self.param_addr), pwr.data.eq(self.param_data),
@@ -154,7 +154,7 @@ class LayerEngine(wiring.Component):
             for k, lane in enumerate(lanes):
                 with m.Case(k):
                     m.d.comb += chosen.eq(lane.o.payload)
-        m.d.comb += prd.addr.eq(chosen.chan)
+        m.d.comb += prd.addr.eq(cfg.param_base + chosen.chan)
 
         # --- Epilogue: parameters arrive a cycle after the grant. ----------------------
         e1_valid = Signal()

@@ -33,6 +33,7 @@ layer_config_layout = data.StructLayout({
     "out_w": unsigned(spec.DIM_WIDTH),
     "in_base": unsigned(spec.ACT_ADDR_WIDTH),
     "out_base": unsigned(spec.ACT_ADDR_WIDTH),
+    "param_base": unsigned(spec.PARAM_ADDR_WIDTH),   # the layer's channel 0 in the parameter memory
     "act": unsigned(spec.ACT_MODE_WIDTH),
     "slope": unsigned(spec.SLOPE_WIDTH),
 })

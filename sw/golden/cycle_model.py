@@ -1,6 +1,6 @@
 """Cycle models of the engine's blocks, shared by the golden model and the RTL benches."""
 
-__all__ = ["ElasticPipeline", "layer_cycles"]
+__all__ = ["ElasticPipeline", "layer_cycles", "program_cycles"]
 
 
 class ElasticPipeline:
@@ -128,3 +128,17 @@ def layer_cycles(lane_words, positions, *, fifo_depth=None, latency=None):
     total = sum(len(w) for w in lane_words)
     return {"busy_cycles": cycle + 1, "weight_words": words, "lane_stall_cycles": stalls,
             "results": results, "bound": positions * -(-total // n)}
+
+
+def program_cycles(program, lanes):
+    """:func:`layer_cycles` of each engine layer of a program (``sw.program.ir.Program``).
+
+    Returns one dict a layer, with its ``name`` added, in program order.
+    """
+    from .hardware_layer import HardwareLayer
+    rows = []
+    for layer in program.engine_layers:
+        hw = HardwareLayer.from_program(layer)
+        lanes_words = [[bool(w["last"]) for w in lane["words"]] for lane in hw.lane_program(lanes)]
+        rows.append({"name": layer.name, **layer_cycles(lanes_words, hw.positions)})
+    return rows

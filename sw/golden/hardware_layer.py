@@ -1,7 +1,10 @@
-"""An engine layer in the form the hardware takes it: lane assignment, weight words, configs.
+"""A program's engine layer in the form the hardware takes it: lanes, weight words, registers.
 
-:class:`EngineLayer` is built from the layer's weights as a dense integer tensor (ternary
-codes in {-1, 0, +1}, or int8 for the dense mode) and its geometry; it knows how to assign
+:class:`HardwareLayer` is built from the layer's weights as a dense integer tensor (ternary
+codes in {-1, 0, +1}, or int8 for the dense mode) and its geometry, or from an
+:class:`sw.program.ir.EngineLayer` with :meth:`~HardwareLayer.from_program`. The program
+stores offsets into a zero-padded map; the engine keeps maps unpadded and skips reads that
+fall in the padding, so this is where the one becomes the other. It knows how to assign
 output channels to lanes (largest word count first, each to the least loaded lane), how
 to lay out each lane's weight words (:data:`sw.spec.WEIGHT_WORD_FIELDS`), and the layer
 configuration the engine's registers take. The cycle model
@@ -16,7 +19,7 @@ from .. import spec
 from ..spec import LayerMode
 from .dual_scale import DualScaleParams, dual_scale
 
-__all__ = ["EngineLayer", "assign_lanes", "reference_layer"]
+__all__ = ["HardwareLayer", "assign_lanes", "reference_layer", "place_maps"]
 
 
 def assign_lanes(words_per_channel, lanes):
@@ -35,7 +38,7 @@ def assign_lanes(words_per_channel, lanes):
 
 
 @dataclasses.dataclass
-class EngineLayer:
+class HardwareLayer:
     """One conv2d / conv1d / linear layer for the engine.
 
     Parameters
@@ -52,6 +55,8 @@ class EngineLayer:
         Per-channel epilogue (act and slope per layer).
     in_base, out_base : int
         Activation memory addresses of the input and output maps.
+    param_base : int
+        Parameter memory address of the layer's channel 0.
     """
     mode: LayerMode
     weights: np.ndarray
@@ -62,6 +67,7 @@ class EngineLayer:
     params: DualScaleParams = None
     in_base: int = 0
     out_base: int = 0
+    param_base: int = 0
 
     def __post_init__(self):
         self.mode = LayerMode(int(self.mode))
@@ -91,6 +97,21 @@ class EngineLayer:
         end = max(self.in_base + cin * h * w, self.out_base + c_out * self.out_h * self.out_w)
         if end > 1 << spec.ACT_ADDR_WIDTH:
             raise ValueError(f"maps end at address {end}, past the activation memory")
+
+    @classmethod
+    def from_program(cls, layer, in_base=0, out_base=0):
+        """The hardware form of a program's engine layer (``sw.program.ir.EngineLayer``)."""
+        mode = LayerMode.TERNARY if layer.mode == "ternary" else LayerMode.DENSE
+        return cls(mode, layer.weights(), layer.in_shape, layer.stride, layer.pad, layer.pool,
+                   layer.epilogue, in_base=in_base, out_base=out_base)
+
+    @property
+    def in_size(self):
+        return int(np.prod(self.in_shape))
+
+    @property
+    def out_size(self):
+        return self.c_out * self.out_h * self.out_w
 
     # Geometry ---------------------------------------------------------------------------
     @property
@@ -153,7 +174,7 @@ class EngineLayer:
             "pad_h": self.pad[0], "pad_w": self.pad[1],
             "pool_h": self.pool[0] - 1, "pool_w": self.pool[1] - 1,
             "out_h": self.out_h, "out_w": self.out_w,
-            "in_base": self.in_base, "out_base": self.out_base,
+            "in_base": self.in_base, "out_base": self.out_base, "param_base": self.param_base,
             "act": int(self.params.act), "slope": self.params.slope,
         }
 
@@ -188,3 +209,24 @@ def reference_layer(layer, x):
     y = y[:, :layer.out_h * qh, :layer.out_w * qw]
     y = y.reshape(c_out, layer.out_h, qh, layer.out_w, qw).max(axis=(2, 4))
     return y.astype(np.int8)
+
+
+def place_maps(program_layers, act_depth=1 << spec.ACT_ADDR_WIDTH):
+    """Hardware layers of consecutive program layers, their maps placed in the activation
+    memory so that each layer's output follows or precedes its input without overlap.
+
+    Raises ValueError naming the layer whose input and output do not fit together.
+    """
+    out, base = [], 0
+    for layer in program_layers:
+        in_size = int(np.prod(layer.in_shape))
+        c_out, oh, ow = layer.out_shape
+        out_size = c_out * oh * ow
+        out_base = 0 if out_size <= base else base + in_size
+        if out_base + out_size > act_depth or base + in_size > act_depth:
+            raise ValueError(
+                f"layer {layer.name!r}: input ({in_size} bytes) and output ({out_size} bytes) "
+                f"do not fit the {act_depth}-byte activation memory together")
+        out.append(HardwareLayer.from_program(layer, in_base=base, out_base=out_base))
+        base = out_base
+    return out

@@ -1,0 +1,102 @@
+"""A small program run layer after layer on the engine (amaranth.sim), its maps never
+leaving the activation memory: every layer's output equals the golden executor's, and
+every layer's cycles equal the cycle model's."""
+
+import numpy as np
+from amaranth.sim import Simulator
+
+from hw.engine.layer_engine import LayerEngine
+from hw.engine.layouts import layer_config_layout
+from sim.engine_loader import image_writes, input_writes, layer_registers
+from sw.golden import executor
+from sw.golden.cycle_model import program_cycles
+from sw.golden.dual_scale import DualScaleParams
+from sw.golden.engine_image import EngineImage
+from sw.golden.hardware_layer import place_maps
+from sw.program.ir import EngineLayer, HostOp, Program
+from sw.spec import ActMode
+
+WRITE_ENABLES = ("word_en", "chan_en", "param_en", "act_w_en")
+
+
+def small_program(rng):
+    def params(c, act):
+        return DualScaleParams(rng.integers(200, 900, c), rng.integers(-900, -200, c),
+                               rng.integers(-2000, 2000, c), rng.integers(10, 12, c), act,
+                               1 << 12)
+
+    def ternary(shape, sparsity):
+        return rng.choice([-1, 0, 1], size=shape, p=[(1 - sparsity) / 2, sparsity, (1 - sparsity) / 2])
+
+    layers = [
+        EngineLayer.from_weights("conv1", rng.integers(-60, 60, (4, 1, 3, 3)), in_shape=(1, 8, 10),
+                                 pad=(1, 1), pool=(2, 2), out_pad=(1, 1), mode="dense",
+                                 epilogue=params(4, ActMode.LEAKY)),
+        EngineLayer.from_weights("conv2", ternary((6, 4, 3, 3), 0.7), in_shape=(4, 4, 5),
+                                 pad=(1, 1), pool=(2, 2), mode="ternary",
+                                 epilogue=params(6, ActMode.LEAKY)),
+        EngineLayer.from_weights("fc", rng.integers(-100, 100, (3, 6, 2, 2)), in_shape=(6, 2, 2),
+                                 mode="dense", epilogue=params(3, ActMode.NONE)),
+    ]
+    return layers
+
+
+def run_on_engine(image, x, lanes):
+    dut = LayerEngine(lanes=lanes, lane_words=256, act_depth=1024)
+    outputs, cycles = [], []
+
+    async def testbench(ctx):
+        for w in image_writes(image) + input_writes(image.layers[0]["hw"].in_base, x):
+            for port in WRITE_ENABLES:
+                ctx.set(getattr(dut, port), 0)
+            for name, value in w.items():
+                target = getattr(dut, name)
+                ctx.set(target.as_value() if hasattr(target, "as_value") else target, value)
+            await ctx.tick()
+        for port in WRITE_ENABLES:
+            ctx.set(getattr(dut, port), 0)
+        for index, layer in enumerate(image.layers):
+            cfg, lane_cfg = layer_registers(image, index)
+            ctx.set(dut.cfg, layer_config_layout.const(cfg))
+            ctx.set(dut.lane_cfg, dut.lane_cfg.shape().const(lane_cfg))
+            ctx.set(dut.start, 1)
+            await ctx.tick()
+            ctx.set(dut.start, 0)
+            n = 0
+            while ctx.get(dut.busy):
+                await ctx.tick()
+                n += 1
+            cycles.append((n, ctx.get(dut.counters.busy_cycles)))
+            hw = layer["hw"]
+            got = []
+            for a in range(hw.out_size):
+                ctx.set(dut.act_r_addr, hw.out_base + a)
+                await ctx.tick()
+                got.append(ctx.get(dut.act_r_data))
+            outputs.append(np.array(got).reshape(hw.c_out, hw.out_h, hw.out_w))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(testbench)
+    sim.run()
+    return outputs, cycles
+
+
+def test_program_layer_after_layer():
+    rng = np.random.default_rng(3)
+    layers = small_program(rng)
+    program = Program(input_shape=(1, 8, 10), ops=[
+        HostOp("quantize", {"scale": 1.0, "map_shape": [1, 8, 10], "pad": [1, 1]}), *layers])
+    lanes = 3
+    image = EngineImage.build(place_maps(layers, 1024), lanes, lane_words=256, act_depth=1024)
+    x = rng.integers(-128, 128, (1, 8, 10))
+    outputs, cycles = run_on_engine(image, x, lanes)
+
+    value = np.pad(x, ((0, 0), (1, 1), (1, 1)))[None]
+    model = program_cycles(program, lanes)
+    for layer, got, (seen, counted), predicted in zip(layers, outputs, cycles, model):
+        value = executor.run_layer(layer, value)
+        c, h, w = layer.out_shape
+        oh, ow = layer.out_pad
+        np.testing.assert_array_equal(got, value[0, :, oh:oh + h, ow:ow + w], err_msg=layer.name)
+        assert seen == counted == predicted["busy_cycles"], layer.name
