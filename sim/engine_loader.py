@@ -29,9 +29,9 @@ def input_writes(base, x):
             for idx, v in enumerate(x.reshape(-1))]
 
 
-def layer_writes(layer, lanes, x):
+def layer_writes(layer, lanes, x, skip_zeros=True):
     """Writes that load one HardwareLayer and its input; returns ``(writes, image)``."""
-    image = EngineImage.build([layer], lanes)
+    image = EngineImage.build([layer], lanes, skip_zeros=skip_zeros)
     return image_writes(image) + input_writes(layer.in_base, x), image
 
 

@@ -17,9 +17,9 @@ from sw.spec import ActMode, LayerMode
 WRITE_PORTS = ("word_en", "chan_en", "param_en", "act_w_en")
 
 
-def run_layer(layer, x, lanes):
+def run_layer(layer, x, lanes, skip_zeros=True):
     dut = LayerEngine(lanes=lanes, lane_words=256, act_depth=4096)
-    writes, image = layer_writes(layer, lanes, x)
+    writes, image = layer_writes(layer, lanes, x, skip_zeros)
     program = image.layers[0]["lanes"]
     n_out = layer.c_out * layer.out_h * layer.out_w
     result = {}
@@ -86,3 +86,17 @@ def test_empty_channel_and_saturation():
     want = reference_layer(layer, x)
     np.testing.assert_array_equal(result["y"], want)
     assert (want == 127).any() and (want == -128).any(), "scales should saturate both ends"
+
+
+def test_without_zero_skipping_same_outputs_more_cycles():
+    """Every weight as a word (zeros too): same outputs, cycles as the model predicts."""
+    rng = np.random.default_rng(9)
+    layer, x = random_layer(rng, *CASES["ternary-conv3x3-pad-pool"])
+    skipped, _ = run_layer(layer, x, 2)
+    walked, program = run_layer(layer, x, 2, skip_zeros=False)
+    np.testing.assert_array_equal(walked["y"], skipped["y"])
+    model = layer_cycles([[bool(w["last"]) for w in lane["words"]] for lane in program],
+                         layer.positions)
+    assert walked["counters"]["busy_cycles"] == model["busy_cycles"]
+    assert walked["counters"]["weight_words"] == layer.positions * layer.weights.size
+    assert walked["counters"]["busy_cycles"] > 1.5 * skipped["counters"]["busy_cycles"]

@@ -24,8 +24,9 @@ class EngineImage:
     layers: list         # per layer: {"hw": HardwareLayer, "cfg": dict, "lane_cfg": [dict], "lanes": [...]}
 
     @classmethod
-    def build(cls, hw_layers, lanes, *, lane_words=None, act_depth=None):
-        """Lay out ``hw_layers`` for ``lanes`` lanes.
+    def build(cls, hw_layers, lanes, *, lane_words=None, act_depth=None, skip_zeros=True):
+        """Lay out ``hw_layers`` for ``lanes`` lanes (``skip_zeros=False``: a word for every
+        weight, zeros included, as an engine without zero-skipping would walk them).
 
         Raises
         ------
@@ -39,7 +40,7 @@ class EngineImage:
         layers = []
         for index, hw in enumerate(hw_layers):
             hw.param_base = len(params)
-            lane_cfg, lane_prog = [], hw.lane_program(lanes)
+            lane_cfg, lane_prog = [], hw.lane_program(lanes, skip_zeros=skip_zeros)
             for k, lane in enumerate(lane_prog):
                 lane_cfg.append({"word_base": len(words[k]) if lane["words"] else 0,
                                  "n_words": len(lane["words"]),

@@ -140,10 +140,17 @@ class HardwareLayer:
         return self.out_h * self.out_w * self.pool[0] * self.pool[1]
 
     # Words ------------------------------------------------------------------------------
-    def channel_words(self, c):
-        """The weight words of output channel ``c`` as dicts of WEIGHT_WORD_FIELDS."""
+    def channel_words(self, c, skip_zeros=True):
+        """The weight words of output channel ``c`` as dicts of WEIGHT_WORD_FIELDS.
+
+        ``skip_zeros=False`` gives a word to every weight, zeros included: the same engine
+        without zero-skipping, for measuring what skipping saves.
+        """
         _, h, w = self.in_shape
-        ci, ky, kx = np.nonzero(self.weights[c])
+        if skip_zeros:
+            ci, ky, kx = np.nonzero(self.weights[c])
+        else:
+            ci, ky, kx = (a.reshape(-1) for a in np.indices(self.weights[c].shape))
         if len(ci) == 0:
             return [{"off": 0, "ky": 0, "kx": 0, "w": 0, "last": 1}]
         words = [{"off": int(a * h * w + b * w + d), "ky": int(b), "kx": int(d),
@@ -152,14 +159,16 @@ class HardwareLayer:
         words[-1]["last"] = 1
         return words
 
-    def words_per_channel(self):
+    def words_per_channel(self, skip_zeros=True):
+        if not skip_zeros:
+            return [int(self.weights[c].size) for c in range(self.c_out)]
         return [max(1, int(np.count_nonzero(self.weights[c]))) for c in range(self.c_out)]
 
-    def lane_program(self, lanes, word_base=0, chan_base=0):
+    def lane_program(self, lanes, word_base=0, chan_base=0, skip_zeros=True):
         """Per lane: its channels, its words and its configuration."""
         out = []
-        for chans in assign_lanes(self.words_per_channel(), lanes):
-            words = [wd for c in chans for wd in self.channel_words(c)]
+        for chans in assign_lanes(self.words_per_channel(skip_zeros), lanes):
+            words = [wd for c in chans for wd in self.channel_words(c, skip_zeros)]
             out.append({"channels": chans, "words": words,
                         "cfg": {"word_base": word_base if words else 0,
                                 "n_words": len(words), "chan_base": chan_base}})
