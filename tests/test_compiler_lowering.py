@@ -186,3 +186,25 @@ def test_wrong_records_refused():
     rec["conv1"] = dict(rec["conv1"], w_r=rec["conv1"]["w_r"] * 2)
     with pytest.raises(InputError, match="conv1.*codes"):
         compile_model(model.eval(), np.zeros((4, 2, 12, 16), np.float32), records=rec)
+
+
+def test_calibration_by_hand():
+    from sw.compiler import calibrate
+    from sw.compiler.calibrate import tensor_threshold
+
+    assert tensor_threshold([0.0, 1.0, 2.0, 3.0], "max") == 3.0
+    assert tensor_threshold([0.0, 1.0, 2.0, 3.0], "percentile", 50) == 2.0  # zeros ignored
+    assert tensor_threshold([0.0, 0.0], "max") == 1.0  # all zero: any scale is exact
+    with pytest.raises(InputError, match="calibration"):
+        tensor_threshold([1.0], "mean")
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU()).eval()
+    with torch.no_grad():
+        model[0].weight.copy_(torch.eye(2))
+        model[0].bias.zero_()
+    stages, _ = extract_stages(model, torch.zeros(1, 2))
+    cal = calibrate(stages, torch.tensor([[1.0, -4.0], [2.0, 3.0]]), method="max")
+    assert cal["s_in"] == pytest.approx(4 / 127) and cal["s_out"] == [pytest.approx(3 / 127)]
+    cal = calibrate(stages, torch.tensor([[1.0, -4.0], [2.0, 3.0]]), method="percentile",
+                    percentile=50)
+    # |input| nonzero {1, 4, 2, 3}: median 2.5; ReLU outputs nonzero {1, 2, 3}: median 2.
+    assert cal["s_in"] == pytest.approx(2.5 / 127) and cal["s_out"] == [pytest.approx(2 / 127)]
