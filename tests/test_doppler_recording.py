@@ -218,6 +218,12 @@ def test_bad_truth_csv_refused_by_cli(tmp_path, text, words, capsys):
     assert "t.csv" in err and words in err
 
 
+def test_truth_csv_with_byte_order_mark(tmp_path):
+    (tmp_path / "t.csv").write_bytes(b"\xef\xbb\xbfonset_s,duration_s,class\n1.5,0.02,solid\n")
+    (ev,) = read_truth_csv(tmp_path / "t.csv")
+    assert (ev.onset_s, ev.duration_s, ev.cls) == (1.5, 0.02, "solid")
+
+
 def test_truth_csv_text_has_one_row_per_event():
     text = truth_csv_text([TruthEvent(1.0, 0.02, "gaseous", 20.0, 800.0, 500.0)])
     assert text == ("onset_s,duration_s,class,ebr_db,frequency_hz,fm_hz\n"

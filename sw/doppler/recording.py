@@ -11,6 +11,9 @@ A recording is the quadrature (complex baseband) Doppler signal of one sample vo
   ``(n, 2)`` real array (I, Q), and a scalar ``sample_rate_hz``. Values are in full-scale
   units (|I|, |Q| <= 1 for an unclipped recording).
 
+Samples are brought to full-scale units: PCM divided by 2^15 (16-bit) or 2^31 (32-bit),
+float as stored (full scale is 1.0; samples at or beyond it count as clipped).
+
 Sign convention: the analytic signal is ``z = I + jQ``; a **positive** Doppler frequency
 (spectral content of ``z`` above 0 Hz) is flow **toward** the probe. The transtemporal
 middle cerebral artery flows toward the probe, so its spectrum is on the positive side.
@@ -361,7 +364,8 @@ def read_truth_csv(path, *, duration_s=None):
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such truth CSV")
-    with open(path, newline="", encoding="utf-8") as fh:
+    # utf-8-sig: spreadsheet programs often start a CSV with a byte-order mark.
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []
         missing = [c for c in _TRUTH_REQUIRED if c not in header]
