@@ -150,3 +150,16 @@ def test_front_end_and_cli_outputs(tmp_path):
     assert 0.9 <= metrics["recall"] <= 1.0
     png = (out / "spectrogram.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10000
+
+
+def test_bundled_example_recording():
+    from pathlib import Path
+    from sw.doppler.recording import read_recording, read_truth_csv
+    root = Path(__file__).resolve().parent.parent / "data" / "example"
+    rec = read_recording(root / "tcd-example.wav")
+    assert rec.source_rate_hz == 4400 and rec.duration_s == pytest.approx(120.0)
+    truth = read_truth_csv(root / "tcd-example.truth.csv", duration_s=rec.duration_s)
+    assert {e.cls for e in truth} == {"artefact", "gaseous", "solid"}
+    dets = detect(rec.iq)
+    pairs = match_events(dets, truth)
+    assert len(pairs) >= 0.9 * len(truth) and len(pairs) >= 0.9 * len(dets)
