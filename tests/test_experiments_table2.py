@@ -12,6 +12,15 @@ from sw.errors import InputError
 from sw.models import load_model
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Two threads on a shared 2-core machine spin against other jobs: one is faster.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def test_reduced_table2_end_to_end(tmp_path):
     rec = run_table2(dataset="mnist", reps=1, epochs=2, n_train=256, n_test=256,
                      out_dir=tmp_path, workers=1, progress=False)
