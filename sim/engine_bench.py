@@ -16,7 +16,7 @@ from hw.engine.layouts import lane_config_layout, layer_config_layout
 from sim.engine_cases import CASES, random_layer
 from sim.engine_loader import layer_writes
 from sw import spec
-from sw.golden.cycle_model import layer_cycles
+from sw.golden.cycle_model import lane_words_and_positions, layer_cycles
 from sw.golden.hardware_layer import reference_layer
 
 LANES = int(os.environ.get("BENCH_LANES", "4"))
@@ -83,8 +83,7 @@ async def run_layer(dut, layer, x):
 def check(layer, x, y, cycles, counters, program, what):
     want = reference_layer(layer, x)
     assert np.array_equal(y, want), f"{what}: outputs differ from the reference"
-    model = layer_cycles([[bool(w["last"]) for w in lane["words"]] for lane in program],
-                         layer.positions)
+    model = layer_cycles(*lane_words_and_positions(program))
     assert counters["busy_cycles"] == model["busy_cycles"] == cycles, (
         f"{what}: {counters['busy_cycles']} busy cycles, {cycles} seen, model {model['busy_cycles']}")
     assert counters["weight_words"] == model["weight_words"], what

@@ -10,7 +10,7 @@ from hw.engine.layouts import layer_config_layout
 from sim.engine_cases import CASES, random_layer
 from sim.engine_loader import layer_writes
 from sw import spec
-from sw.golden.cycle_model import layer_cycles
+from sw.golden.cycle_model import lane_words_and_positions, layer_cycles
 from sw.golden.hardware_layer import HardwareLayer, reference_layer
 from sw.spec import ActMode, LayerMode
 
@@ -68,8 +68,7 @@ def test_layer_matches_reference_and_cycle_model(case, lanes):
     layer, x = random_layer(rng, *CASES[case])
     result, program = run_layer(layer, x, lanes)
     np.testing.assert_array_equal(result["y"], reference_layer(layer, x))
-    model = layer_cycles([[bool(w["last"]) for w in lane["words"]] for lane in program],
-                         layer.positions)
+    model = layer_cycles(*lane_words_and_positions(program))
     counters = result["counters"]
     assert counters["busy_cycles"] == model["busy_cycles"] == result["cycles"]
     assert counters["weight_words"] == model["weight_words"]
@@ -95,8 +94,7 @@ def test_without_zero_skipping_same_outputs_more_cycles():
     skipped, _ = run_layer(layer, x, 2)
     walked, program = run_layer(layer, x, 2, skip_zeros=False)
     np.testing.assert_array_equal(walked["y"], skipped["y"])
-    model = layer_cycles([[bool(w["last"]) for w in lane["words"]] for lane in program],
-                         layer.positions)
+    model = layer_cycles(*lane_words_and_positions(program))
     assert walked["counters"]["busy_cycles"] == model["busy_cycles"]
     assert walked["counters"]["weight_words"] == layer.positions * layer.weights.size
     assert walked["counters"]["busy_cycles"] > 1.5 * skipped["counters"]["busy_cycles"]

@@ -25,8 +25,9 @@ class Lane(wiring.Component):
     queue, plus the words already in the two later stages, leaves room for a result
     (:data:`~sw.spec.LANE_FIFO_DEPTH`), so the queue never overflows.
 
-    Positions run over the pooled output ``(i, j)`` and, inside each, over the pooling
-    window ``(dy, dx)``, so that the results of one window arrive one after the other.
+    Positions run over ``lane_cfg.windows`` pooled outputs ``(i, j)`` from ``(i0, j0)`` in
+    row-major order and, inside each, over the pooling window ``(dy, dx)``, so that the
+    results of one window arrive one after the other.
 
     Parameters
     ----------
@@ -122,8 +123,9 @@ class Lane(wiring.Component):
         m.d.comb += issue.eq(active & room)
         eol = Signal()   # the lane's last word for this position
         m.d.comb += eol.eq(ptr == (lcfg.word_base + lcfg.n_words - 1)[:self.word_addr_width])
-        last_pos = ((i == cfg.out_h - 1) & (j == cfg.out_w - 1) &
-                    (dy == cfg.pool_h) & (dx == cfg.pool_w))
+        left = Signal(2 * spec.DIM_WIDTH)   # windows still to start, this one included
+        window_done = (dy == cfg.pool_h) & (dx == cfg.pool_w)
+        last_pos = (left == 1) & window_done
 
         oy = Mux(cfg.pool_h, Cat(dy, i), i)
         ox = Mux(cfg.pool_w, Cat(dx, j), j)
@@ -158,6 +160,8 @@ class Lane(wiring.Component):
                 m.d.sync += ptr.eq(lcfg.word_base)
                 with m.If(last_pos):
                     m.d.sync += active.eq(0)
+                with m.If(window_done):
+                    m.d.sync += left.eq(left - 1)
                 # Advance (dx, dy, j, i), innermost first.
                 with m.If(dx != cfg.pool_w):
                     m.d.sync += dx.eq(1)
@@ -240,9 +244,10 @@ class Lane(wiring.Component):
         # --- Start ----------------------------------------------------------------------
         with m.If(self.start):
             m.d.sync += [
-                active.eq(lcfg.n_words != 0),
+                active.eq((lcfg.n_words != 0) & (lcfg.windows != 0)),
                 ptr.eq(lcfg.word_base),
-                i.eq(0), j.eq(0), dy.eq(0), dx.eq(0),
+                left.eq(lcfg.windows),
+                i.eq(lcfg.i0), j.eq(lcfg.j0), dy.eq(0), dx.eq(0),
                 ch_cur.eq(0), fresh.eq(1),
             ]
 

@@ -147,7 +147,9 @@ class LayerEngine(wiring.Component):
                             m.d.comb += [grant.eq(k), granted.eq(1)]
         for k, lane in enumerate(lanes):
             m.d.comb += lane.o.ready.eq(granted & (grant == k))
-        with m.If(granted):
+        with m.If(self.start):     # every layer starts from the same arbiter state
+            m.d.sync += last.eq(self.lanes - 1)
+        with m.Elif(granted):
             m.d.sync += last.eq(grant)
         chosen = Signal.like(lanes[0].o.payload)
         with m.Switch(grant):
@@ -159,9 +161,10 @@ class LayerEngine(wiring.Component):
         # --- Epilogue: parameters arrive a cycle after the grant. ----------------------
         e1_valid = Signal()
         e1 = Signal.like(chosen)
+        e1_lane = Signal.like(grant)
         m.d.sync += e1_valid.eq(granted)
         with m.If(granted):   # an idle queue's output is whatever its memory holds
-            m.d.sync += e1.eq(chosen)
+            m.d.sync += [e1.eq(chosen), e1_lane.eq(grant)]
         m.submodules.epilogue = epi = DualScaleUnit()
         m.d.comb += [
             epi.i.valid.eq(e1_valid),
@@ -177,27 +180,30 @@ class LayerEngine(wiring.Component):
         ]
         # The unit never stalls (its output is always taken), so the result's channel and
         # position keep pace with it in a plain delay line.
-        meta_valid = e1_valid
-        meta = e1
+        meta_valid, meta, meta_lane = e1_valid, e1, e1_lane
         in_flight = [e1_valid]
         for k in range(DualScaleUnit.LATENCY):
-            nv, nm = Signal(name=f"d{k}_valid"), Signal.like(e1, name=f"d{k}")
-            m.d.sync += [nv.eq(meta_valid), nm.eq(meta)]
-            meta_valid, meta = nv, nm
+            nv = Signal(name=f"d{k}_valid")
+            nm = Signal.like(e1, name=f"d{k}")
+            nl = Signal.like(e1_lane, name=f"d{k}_lane")
+            m.d.sync += [nv.eq(meta_valid), nm.eq(meta), nl.eq(meta_lane)]
+            meta_valid, meta, meta_lane = nv, nm, nl
             in_flight.append(nv)
-        wb_valid, wb = meta_valid, meta
+        wb_valid, wb, wb_lane = meta_valid, meta, meta_lane
 
         # --- Pooling and write-back. --------------------------------------------------
+        # A running maximum per lane and channel: lanes may share a channel (each with its
+        # own run of windows), but one lane finishes a window before starting the next.
         m.submodules.pool = pool = Memory(shape=signed(spec.ACT_WIDTH),
-                                          depth=spec.MAX_CHANNELS, init=[])
+                                          depth=spec.MAX_CHANNELS * self.lanes, init=[])
         pool_wr = pool.write_port()
         pool_rd = pool.read_port(domain="comb")
         y = epi.o.payload
         best = Signal(signed(spec.ACT_WIDTH))
         m.d.comb += [
-            pool_rd.addr.eq(wb.chan),
+            pool_rd.addr.eq(Cat(wb.chan, wb_lane)),
             best.eq(Mux(wb.first | (y > pool_rd.data), y, pool_rd.data)),
-            pool_wr.addr.eq(wb.chan),
+            pool_wr.addr.eq(Cat(wb.chan, wb_lane)),
             pool_wr.data.eq(best),
             pool_wr.en.eq(wb_valid),
         ]

@@ -40,11 +40,15 @@ layer_config_layout = data.StructLayout({
 
 
 def lane_config_layout(word_addr_width):
-    """Where one lane's words for the layer start, and how many there are per position."""
+    """One lane's share of the layer: its words (per position) and channels, and the run
+    of pooling windows it computes them for, from window ``(i0, j0)`` in row-major order."""
     return data.StructLayout({
         "word_base": unsigned(word_addr_width),
         "n_words": unsigned(word_addr_width + 1),
         "chan_base": unsigned(spec.CHAN_WIDTH),
+        "i0": unsigned(spec.DIM_WIDTH),
+        "j0": unsigned(spec.DIM_WIDTH),
+        "windows": unsigned(2 * spec.DIM_WIDTH),   # 0: the lane sits this layer out
     })
 
 

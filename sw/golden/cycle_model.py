@@ -1,6 +1,6 @@
 """Cycle models of the engine's blocks, shared by the golden model and the RTL benches."""
 
-__all__ = ["ElasticPipeline", "layer_cycles", "program_cycles"]
+__all__ = ["ElasticPipeline", "layer_cycles", "lane_words_and_positions", "program_cycles"]
 
 
 class ElasticPipeline:
@@ -53,16 +53,16 @@ def layer_cycles(lane_words, positions, *, fifo_depth=None, latency=None):
     lane_words : list of list of bool
         For each lane, its weight words for one position, as ``last`` flags (True ends a
         channel's words). An empty list is an idle lane.
-    positions : int
-        Output positions the layer computes (pooling windows times their size).
+    positions : int or list of int
+        Output positions each lane computes (pooling windows times their size), one for
+        all lanes or one a lane.
 
     Returns
     -------
     dict
         ``busy_cycles`` (cycles the engine is busy, from the cycle after ``start`` to the
         one in which it sees itself drained), ``weight_words``, ``lane_stall_cycles``,
-        ``results`` (values through the epilogue) and ``bound`` (``positions *
-        ceil(total words / lanes)``, the ARCHITECTURE's lower bound).
+        and ``results`` (values through the epilogue).
 
     The model steps the engine's control cycle by cycle: each lane issues a word when
     active and its queue plus its two pipeline stages leave room for a result; the last
@@ -75,9 +75,10 @@ def layer_cycles(lane_words, positions, *, fifo_depth=None, latency=None):
     depth = spec.LANE_FIFO_DEPTH if fifo_depth is None else fifo_depth
     latency = spec.EPILOGUE_LATENCY if latency is None else latency
     n = len(lane_words)
+    per_lane = list(positions) if hasattr(positions, "__len__") else [positions] * n
     ptr = [0] * n
     pos = [0] * n
-    active = [bool(w) and positions > 0 for w in lane_words]
+    active = [bool(w) and p > 0 for w, p in zip(lane_words, per_lane)]
     s1 = [None] * n   # None or (last, eol)
     s2 = [None] * n
     level = [0] * n
@@ -116,7 +117,7 @@ def layer_cycles(lane_words, positions, *, fifo_depth=None, latency=None):
                 if issued[k][1]:
                     ptr[k] = 0
                     pos[k] += 1
-                    if pos[k] == positions:
+                    if pos[k] == per_lane[k]:
                         active[k] = False
                 else:
                     ptr[k] += 1
@@ -125,9 +126,14 @@ def layer_cycles(lane_words, positions, *, fifo_depth=None, latency=None):
             results += 1
         epi = [grant is not None] + epi[:-1]
         cycle += 1
-    total = sum(len(w) for w in lane_words)
     return {"busy_cycles": cycle + 1, "weight_words": words, "lane_stall_cycles": stalls,
-            "results": results, "bound": positions * -(-total // n)}
+            "results": results}
+
+
+def lane_words_and_positions(lane_program):
+    """``layer_cycles``'s inputs from ``HardwareLayer.lane_program``'s output."""
+    return ([[bool(w["last"]) for w in lane["words"]] for lane in lane_program],
+            [lane["positions"] for lane in lane_program])
 
 
 def program_cycles(program, lanes):
@@ -139,6 +145,7 @@ def program_cycles(program, lanes):
     rows = []
     for layer in program.engine_layers:
         hw = HardwareLayer.from_program(layer)
-        lanes_words = [[bool(w["last"]) for w in lane["words"]] for lane in hw.lane_program(lanes)]
-        rows.append({"name": layer.name, **layer_cycles(lanes_words, hw.positions)})
+        words, positions = lane_words_and_positions(hw.lane_program(lanes))
+        bound = hw.positions * -(-sum(hw.words_per_channel()) // lanes)
+        rows.append({"name": layer.name, "bound": bound, **layer_cycles(words, positions)})
     return rows

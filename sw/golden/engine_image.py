@@ -42,8 +42,8 @@ class EngineImage:
             hw.param_base = len(params)
             lane_cfg, lane_prog = [], hw.lane_program(lanes, skip_zeros=skip_zeros)
             for k, lane in enumerate(lane_prog):
-                lane_cfg.append({"word_base": len(words[k]) if lane["words"] else 0,
-                                 "n_words": len(lane["words"]),
+                lane_cfg.append({**lane["cfg"],
+                                 "word_base": len(words[k]) if lane["words"] else 0,
                                  "chan_base": len(channels[k])})
                 words[k].extend(lane["words"])
                 channels[k].extend(lane["channels"])

@@ -165,13 +165,48 @@ class HardwareLayer:
         return [max(1, int(np.count_nonzero(self.weights[c]))) for c in range(self.c_out)]
 
     def lane_program(self, lanes, word_base=0, chan_base=0, skip_zeros=True):
-        """Per lane: its channels, its words and its configuration."""
+        """Split the layer among ``lanes`` lanes.
+
+        The lanes form ``groups`` x ``blocks``: the output channels are shared out among
+        ``groups`` channel groups (:func:`assign_lanes`), the pooling windows among
+        ``blocks`` runs of consecutive windows, and each lane computes one group over one
+        run. A layer with few channels thus still keeps every lane busy (its few weights
+        are copied to several lanes). The split with the fewest words on the busiest lane
+        wins, fewer blocks on a tie.
+
+        Returns one dict a lane: ``channels``, ``words`` (for one position), ``positions``
+        and ``cfg`` (the lane configuration registers).
+        """
+        per_channel = self.words_per_channel(skip_zeros)
+        windows = self.out_h * self.out_w
+        window_size = self.pool[0] * self.pool[1]
+        best = None
+        for blocks in range(1, min(lanes, windows) + 1):
+            groups = assign_lanes(per_channel, lanes // blocks)
+            runs = [len(r) for r in np.array_split(np.arange(windows), blocks)]
+            busiest = max(sum(per_channel[c] for c in g) for g in groups) * max(runs)
+            if best is None or busiest < best[0]:
+                best = (busiest, groups, runs)
+        _, groups, runs = best
         out = []
-        for chans in assign_lanes(self.words_per_channel(skip_zeros), lanes):
+        for chans in groups:
             words = [wd for c in chans for wd in self.channel_words(c, skip_zeros)]
-            out.append({"channels": chans, "words": words,
-                        "cfg": {"word_base": word_base if words else 0,
-                                "n_words": len(words), "chan_base": chan_base}})
+            start = 0
+            for run in runs:
+                active = bool(chans) and run > 0
+                i0, j0 = divmod(start, self.out_w)
+                out.append({"channels": chans if active else [],
+                            "words": words if active else [],
+                            "positions": run * window_size if active else 0,
+                            "cfg": {"word_base": word_base if active else 0,
+                                    "n_words": len(words) if active else 0,
+                                    "chan_base": chan_base, "i0": i0, "j0": j0,
+                                    "windows": run if active else 0}})
+                start += run
+        while len(out) < lanes:
+            out.append({"channels": [], "words": [], "positions": 0,
+                        "cfg": {"word_base": 0, "n_words": 0, "chan_base": chan_base,
+                                "i0": 0, "j0": 0, "windows": 0}})
         return out
 
     def config(self):
