@@ -127,17 +127,14 @@ class Lane(wiring.Component):
         window_done = (dy == cfg.pool_h) & (dx == cfg.pool_w)
         last_pos = (left == 1) & window_done
 
-        oy = Mux(cfg.pool_h, Cat(dy, i), i)
-        ox = Mux(cfg.pool_w, Cat(dx, j), j)
+        # The position's top-left input pixel (y0, x0) = (oy*sh - pad_h, ox*sw - pad_w) and
+        # row address y0*W, kept by adding and subtracting strides as the position moves
+        # (the host gives the starting values), so a lane needs no multiplier for them.
         y0 = Signal(signed(spec.DIM_WIDTH + spec.KERNEL_WIDTH + 2))
         x0 = Signal(signed(spec.DIM_WIDTH + spec.KERNEL_WIDTH + 2))
+        row = Signal(signed(spec.ACT_ADDR_WIDTH + 2))
         pbase = Signal(signed(spec.ACT_ADDR_WIDTH + 2))
-        m.d.comb += [
-            y0.eq(oy * cfg.stride_h - cfg.pad_h),
-            x0.eq(ox * cfg.stride_w - cfg.pad_w),
-            pbase.eq(y0 * cfg.w + x0),
-        ]
-        m.d.comb += rd.addr.eq(ptr)
+        m.d.comb += [pbase.eq(row + x0), rd.addr.eq(ptr)]
 
         s1_y0 = Signal.like(y0)
         s1_x0 = Signal.like(x0)
@@ -162,19 +159,25 @@ class Lane(wiring.Component):
                     m.d.sync += active.eq(0)
                 with m.If(window_done):
                     m.d.sync += left.eq(left - 1)
-                # Advance (dx, dy, j, i), innermost first.
+                # Advance (dx, dy, j, i), innermost first: ox = j*pw + dx, oy = i*ph + dy.
+                sw_back = Mux(cfg.pool_w, cfg.stride_w, 0)    # ox back to the window's left
+                sh_back = Mux(cfg.pool_h, cfg.stride_h, 0)
+                rs_back = Mux(cfg.pool_h, cfg.row_step, 0)
                 with m.If(dx != cfg.pool_w):
-                    m.d.sync += dx.eq(1)
+                    m.d.sync += [dx.eq(1), x0.eq(x0 + cfg.stride_w)]
                 with m.Else():
                     m.d.sync += dx.eq(0)
                     with m.If(dy != cfg.pool_h):
-                        m.d.sync += dy.eq(1)
+                        m.d.sync += [dy.eq(1), x0.eq(x0 - sw_back),
+                                     y0.eq(y0 + cfg.stride_h), row.eq(row + cfg.row_step)]
                     with m.Else():
                         m.d.sync += dy.eq(0)
                         with m.If(j != cfg.out_w - 1):
-                            m.d.sync += j.eq(j + 1)
+                            m.d.sync += [j.eq(j + 1), x0.eq(x0 + cfg.stride_w),
+                                         y0.eq(y0 - sh_back), row.eq(row - rs_back)]
                         with m.Else():
-                            m.d.sync += [j.eq(0), i.eq(i + 1)]
+                            m.d.sync += [j.eq(0), i.eq(i + 1), x0.eq(-cfg.pad_w),
+                                         y0.eq(y0 + cfg.stride_h), row.eq(row + cfg.row_step)]
             with m.Else():
                 m.d.sync += ptr.eq(ptr + 1)
 
@@ -248,6 +251,7 @@ class Lane(wiring.Component):
                 ptr.eq(lcfg.word_base),
                 left.eq(lcfg.windows),
                 i.eq(lcfg.i0), j.eq(lcfg.j0), dy.eq(0), dx.eq(0),
+                y0.eq(lcfg.y0), x0.eq(lcfg.x0), row.eq(lcfg.row),
                 ch_cur.eq(0), fresh.eq(1),
             ]
 

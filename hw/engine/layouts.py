@@ -27,6 +27,7 @@ layer_config_layout = data.StructLayout({
     "stride_w": unsigned(spec.KERNEL_WIDTH),
     "pad_h": unsigned(spec.KERNEL_WIDTH),
     "pad_w": unsigned(spec.KERNEL_WIDTH),
+    "row_step": unsigned(spec.ACT_ADDR_WIDTH),   # stride_h * w
     "pool_h": unsigned(1),                  # 1: 2-row max pooling window
     "pool_w": unsigned(1),                  # 1: 2-column max pooling window
     "out_h": unsigned(spec.DIM_WIDTH),      # output rows and columns after pooling
@@ -49,6 +50,11 @@ def lane_config_layout(word_addr_width):
         "i0": unsigned(spec.DIM_WIDTH),
         "j0": unsigned(spec.DIM_WIDTH),
         "windows": unsigned(2 * spec.DIM_WIDTH),   # 0: the lane sits this layer out
+        # The first position's top-left input pixel and its row address:
+        # y0 = i0*pool_h*stride_h - pad_h, x0 = j0*pool_w*stride_w - pad_w, row = y0*w.
+        "y0": signed(spec.DIM_WIDTH + spec.KERNEL_WIDTH + 2),
+        "x0": signed(spec.DIM_WIDTH + spec.KERNEL_WIDTH + 2),
+        "row": signed(spec.ACT_ADDR_WIDTH + 2),
     })
 
 

@@ -195,18 +195,21 @@ class HardwareLayer:
             for run in runs:
                 active = bool(chans) and run > 0
                 i0, j0 = divmod(start, self.out_w)
+                y0 = i0 * self.pool[0] * self.stride[0] - self.pad[0]
+                x0 = j0 * self.pool[1] * self.stride[1] - self.pad[1]
                 out.append({"channels": chans if active else [],
                             "words": words if active else [],
                             "positions": run * window_size if active else 0,
                             "cfg": {"word_base": word_base if active else 0,
                                     "n_words": len(words) if active else 0,
                                     "chan_base": chan_base, "i0": i0, "j0": j0,
-                                    "windows": run if active else 0}})
+                                    "windows": run if active else 0,
+                                    "y0": y0, "x0": x0, "row": y0 * self.in_shape[2]}})
                 start += run
         while len(out) < lanes:
             out.append({"channels": [], "words": [], "positions": 0,
                         "cfg": {"word_base": 0, "n_words": 0, "chan_base": chan_base,
-                                "i0": 0, "j0": 0, "windows": 0}})
+                                "i0": 0, "j0": 0, "windows": 0, "y0": 0, "x0": 0, "row": 0}})
         return out
 
     def config(self):
@@ -215,6 +218,7 @@ class HardwareLayer:
         return {
             "mode": int(self.mode), "h": h, "w": w,
             "stride_h": self.stride[0], "stride_w": self.stride[1],
+            "row_step": self.stride[0] * w,
             "pad_h": self.pad[0], "pad_w": self.pad[1],
             "pool_h": self.pool[0] - 1, "pool_w": self.pool[1] - 1,
             "out_h": self.out_h, "out_w": self.out_w,
