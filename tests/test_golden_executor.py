@@ -238,3 +238,13 @@ def test_bad_layer_rejected():
         EngineLayer(name="x", mode="ternary", in_shape=(1, 3, 3), pad=(0, 0), kernel=(2, 2),
                     stride=(1, 1), out_channels=1, plus_ptr=[0, 2], plus_off=[3, 1],
                     minus_ptr=[0, 0], minus_off=[], values=[], epilogue=ep)
+
+
+def test_positions_skip_what_floor_pooling_drops():
+    # 7x5 output pooled 2x2 (floor): 3x2 windows, 24 computed positions of 35.
+    ep = DualScaleParams(1, 1, 0, 0, channels=1)
+    layer = EngineLayer.from_weights("p", np.ones((1, 1, 1, 1), int), in_shape=(1, 7, 5),
+                                     epilogue=ep, mode="ternary", pool=(2, 2))
+    assert layer.conv_shape == (7, 5) and layer.out_shape == (1, 3, 2)
+    c = layer_counts(layer)
+    assert (c.positions, c.adds_plus, c.act_writes) == (24, 24, 6)

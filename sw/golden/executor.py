@@ -41,7 +41,9 @@ class LayerCounts:
     ``adds_plus``/``adds_minus``: one add per nonzero weight per position (dense layers:
     one mult-add per nonzero weight per position, all in ``adds_plus``); ``weight_words``:
     one word per nonzero weight per position; ``act_reads`` = adds; ``act_writes``: real
-    output values after pooling (padding zeros excluded).
+    output values after pooling (padding zeros excluded). ``positions``: the pre-pool
+    positions the engine computes (inside a pooling window, see
+    :attr:`sw.program.EngineLayer.positions`).
     """
 
     name: str

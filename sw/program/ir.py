@@ -237,8 +237,11 @@ class EngineLayer:
 
     @property
     def positions(self):
-        ho, wo = self.conv_shape
-        return ho * wo
+        """Pre-pool positions the engine computes: those inside a pooling window
+        (``Hq*qh * Wq*qw``); floor-mode pooling never reads the rest, so it is not computed
+        (without pooling, all ``Ho * Wo``)."""
+        _, hq, wq = self.out_shape
+        return hq * self.pool[0] * wq * self.pool[1]
 
     def bases(self):
         """``base(pos)`` of every pre-pool position, row-major."""
