@@ -77,3 +77,12 @@ def test_quantize_rejects_unknown_layers_and_methods():
         quantize_model(Net(), QuantConfig(method="attq", layers=["nope"]))
     with pytest.raises(ValueError, match="method"):
         QuantConfig(method="int4")
+
+
+def test_empty_layer_list_means_the_papers_selection():
+    from sw.models import build_preset
+    m = quantize_model(build_preset("esr_cnn_transformer"), QuantConfig(method="attq"))
+    assert list(quantized_layers(m)) == ["conv2"] + [f"encoder.layers.{i}.linear2"
+                                                      for i in range(4)]
+    with pytest.raises(ValueError, match="no layers"):
+        quantize_model(Net(), QuantConfig(method="ttq"))

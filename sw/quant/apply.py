@@ -45,7 +45,8 @@ def quantize_model(model, config, layers=None):
     model : torch.nn.Module
     config : QuantConfig
     layers : list of str, optional
-        Layer names; default ``config.layers``.
+        Layer names; default ``config.layers``, and if that is empty the model's
+        ``default_quantized`` (the paper's selection).
 
     Returns
     -------
@@ -58,6 +59,12 @@ def quantize_model(model, config, layers=None):
     names = list(config.layers if layers is None else layers)
     if config.method == "fp":
         return model
+    if not names:
+        # The model's own default selection (the paper's Hessian-based lists).
+        names = list(getattr(model, "default_quantized", ()))
+        if not names:
+            raise ValueError("no layers to quantize: give QuantConfig.layers (the model "
+                             "has no default_quantized list)")
     modules = dict(model.named_modules())
     missing = [n for n in names if n not in modules]
     if missing:
