@@ -10,6 +10,8 @@ def _common(p):
     p.add_argument("--data", dest="data_path", default=None,
                    help="ESR: the CSV file; HITS: the dataset directory")
     p.add_argument("--preset", default=None, help="model preset (default per dataset)")
+    p.add_argument("--model-config", default=None, metavar="JSON",
+                   help='preset overrides, e.g. \'{"n_filters": 12}\'')
     p.add_argument("--reps", type=int, default=None, help="repetitions (seeds seed..)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/experiment", help="output directory")
@@ -48,7 +50,19 @@ def register(subparsers):
 def run(args):
     from ..errors import InputError
 
-    common = dict(dataset=args.dataset, out_dir=args.out, preset=args.preset,
+    model_config = None
+    if args.model_config:
+        import json
+        try:
+            model_config = json.loads(args.model_config)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"--model-config: expected a JSON object, got "
+                             f"{args.model_config!r} ({exc})") from None
+        if not isinstance(model_config, dict):
+            raise InputError(f"--model-config: expected a JSON object, got "
+                             f"{args.model_config!r}")
+    common = dict(dataset=args.dataset, model_config=model_config, out_dir=args.out,
+                  preset=args.preset,
                   data_path=args.data_path, seed=args.seed, epochs_scale=args.epochs_scale,
                   epochs=args.epochs, n_train=args.n_train, n_test=args.n_test,
                   pruned_grad=args.pruned_grad, init_scales=args.init_scales,

@@ -50,7 +50,8 @@ def plot_heatmaps(values, mcc, srqw, path):
 
 def run_grid(*, dataset="esr", out_dir, values=PAPER_VALUES, reps=5, preset=None,
              data_path=None, seed=0, epochs_scale=1.0, epochs=None, n_train=None,
-             n_test=None, pruned_grad="code", init_scales="mean", workers=None,
+             n_test=None, pruned_grad="code", init_scales="mean", model_config=None,
+             workers=None,
              ray_address=None, progress=True, argv=None):
     """Run every cell (t_min <= t_max) × repetition as an independent task.
 
@@ -61,7 +62,8 @@ def run_grid(*, dataset="esr", out_dir, values=PAPER_VALUES, reps=5, preset=None
     values = [float(v) for v in values]
     common = dict(dataset=dataset, preset=preset, data_path=data_path, seed=seed,
                   epochs_scale=epochs_scale, epochs=epochs, n_train=n_train, n_test=n_test,
-                  pruned_grad=pruned_grad, init_scales=init_scales)
+                  pruned_grad=pruned_grad, init_scales=init_scales,
+                  model_config=model_config)
     start = time.perf_counter()
     fp_tasks = [dict(common, rep=r, methods=("fp",), out_dir=str(out_dir / "fp"))
                 for r in range(reps)]

@@ -16,7 +16,8 @@ METHODS_ORDER = ("fp", "dorefa", "ttq", "attq")
 
 def run_table2(*, dataset="mnist", reps=10, out_dir, preset=None, data_path=None, seed=0,
                epochs_scale=1.0, epochs=None, n_train=None, n_test=None, t_min=None,
-               t_max=None, pruned_grad="code", init_scales="mean", methods=METHODS_ORDER,
+               t_max=None, pruned_grad="code", init_scales="mean", model_config=None,
+               methods=METHODS_ORDER,
                workers=None, ray_address=None, progress=True, save_models=True,
                argv=None, name=None):
     """Run the table; write ``<name>.json`` and ``<name>.md`` into ``out_dir``.
@@ -34,7 +35,7 @@ def run_table2(*, dataset="mnist", reps=10, out_dir, preset=None, data_path=None
                   methods=tuple(methods), epochs_scale=epochs_scale, epochs=epochs,
                   n_train=n_train, n_test=n_test, t_min=t_min, t_max=t_max,
                   pruned_grad=pruned_grad, init_scales=init_scales,
-                  out_dir=str(out_dir) if save_models else None,
+                  model_config=model_config, out_dir=str(out_dir) if save_models else None,
                   progress=progress and (workers == 1))
              for r in range(reps)]
     start = time.perf_counter()
@@ -49,7 +50,7 @@ def run_table2(*, dataset="mnist", reps=10, out_dir, preset=None, data_path=None
                       epochs_scale=epochs_scale, epochs=epochs, n_train=first["n_train"],
                       n_test=first["n_test"], t_min=first["t_min"], t_max=first["t_max"],
                       pruned_grad=pruned_grad, init_scales=init_scales,
-                      workers=workers, ray=ray_address,
+                      model_config=model_config, workers=workers, ray=ray_address,
                       epochs_per_method={m: first["methods"][m]["epochs"] for m in methods}),
         data=dict(source=first["source"], description=first["description"]),
         summary=summary, repetitions=reps_out)

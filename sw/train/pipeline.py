@@ -16,7 +16,7 @@ TASK_DEFAULTS = dict(
     methods=("fp", "dorefa", "ttq", "attq"), epochs_scale=1.0, epochs=None,
     n_train=None, n_test=None, t_min=None, t_max=None, pruned_grad="code",
     init_scales="mean", out_dir=None, resume=True, progress=False, threads=1,
-    fp_path=None,
+    fp_path=None, model_config=None,
 )
 
 
@@ -120,7 +120,8 @@ def run_repetition(task):
         fp_seconds, fp_path = rec["training"].get("seconds", 0.0), Path(t["fp_path"])
     else:
         fp_model, fp_seconds, fp_path = trained(
-            "fp", lambda: build_preset(preset, n_classes=n_classes), fp_quant)
+            "fp", lambda: build_preset(preset, **{**(t["model_config"] or {}),
+                                                 "n_classes": n_classes}), fp_quant)
     results = {}
     for method in t["methods"]:
         if method == "fp":
