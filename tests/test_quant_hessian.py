@@ -42,3 +42,22 @@ def test_small_cnn_against_autograd_hessian():
         est = traces[name]
         assert est["trace"] == pytest.approx(exact, abs=4 * est["trace_std"] + 1e-3)
     assert set(rank_layers(traces)) == {"0", "3"}
+
+
+def test_hessian_command(tmp_path):
+    import json
+
+    from sw.cli import main
+    from sw.models import build_preset, save_model
+
+    torch.manual_seed(0)
+    path = tmp_path / "m.pt"
+    save_model(path, build_preset("mnist_cnn"), arch="mnist_cnn", preset="mnist_cnn")
+    out = tmp_path / "rank.json"
+    assert main(["hessian", "--model", str(path), "--samples", "3", "--n-data", "32",
+                 "--out", str(out)]) == 0
+    rec = json.loads(out.read_text())
+    assert sorted(rec["ranking"]) == ["conv1", "conv2", "fc1", "fc2"]
+    assert rec["paper_selection"] == ["conv1", "conv2"]
+    assert rec["paper_selection_share"] == pytest.approx(5250 / 9840)
+    assert main(["hessian", "--model", str(tmp_path / "none.pt")]) == 2
