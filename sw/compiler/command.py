@@ -59,6 +59,13 @@ def run(args):
           f"({e['mult_adds']} mult-adds, {e['transfers']} transfers)")
     cycles = program_cycles(prog, args.lanes)
     if cycles is not None:
-        print(f"engine cycles at P = {args.lanes}: {cycles}")
+        try:
+            busy = sum(int(c["busy_cycles"]) for c in cycles)
+            bound = sum(int(c["bound"]) for c in cycles)
+            print(f"engine cycles at P = {args.lanes} (sw.golden.cycle_model): {busy} "
+                  f"(bound {bound}): " + ", ".join(f"{c['name']} {c['busy_cycles']}"
+                                                   for c in cycles))
+        except (TypeError, KeyError):
+            print(f"engine cycles at P = {args.lanes}: {cycles}")
     print(f"wrote {args.out} (sha256 {digest})")
     return 0
