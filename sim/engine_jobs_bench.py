@@ -1,0 +1,98 @@
+"""cocotb bench: run prepared jobs (programs of engine layers) on the RTL engine.
+
+A job, prepared outside the simulator by sim/model_jobs.py and pickled to ``BENCH_JOBS``,
+holds placed HardwareLayers, the input map, and what the golden model and the cycle model
+say each layer must produce: the engine runs the layers one after the other, its maps
+never leaving the activation memory, and every layer's output and cycle count are
+asserted.
+"""
+
+import os
+import pickle
+
+import cocotb
+import numpy as np
+from amaranth.lib import data
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+from cocotb.utils import get_sim_time
+
+from hw.engine.layouts import lane_config_layout, layer_config_layout
+from sim.engine_loader import image_writes, input_writes, layer_registers
+from sw import spec
+from sw.golden.engine_image import EngineImage
+
+WRITE_ENABLES = ("word_en", "chan_en", "param_en", "act_w_en")
+PERIOD_NS = 10
+
+
+def _const(layout, value):
+    return layout.const(value).as_value().value
+
+
+async def _apply(dut, writes):
+    for w in writes:
+        await FallingEdge(dut.clk)
+        for name in WRITE_ENABLES:
+            getattr(dut, name).value = 0
+        for name, value in w.items():
+            getattr(dut, name).value = value
+    await FallingEdge(dut.clk)
+    for name in WRITE_ENABLES:
+        getattr(dut, name).value = 0
+
+
+async def _read(dut, base, count):
+    out = []
+    for a in range(count + 1):
+        await FallingEdge(dut.clk)
+        if a:
+            out.append(dut.act_r_data.value.to_signed())
+        dut.act_r_addr.value = base + a
+    return out
+
+
+@cocotb.test()
+async def jobs(dut):
+    cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
+    dut.rst.value = 1
+    dut.start.value = 0
+    for name in WRITE_ENABLES:
+        getattr(dut, name).value = 0
+    for _ in range(2):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
+
+    with open(os.environ["BENCH_JOBS"], "rb") as f:
+        bench = pickle.load(f)
+    lanes, lane_words = bench["lanes"], bench["lane_words"]
+    lane_layout = data.ArrayLayout(lane_config_layout((lane_words - 1).bit_length()), lanes)
+    summary = []
+    for job in bench["jobs"]:
+        image = EngineImage.build(job["layers"], lanes, lane_words=lane_words)
+        await _apply(dut, image_writes(image) + input_writes(job["layers"][0].in_base,
+                                                              job["input"]))
+        for index, layer in enumerate(job["layers"]):
+            cfg, lane_cfg = layer_registers(image, index)
+            dut.cfg.value = _const(layer_config_layout, cfg)
+            dut.lane_cfg.value = _const(lane_layout, lane_cfg)
+            dut.start.value = 1
+            await FallingEdge(dut.clk)
+            dut.start.value = 0
+            began = get_sim_time("ns")
+            await ReadOnly()
+            while int(dut.busy.value):
+                await FallingEdge(dut.busy)
+                await ReadOnly()
+            seen = round((get_sim_time("ns") - began) / PERIOD_NS)
+            counted = dut.counters.value.to_unsigned() & 0xFFFFFFFF   # busy_cycles comes first
+            got = np.array(await _read(dut, layer.out_base, layer.out_size)).reshape(
+                layer.c_out, layer.out_h, layer.out_w)
+            what = f"{job['name']}, layer {index}"
+            assert np.array_equal(got, job["expected"][index]), f"{what}: outputs differ from the golden model"
+            assert counted == job["cycles"][index], (
+                f"{what}: {counted} busy cycles, the cycle model says {job['cycles'][index]}")
+            assert abs(seen - counted) <= 1, f"{what}: busy for {seen} cycles, counted {counted}"
+            summary.append((what, counted))
+    dut._log.info("jobs passed: %s", summary)
+    assert spec.ENGINE_COUNTERS[0] == "busy_cycles"

@@ -1,0 +1,74 @@
+"""Jobs for sim/engine_jobs_bench.py from a trained model and its compiled program.
+
+Per layer: the layer's input taken from the PyTorch model itself (its float activations at
+that layer, quantized with the program's input scale for the layer), the golden model's
+output for it, and the cycle model's count. Whole model: the quantized input run through
+every engine layer in turn, each layer's golden output and cycles.
+"""
+
+import numpy as np
+
+from sw.golden import executor
+from sw.golden.cycle_model import lane_words_and_positions, layer_cycles
+from sw.golden.engine_image import EngineImage
+from sw.golden.hardware_layer import HardwareLayer, place_maps
+
+__all__ = ["real_activations", "model_jobs"]
+
+
+def real_activations(model, program, x):
+    """The float inputs of each engine layer in the PyTorch model, quantized as the program
+    quantizes them: a list of int8 ``[B, C, H, W]`` (unpadded), one a layer."""
+    import torch
+
+    from sw.compiler.graph import extract_stages, stage_forward
+
+    layers = program.engine_layers
+    model.eval()
+    with torch.no_grad():
+        value = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+        stages, _ = extract_stages(model, value[:2])
+        assert [s.name for s in stages] == [layer.name for layer in layers]
+        out = []
+        for stage, layer in zip(stages, layers):
+            q = np.clip(np.rint(value.numpy() / layer.in_scale), -128, 127).astype(np.int64)
+            out.append(q.reshape((len(q),) + layer.in_shape))
+            value = stage_forward(stage, value)
+    return out
+
+
+def _cycles(hw_layers, lanes):
+    image = EngineImage.build(hw_layers, lanes)
+    return [layer_cycles(*lane_words_and_positions(entry["lanes"]))["busy_cycles"]
+            for entry in image.layers]
+
+
+def _golden(layer, q):
+    """Golden output of one program layer for an unpadded int8 map ``q`` (C, H, W)."""
+    ph, pw = layer.pad
+    y = executor.run_layer(layer, np.pad(q, ((0, 0), (ph, ph), (pw, pw)))[None])[0]
+    c, h, w = layer.out_shape
+    oh, ow = layer.out_pad
+    return y[:, oh:oh + h, ow:ow + w].astype(np.int64)
+
+
+def model_jobs(name, model, program, x, lanes, act_depth):
+    """Jobs for samples ``x``: each layer alone on real activations, then the whole chain."""
+    layers = program.engine_layers
+    acts = real_activations(model, program, x)
+    jobs = []
+    for k, layer in enumerate(layers):
+        for b in range(len(x)):
+            hw = [HardwareLayer.from_program(layer, in_base=0, out_base=int(np.prod(layer.in_shape)))]
+            jobs.append({"name": f"{name} {layer.name} sample {b}", "layers": hw,
+                         "input": acts[k][b], "expected": [_golden(layer, acts[k][b])],
+                         "cycles": _cycles(hw, lanes)})
+    placed = place_maps(layers, act_depth)
+    for b in range(len(x)):
+        expected, value = [], acts[0][b]
+        for layer in layers:
+            value = _golden(layer, value)
+            expected.append(value)
+        jobs.append({"name": f"{name} whole model, sample {b}", "layers": placed,
+                     "input": acts[0][b], "expected": expected, "cycles": _cycles(placed, lanes)})
+    return jobs
