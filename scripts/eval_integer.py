@@ -42,6 +42,13 @@ def parse_model(text):
     return label, Path(path), (data or None)
 
 
+def _try_cycles(fn, prog):
+    try:
+        return fn(prog, 4)
+    except ValueError as exc:
+        return f"not available: {exc}"
+
+
 def evaluate(label, path, data_path, calibrations, n_calibration, prog_dir):
     import torch
 
@@ -81,21 +88,22 @@ def evaluate(label, path, data_path, calibrations, n_calibration, prog_dir):
     for cal in calibrations:
         prog, _, _ = compile_saved(path, x_train=split.x_train, calibration=cal,
                                    n_calibration=n_calibration)
-        prog_path = prog_dir / f"{label}_{cal}.attq"
+        prog_path = (prog_dir / f"{label}_{cal}.attq").resolve()
         digest = save(prog, prog_path)
         t0 = time.perf_counter()
         res = execute(prog, split.x_test, progress=True)
         t_int = time.perf_counter() - t0
         y_int = res.predictions()
         e = program_energy(prog, rounding="ceil")
-        r = dict(calibration=cal, program=str(prog_path), sha256=digest,
+        shown = prog_path.relative_to(ROOT) if prog_path.is_relative_to(ROOT) else prog_path
+        r = dict(calibration=cal, program=str(shown), sha256=digest,
                  mcc=metrics.mcc(split.y_test, y_int),
                  accuracy=float((y_int == split.y_test).mean()),
                  agreement=float((y_int == y_pt).mean()), seconds=t_int,
                  inferences_per_s=len(y_int) / t_int,
                  ec_t_j=e["ec_t_j"], mult_adds=e["mult_adds"], transfers=e["transfers"],
                  layers=[c.to_dict() for c in res.counts],
-                 cycles=program_cycles(prog, 4),
+                 cycles=_try_cycles(program_cycles, prog),
                  y_int=y_int)
         r["mcc_diff_points"] = 100 * (r["mcc"] - mcc_pt)
         if "ec_t_fp_j" in out:
@@ -124,6 +132,14 @@ def confusion_png(path, label, classes, y_true, y_int, y_pt_mcc, mcc_int):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _cycles(cycles):
+    try:
+        return (f"{sum(int(c['busy_cycles']) for c in cycles)} busy, bound "
+                f"{sum(int(c['bound']) for c in cycles)}")
+    except (TypeError, KeyError):
+        return str(cycles) if cycles else "not available"
 
 
 def markdown(report):
@@ -159,7 +175,9 @@ def markdown(report):
         lines += [f"### {m['label']}", "", f"- model: `{m['model']}`",
                   f"- data: {m['description']}",
                   f"- training: {m['training']}",
-                  f"- program: `{p['program']}` sha256 `{p['sha256']}`", "",
+                  f"- program: `{p['program']}` sha256 `{p['sha256']}`",
+                  f"- engine cycles at P = 4 (sw.golden.cycle_model.program_cycles): "
+                  f"{_cycles(p.get('cycles'))}", "",
                   "| layer | mode | positions | nnz | adds + | adds − | weight words | "
                   "act reads | act writes |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
         for c in p["layers"]:

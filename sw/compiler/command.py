@@ -57,7 +57,11 @@ def run(args):
     e = program_energy(prog)
     print(f"EC_T (Eq. 3, estimated from the program): {e['ec_t_j']:.4e} J "
           f"({e['mult_adds']} mult-adds, {e['transfers']} transfers)")
-    cycles = program_cycles(prog, args.lanes)
+    try:
+        cycles = program_cycles(prog, args.lanes)
+    except ValueError as exc:
+        print(f"engine cycles at P = {args.lanes}: not available ({exc})")
+        cycles = None
     if cycles is not None:
         try:
             busy = sum(int(c["busy_cycles"]) for c in cycles)

@@ -19,6 +19,7 @@ cycle model (:mod:`sw.golden.cycle_model`) provides ``program_cycles``.
 """
 
 import dataclasses
+import warnings
 
 import numpy as np
 
@@ -115,7 +116,8 @@ def program_counts(program):
 def program_cycles(program, lanes):
     """Engine cycles of ``program`` on ``lanes`` lanes from the lead's cycle model.
 
-    Returns None while :mod:`sw.golden.cycle_model` has no ``program_cycles``.
+    Returns None while :mod:`sw.golden.cycle_model` has no ``program_cycles``; raises
+    ValueError (from the cycle model) for a program the engine build cannot hold.
     """
     from . import cycle_model
     if lanes is None or not hasattr(cycle_model, "program_cycles"):
@@ -277,6 +279,11 @@ def execute(program, x, *, lanes=None, batch_size=1024, progress=False):
     output = np.concatenate(outs) if outs else np.zeros((0,))
     int_output = (np.concatenate(ints) if ints and ints[0] is not None
                   else np.zeros((0,), np.int8))
+    try:
+        cycles = program_cycles(program, lanes)
+    except ValueError as exc:
+        # The program is valid under the contract but does not fit this engine build.
+        warnings.warn(f"no cycle count: {exc}", stacklevel=2)
+        cycles = None
     return ExecutionResult(output=output, int_output=int_output,
-                           counts=program_counts(program),
-                           cycles=program_cycles(program, lanes))
+                           counts=program_counts(program), cycles=cycles)
