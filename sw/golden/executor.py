@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 from .. import spec
-from ..program.ir import EngineLayer, HostOp
+from ..program.ir import EngineLayer
 from .dual_scale import dual_scale
 
 __all__ = ["LayerCounts", "ExecutionResult", "layer_counts", "program_counts",

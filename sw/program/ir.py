@@ -1,4 +1,4 @@
-"""The integer program: engine layers and host operations (docs/program-contract, ARCHITECTURE.md).
+"""The integer program: engine layers and host operations (docs/program-format.md).
 
 An :class:`EngineLayer` is one operation the hardware runs. Linear, conv1d and conv2d are the
 same operation on a zero-padded, channel-major int8 map of shape ``(C, Hp, Wp)``::
