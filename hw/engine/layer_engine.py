@@ -47,7 +47,7 @@ class LayerEngine(wiring.Component):
     busy : Out(1)
         High from the cycle after ``start`` until the layer's last output is written.
     act_w_addr, act_w_data, act_w_en, act_r_addr, act_r_data : host access to the
-        activation memory (write only while not busy; reads return data the next cycle).
+        activation memory, only while not busy (reads return data the next cycle).
     word_lane, word_addr, word_data, word_en : weight memory write port, ``word_lane``
         selecting the lane; ``chan_*`` the same for the lanes' channel tables.
     param_addr, param_data, param_en : epilogue parameter memory write port.
@@ -96,26 +96,38 @@ class LayerEngine(wiring.Component):
         cfg = self.cfg
         addr_bits = (self.act_depth - 1).bit_length()
 
-        # Activation memory: a read port per lane (synthesis replicates the memory, two
-        # lanes to a dual-port block RAM copy), one for the host, one write port.
-        m.submodules.act = act = Memory(shape=signed(spec.ACT_WIDTH), depth=self.act_depth,
-                                        init=[])
-        act_wr = act.write_port()
-        host_rd = act.read_port()
-        m.d.comb += [host_rd.addr.eq(self.act_r_addr), self.act_r_data.eq(host_rd.data)]
+        running = Signal()
+
+        # Activation memory: one copy per lane, each a simple dual-port block RAM (one
+        # write port shared by all copies, one read port for its lane), so every lane reads
+        # every cycle without conflicts. The host reads through lane 0's copy while the
+        # engine is idle.
+        wr_en = Signal()
+        wr_addr = Signal(addr_bits)
+        wr_data = Signal(signed(spec.ACT_WIDTH))
 
         lanes = []
         for k in range(self.lanes):
             lane = Lane(words=self.lane_words)
             m.submodules[f"lane{k}"] = lane
             lanes.append(lane)
-            rd = act.read_port()
+            copy = Memory(shape=signed(spec.ACT_WIDTH), depth=self.act_depth, init=[])
+            m.submodules[f"act{k}"] = copy
+            wp = copy.write_port()
+            rd = copy.read_port()
+            m.d.comb += [wp.en.eq(wr_en), wp.addr.eq(wr_addr), wp.data.eq(wr_data)]
+            if k == 0:
+                m.d.comb += [
+                    rd.addr.eq(Mux(running, lane.act_addr, self.act_r_addr)),
+                    rd.en.eq(Mux(running, lane.act_en, 1)),
+                    self.act_r_data.eq(rd.data),
+                ]
+            else:
+                m.d.comb += [rd.addr.eq(lane.act_addr), rd.en.eq(lane.act_en)]
             m.d.comb += [
                 lane.cfg.eq(cfg),
                 lane.lane_cfg.eq(self.lane_cfg[k]),
                 lane.start.eq(self.start),
-                rd.addr.eq(lane.act_addr),
-                rd.en.eq(lane.act_en),
                 lane.act_data.eq(rd.data),
                 lane.word_addr.eq(self.word_addr),
                 lane.word_data.eq(self.word_data),
@@ -215,13 +227,12 @@ class LayerEngine(wiring.Component):
         ]
         wb_write = wb_valid & wb.last
         m.d.comb += [
-            act_wr.en.eq(wb_write | self.act_w_en),
-            act_wr.addr.eq(Mux(wb_write, out_addr, self.act_w_addr)[:addr_bits]),
-            act_wr.data.eq(Mux(wb_write, best, self.act_w_data)),
+            wr_en.eq(wb_write | self.act_w_en),
+            wr_addr.eq(Mux(wb_write, out_addr, self.act_w_addr)[:addr_bits]),
+            wr_data.eq(Mux(wb_write, best, self.act_w_data)),
         ]
 
         # --- Busy and counters. -------------------------------------------------------
-        running = Signal()
         pending = Cat(*(lane.busy | lane.o.valid for lane in lanes)).any()
         drained = ~pending & ~Cat(*in_flight).any()
         with m.If(self.start):
