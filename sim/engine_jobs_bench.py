@@ -1,5 +1,8 @@
 """cocotb bench: run prepared jobs (programs of engine layers) on the RTL engine.
 
+``BENCH_OUT``, when set, names a pickle to write what the engine produced (each layer's
+output map, busy cycles and counters, per job).
+
 A job, prepared outside the simulator by sim/model_jobs.py and pickled to ``BENCH_JOBS``,
 holds placed HardwareLayers, the input map, and what the golden model and the cycle model
 say each layer must produce: the engine runs the layers one after the other, its maps
@@ -67,8 +70,9 @@ async def jobs(dut):
         bench = pickle.load(f)
     lanes, lane_words = bench["lanes"], bench["lane_words"]
     lane_layout = data.ArrayLayout(lane_config_layout((lane_words - 1).bit_length()), lanes)
-    summary = []
+    summary, outputs = [], []
     for job in bench["jobs"]:
+        outputs.append([])
         image = EngineImage.build(job["layers"], lanes, lane_words=lane_words)
         await _apply(dut, image_writes(image) + input_writes(job["layers"][0].in_base,
                                                               job["input"]))
@@ -85,9 +89,11 @@ async def jobs(dut):
                 await FallingEdge(dut.busy)
                 await ReadOnly()
             seen = round((get_sim_time("ns") - began) / PERIOD_NS)
-            counted = dut.counters.value.to_unsigned() & 0xFFFFFFFF   # busy_cycles comes first
+            counted = _counters(dut)["busy_cycles"]
             got = np.array(await _read(dut, layer.out_base, layer.out_size)).reshape(
                 layer.c_out, layer.out_h, layer.out_w)
+            outputs[-1].append({"output": got, "busy_cycles": counted,
+                                "counters": _counters(dut)})
             what = f"{job['name']}, layer {index}"
             assert np.array_equal(got, job["expected"][index]), f"{what}: outputs differ from the golden model"
             assert counted == job["cycles"][index], (
@@ -95,4 +101,11 @@ async def jobs(dut):
             assert abs(seen - counted) <= 1, f"{what}: busy for {seen} cycles, counted {counted}"
             summary.append((what, counted))
     dut._log.info("jobs passed: %s", summary)
-    assert spec.ENGINE_COUNTERS[0] == "busy_cycles"
+    if os.environ.get("BENCH_OUT"):
+        with open(os.environ["BENCH_OUT"], "wb") as f:
+            pickle.dump(outputs, f)
+
+
+def _counters(dut):
+    word = dut.counters.value.to_unsigned()
+    return {name: (word >> (32 * k)) & 0xFFFFFFFF for k, name in enumerate(spec.ENGINE_COUNTERS)}
