@@ -119,7 +119,8 @@ def confusion_png(path, label, classes, y_true, y_int, y_pt_mcc, mcc_int):
     from sklearn.metrics import confusion_matrix
 
     cm = confusion_matrix(y_true, y_int, labels=range(len(classes)))
-    fig, ax = plt.subplots(figsize=(1.2 + 0.45 * len(classes), 1.0 + 0.45 * len(classes)))
+    side = max(3.6, 1.4 + 0.45 * len(classes))
+    fig, ax = plt.subplots(figsize=(side, side))
     ax.imshow(cm, cmap="Blues")
     for (i, j), v in np.ndenumerate(cm):
         ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
@@ -128,7 +129,7 @@ def confusion_png(path, label, classes, y_true, y_int, y_pt_mcc, mcc_int):
     ax.set_yticks(range(len(classes)), classes, fontsize=7)
     ax.set_xlabel("integer program's class")
     ax.set_ylabel("true class")
-    ax.set_title(f"{label}: integer MCC {mcc_int:.4f} (PyTorch {y_pt_mcc:.4f})", fontsize=8)
+    ax.set_title(f"{label}\ninteger MCC {mcc_int:.4f} (PyTorch {y_pt_mcc:.4f})", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -153,7 +154,13 @@ def markdown(report):
         "The compiled program (`attq-fpga compile`) runs in the golden executor "
         "(`sw/golden/executor.py`, bit-exact integer model of the engine) on the whole test "
         "split; PyTorch runs the same quantized model in floating point. MCC difference in "
-        "points (1 point = 0.01 MCC). EC_T is Eq. 3 (ceil rounding) per inference.",
+        "points (1 point = 0.01 MCC). EC_T is Eq. 3 (ceil rounding) per inference: "
+        "'program' from the compiled program (sw/golden/energy.py: ternary layers at 2 "
+        "bits, the other layers at int8 with per-channel scales), 'PyTorch q' from "
+        "sw.metrics.energy on the quantized PyTorch model (its layers that are not "
+        "ternary at 32 bits, as the paper counts them); EC_G^T of the program against the "
+        "full-precision model. Times: golden executor, whole test split, one process on "
+        "a machine shared with other jobs.",
         "",
         "| model | data | calibration | MCC PyTorch | MCC integer | diff (points) | "
         "decisions agree | EC_T program (J) | EC_T PyTorch q (J) | EC_G^T vs FP | "
