@@ -208,3 +208,27 @@ def test_calibration_by_hand():
                     percentile=50)
     # |input| nonzero {1, 4, 2, 3}: median 2.5; ReLU outputs nonzero {1, 2, 3}: median 2.
     assert cal["s_in"] == pytest.approx(2.5 / 127) and cal["s_out"] == [pytest.approx(2 / 127)]
+
+
+@pytest.mark.parametrize("quant", [
+    None,
+    QuantConfig(method="ttq", layers=["conv1", "conv2", "fc"]),
+    QuantConfig(method="dorefa", layers=["conv2"], dorefa_per_channel=True),
+])
+def test_other_quantizations_compile(quant):
+    """Full precision (all int8), TTQ on every layer, per-channel DoReFa (binary codes)."""
+    torch.manual_seed(4)
+    model = Net2d()
+    _randomise_bn(model, 5)
+    if quant is not None:
+        quantize_model(model, quant)
+    model.eval()
+    rng = np.random.default_rng(2)
+    x_cal = rng.normal(size=(256, 2, 12, 16)).astype(np.float32)
+    x_test = rng.normal(size=(200, 2, 12, 16)).astype(np.float32)
+    prog, res, want, err = _agreement(model, x_cal, x_test)
+    ternary = set(quant.layers) if quant is not None else set()
+    assert [op.mode for op in prog.engine_layers] == [
+        "ternary" if n in ternary else "dense" for n in ("conv1", "conv2", "fc")]
+    assert np.median(err) < 1.0 and np.percentile(err, 99) < 4.0
+    assert (res.output.argmax(1) == want.argmax(1)).mean() > 0.95
