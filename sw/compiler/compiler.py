@@ -144,7 +144,12 @@ def compile_saved(path, *, x_train=None, data_path=None, calibration="max",
         if dataset is None:
             raise InputError(f"{path}: field 'data.dataset' is missing: pass calibration "
                              f"data explicitly")
-        split = load_dataset(dataset, rec.get("preset") or rec["arch"],
+        from ..models.registry import PRESETS
+        preset = rec.get("preset") or rec["arch"]
+        if preset not in PRESETS:
+            raise InputError(f"{path}: field 'preset' = {preset!r} is not a known preset "
+                             f"({sorted(PRESETS)}): pass calibration data explicitly")
+        split = load_dataset(dataset, preset,
                              seed=int((rec.get("training") or {}).get("settings", {})
                                       .get("seed", 0)), data_path=data_path)
         x_train = split.x_train
