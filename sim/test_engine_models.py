@@ -1,7 +1,8 @@
 """pytest entry: real layers of trained models on the RTL engine (Verilator and Icarus).
 
-Every engine layer of the committed MNIST model, fed with activations taken from the
-PyTorch model on real test digits, then the whole model layer after layer, against the
+Every engine layer of the committed MNIST model and of the default HITS model, fed with
+activations taken from the PyTorch model (on real test digits; on the HITS the front end
+finds in the bundled recording), then each whole model layer after layer, against the
 golden model (outputs) and the cycle model (cycles).
 """
 
@@ -10,23 +11,35 @@ from pathlib import Path
 
 import pytest
 
-from hw.engine.layer_engine import LayerEngine
+from hw.engine.layer_engine import ARTY_A7_35T, LayerEngine
 from sim.model_jobs import model_jobs
 from sim.runner import ROOT, build_dir_for, run_cocotb, simulator_param
 
-LANES = 8
-LANE_WORDS = 2048
-ACT_DEPTH = 8192
-SAMPLES = 2
+LANES = ARTY_A7_35T["lanes"]
+LANE_WORDS = ARTY_A7_35T["lane_words"]
+ACT_DEPTH = ARTY_A7_35T["act_depth"]
 
 MODELS = {
     "mnist": (ROOT / "models" / "mnist_attq.pt", ROOT / "models" / "mnist_attq.attq"),
+    "hits": (ROOT / "models" / "hits_attq.pt", ROOT / "models" / "hits_attq.attq"),
 }
 
 
-def mnist_inputs():
+def mnist_inputs(samples=2):
     from sw.data.mnist import load_mnist
-    return load_mnist().x_test[:SAMPLES]
+    return load_mnist().x_test[:samples]
+
+
+def hits_inputs(samples=1):
+    """Time-frequency maps of HITS the front end cuts from the bundled recording."""
+    from sw.data.tfr import tfr
+    from sw.doppler.detector import front_end
+    from sw.models import HITS_TFR_HOP
+    _, segments = front_end(ROOT / "data" / "example" / "tcd-example.wav")
+    return tfr(segments.channels()[:samples], n_fft=32, hop=HITS_TFR_HOP)
+
+
+INPUTS = {"mnist": mnist_inputs, "hits": hits_inputs}
 
 
 @pytest.mark.parametrize("simulator", simulator_param())
@@ -38,7 +51,7 @@ def test_model_on_engine(name, simulator):
     model_path, program_path = MODELS[name]
     model, _ = load_model(model_path)
     program = load(program_path)
-    jobs = model_jobs(name, model, program, mnist_inputs(), LANES, ACT_DEPTH)
+    jobs = model_jobs(name, model, program, INPUTS[name](), LANES, ACT_DEPTH)
     build_dir = build_dir_for("layer_engine_p8", simulator)
     build_dir.mkdir(parents=True, exist_ok=True)
     jobs_file = build_dir / f"{name}-jobs.pkl"

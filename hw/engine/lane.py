@@ -32,7 +32,7 @@ class Lane(wiring.Component):
     Parameters
     ----------
     words : int
-        Depth of the lane's weight memory, a power of two in ``[2, 65536]``.
+        Depth of the lane's weight memory, in ``[2, 65536]``.
 
     Attributes
     ----------
@@ -58,8 +58,6 @@ class Lane(wiring.Component):
 
     def __init__(self, *, words=4096):
         spec.check_int("words", words, 2, 1 << 16)
-        if words & (words - 1):
-            raise ValueError(f"words = {words} is not a power of two")
         self.words = words
         self.word_addr_width = (words - 1).bit_length()
         super().__init__({

@@ -12,9 +12,14 @@ from .lane import Lane
 from .layouts import (lane_config_layout, layer_config_layout, param_word_layout,
                       weight_word_layout)
 
-__all__ = ["LayerEngine"]
+__all__ = ["LayerEngine", "ARTY_A7_35T"]
 
 COUNTER_WIDTH = 32
+
+#: The engine sized for the Arty A7-35T (50 RAMB36): 8 lanes of 3,072 weight words
+#: (3 RAMB36 each) and 6 KB of activations (one copy per lane), enough for the default
+#: HITS model (largest input + output pair: 2,048 + 4,096 bytes); see docs/engine.md.
+ARTY_A7_35T = {"lanes": 8, "lane_words": 3072, "act_depth": 6144}
 
 
 class LayerEngine(wiring.Component):
@@ -34,9 +39,9 @@ class LayerEngine(wiring.Component):
     lanes : int
         Number of lanes ``P``, in ``[1, 64]``.
     lane_words : int
-        Weight words per lane (power of two).
+        Weight words per lane (block RAM holds 1024 words of 33 bits per RAMB36).
     act_depth : int
-        Activation memory size in int8 words (power of two, at most 2**ACT_ADDR_WIDTH).
+        Activation memory size in int8 words, at most 2**ACT_ADDR_WIDTH (one copy per lane).
 
     Attributes
     ----------
@@ -55,13 +60,12 @@ class LayerEngine(wiring.Component):
         Cleared by ``start``.
     """
 
-    def __init__(self, *, lanes=8, lane_words=4096, act_depth=1 << 14):
+    def __init__(self, *, lanes=ARTY_A7_35T["lanes"], lane_words=ARTY_A7_35T["lane_words"],
+                 act_depth=ARTY_A7_35T["act_depth"]):
         spec.check_int("lanes", lanes, 1, 64)
         for name, value, hi in (("lane_words", lane_words, 1 << 16),
                                 ("act_depth", act_depth, 1 << spec.ACT_ADDR_WIDTH)):
             spec.check_int(name, value, 2, hi)
-            if value & (value - 1):
-                raise ValueError(f"{name} = {value} is not a power of two")
         self.lanes = lanes
         self.lane_words = lane_words
         self.act_depth = act_depth

@@ -23,10 +23,17 @@ class EngineImage:
     params: list         # parameter memory: dicts of PARAM_WORD_FIELDS
     layers: list         # per layer: {"hw": HardwareLayer, "cfg": dict, "lane_cfg": [dict], "lanes": [...]}
 
+    #: Speed given up, in turn, to copy fewer words into several lanes when they do not fit.
+    TOLERANCES = (0.02, 0.05, 0.1, 0.25, float("inf"))
+
     @classmethod
     def build(cls, hw_layers, lanes, *, lane_words=None, act_depth=None, skip_zeros=True):
         """Lay out ``hw_layers`` for ``lanes`` lanes (``skip_zeros=False``: a word for every
         weight, zeros included, as an engine without zero-skipping would walk them).
+
+        When a lane's words would not fit ``lane_words``, layers are split again with
+        fewer copies of their words (``HardwareLayer.lane_program``'s ``tolerance``), from
+        2 % slower up to no copies at all.
 
         Raises
         ------
@@ -34,13 +41,22 @@ class EngineImage:
             When a lane's words, a channel table, the parameter memory or (given
             ``act_depth``) the activation memory would overflow, naming which and by how much.
         """
+        for tolerance in cls.TOLERANCES:
+            image = cls._build(hw_layers, lanes, skip_zeros, tolerance, act_depth)
+            if lane_words is None or max(image.lane_words_used()) <= lane_words:
+                break
+        image.check(lane_words)
+        return image
+
+    @classmethod
+    def _build(cls, hw_layers, lanes, skip_zeros, tolerance, act_depth):
         words = [[] for _ in range(lanes)]
         channels = [[] for _ in range(lanes)]
         params = []
         layers = []
         for index, hw in enumerate(hw_layers):
             hw.param_base = len(params)
-            lane_cfg, lane_prog = [], hw.lane_program(lanes, skip_zeros=skip_zeros)
+            lane_cfg, lane_prog = [], hw.lane_program(lanes, skip_zeros=skip_zeros, tolerance=tolerance)
             for k, lane in enumerate(lane_prog):
                 lane_cfg.append({**lane["cfg"],
                                  "word_base": len(words[k]) if lane["words"] else 0,
@@ -55,17 +71,20 @@ class EngineImage:
                                              hw.out_base + hw.out_size) > act_depth:
                 raise ValueError(f"layer {index}: its maps end past the {act_depth}-byte "
                                  f"activation memory")
-        most = max(len(w) for w in words)
+        return cls(lanes, words, channels, params, layers)
+
+    def check(self, lane_words=None):
+        """Raise ValueError if the image overflows a memory of the engine."""
+        most = max(self.lane_words_used())
         if lane_words is not None and most > lane_words:
             raise ValueError(f"a lane needs {most} weight words; the engine has {lane_words}")
-        most = max(len(c) for c in channels)
+        most = max(len(c) for c in self.channels)
         if most > spec.MAX_CHANNELS:
             raise ValueError(f"a lane's channel table needs {most} entries; the engine has "
                              f"{spec.MAX_CHANNELS}")
-        if len(params) > 1 << spec.PARAM_ADDR_WIDTH:
-            raise ValueError(f"the program has {len(params)} output channels; the parameter "
-                             f"memory holds {1 << spec.PARAM_ADDR_WIDTH}")
-        return cls(lanes, words, channels, params, layers)
+        if len(self.params) > 1 << spec.PARAM_ADDR_WIDTH:
+            raise ValueError(f"the program has {len(self.params)} output channels; the "
+                             f"parameter memory holds {1 << spec.PARAM_ADDR_WIDTH}")
 
     def lane_words_used(self):
         return [len(w) for w in self.words]

@@ -164,7 +164,7 @@ class HardwareLayer:
             return [int(self.weights[c].size) for c in range(self.c_out)]
         return [max(1, int(np.count_nonzero(self.weights[c]))) for c in range(self.c_out)]
 
-    def lane_program(self, lanes, word_base=0, chan_base=0, skip_zeros=True):
+    def lane_program(self, lanes, word_base=0, chan_base=0, skip_zeros=True, tolerance=0.02):
         """Split the layer among ``lanes`` lanes.
 
         The lanes form ``groups`` x ``blocks``: the output channels are shared out among
@@ -172,7 +172,7 @@ class HardwareLayer:
         ``blocks`` runs of consecutive windows, and each lane computes one group over one
         run. A layer with few channels thus still keeps every lane busy (its few weights
         are copied to several lanes). The split with the fewest blocks whose busiest lane
-        has at most 2 % more words to walk than the best split's wins.
+        has at most ``tolerance`` (2 %) more words to walk than the best split's wins.
 
         Returns one dict a lane: ``channels``, ``words`` (for one position), ``positions``
         and ``cfg`` (the lane configuration registers).
@@ -187,9 +187,9 @@ class HardwareLayer:
             busiest = max(sum(per_channel[c] for c in g) for g in groups) * max(runs)
             splits.append((busiest, groups, runs))
         # Each extra block copies the group's words into more lanes: take the fewest
-        # blocks within 2 % of the fastest split.
+        # blocks within the tolerance of the fastest split.
         fastest = min(busiest for busiest, _, _ in splits)
-        best = next(split for split in splits if split[0] <= 1.02 * fastest)
+        best = next(split for split in splits if split[0] <= (1 + tolerance) * fastest)
         _, groups, runs = best
         out = []
         for chans in groups:
