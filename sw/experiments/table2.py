@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..atomic import write_text
 from ..train.pipeline import run_repetition
-from .report import TABLE2_COLUMNS, markdown_table, provenance, summarize
+from .report import markdown_table, provenance, summarize
 from .runner import run_tasks
 
 __all__ = ["run_table2", "METHODS_ORDER"]
@@ -76,5 +76,3 @@ def run_table2(*, dataset="mnist", reps=10, out_dir, preset=None, data_path=None
     record["markdown"] = md
     return record
 
-
-COLUMNS = TABLE2_COLUMNS

@@ -8,7 +8,6 @@ import datetime
 import platform
 
 import torch
-from torch.nn.utils import parametrize
 
 from ..atomic import atomic_path
 from ..errors import InputError
