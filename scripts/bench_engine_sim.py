@@ -44,9 +44,9 @@ def main():
     model, _ = load_model(model_path)
     program = load(program_path)
     x = load_mnist().x_test[:args.samples]
-    jobs = [j for j in model_jobs("mnist", model, program, x, LANES, ACT_DEPTH)
+    jobs = [j for j in model_jobs("mnist", model, program, x, LANES, ACT_DEPTH, LANE_WORDS)
             if "whole model" in j["name"]]
-    engine_cycles = sum(sum(j["cycles"]) for j in jobs)
+    engine_cycles = sum(m["busy_cycles"] for j in jobs for m in j["model"])
     rows = []
     for simulator in available_simulators():
         build_dir = build_dir_for("layer_engine_p8_bench", simulator)

@@ -3,10 +3,10 @@
 import numpy as np
 
 from sw.golden.dual_scale import DualScaleParams
-from sw.golden.hardware_layer import HardwareLayer
+from sw.golden.hardware_layer import HardwareLayer, reference_layer
 from sw.spec import ActMode, LayerMode
 
-__all__ = ["CASES", "random_layer"]
+__all__ = ["CASES", "random_layer", "case_jobs"]
 
 
 def random_layer(rng, mode, c_in, hw, c_out, k, stride, pad, pool, sparsity, act,
@@ -39,3 +39,30 @@ CASES = {
 }
 
 
+
+
+def case_jobs(lanes, lane_words, seed=7, random_layers=6):
+    """Jobs for sim/engine_jobs_bench.py: every named case, then random layers (random
+    geometry of a case, sparsity 0 to 95 %, an empty channel, scales that saturate)."""
+    from sim.model_jobs import cycle_model
+
+    def job(name, layer, x):
+        return {"name": name, "layers": [layer], "input": x,
+                "expected": [reference_layer(layer, x).astype(np.int64)],
+                "model": cycle_model([layer], lanes, lane_words)}
+
+    jobs = []
+    for idx, name in enumerate(sorted(CASES)):
+        layer, x = random_layer(np.random.default_rng(100 + idx), *CASES[name])
+        jobs.append(job(name, layer, x))
+    rng = np.random.default_rng(seed)
+    for trial in range(random_layers):
+        name = sorted(CASES)[trial % len(CASES)]
+        mode, c_in, hw, c_out, k, stride, pad, pool, _, act = CASES[name]
+        sparsity = float(rng.choice([0.0, 0.5, 0.8, 0.95]))
+        c_out = int(rng.integers(1, 9))
+        layer, x = random_layer(rng, mode, c_in, hw, c_out, k, stride, pad, pool, sparsity,
+                                act, scale_bits=int(rng.choice([8, 15])))
+        layer.weights[rng.integers(c_out)] = 0
+        jobs.append(job(f"random {trial} ({name}, sparsity {sparsity})", layer, x))
+    return jobs

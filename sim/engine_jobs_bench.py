@@ -3,11 +3,11 @@
 ``BENCH_OUT``, when set, names a pickle to write what the engine produced (each layer's
 output map, busy cycles and counters, per job).
 
-A job, prepared outside the simulator by sim/model_jobs.py and pickled to ``BENCH_JOBS``,
-holds placed HardwareLayers, the input map, and what the golden model and the cycle model
-say each layer must produce: the engine runs the layers one after the other, its maps
-never leaving the activation memory, and every layer's output and cycle count are
-asserted.
+A job, prepared outside the simulator (sim/model_jobs.py, sim/engine_cases.py) and
+pickled to ``BENCH_JOBS``, holds placed HardwareLayers, the input map, and what each layer
+must give: its output (from the golden model or the plain-loop reference) and the cycle
+model's busy cycles, weight words and stall cycles. The engine runs the layers one after
+the other, its maps never leaving the activation memory, and all of it is asserted.
 """
 
 import os
@@ -96,8 +96,12 @@ async def jobs(dut):
                                 "counters": _counters(dut)})
             what = f"{job['name']}, layer {index}"
             assert np.array_equal(got, job["expected"][index]), f"{what}: outputs differ from the golden model"
-            assert counted == job["cycles"][index], (
-                f"{what}: {counted} busy cycles, the cycle model says {job['cycles'][index]}")
+            model = job["model"][index]
+            got_counters = outputs[-1][-1]["counters"]
+            for key in ("busy_cycles", "weight_words", "lane_stall_cycles"):
+                assert got_counters[key] == model[key], (
+                    f"{what}: {key} {got_counters[key]}, the cycle model says {model[key]}")
+            assert got_counters["act_writes"] == layer.out_size, f"{what}: act_writes"
             assert abs(seen - counted) <= 1, f"{what}: busy for {seen} cycles, counted {counted}"
             summary.append((what, counted))
     dut._log.info("jobs passed: %s", summary)

@@ -5,7 +5,10 @@ and the cocotb benches alike."""
 from sw import spec
 from sw.golden.engine_image import EngineImage
 
-__all__ = ["image_writes", "input_writes", "layer_writes", "layer_registers"]
+__all__ = ["WRITE_ENABLES", "image_writes", "input_writes", "layer_writes", "layer_registers"]
+
+#: The write-enable ports, all low except during a write.
+WRITE_ENABLES = ("word_en", "chan_en", "param_en", "act_w_en")
 
 
 def image_writes(image):

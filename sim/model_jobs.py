@@ -13,7 +13,7 @@ from sw.golden.cycle_model import lane_words_and_positions, layer_cycles
 from sw.golden.engine_image import EngineImage
 from sw.golden.hardware_layer import HardwareLayer, place_maps
 
-__all__ = ["real_activations", "model_jobs"]
+__all__ = ["real_activations", "model_jobs", "cycle_model"]
 
 
 def real_activations(model, program, x):
@@ -37,10 +37,10 @@ def real_activations(model, program, x):
     return out
 
 
-def _cycles(hw_layers, lanes):
-    image = EngineImage.build(hw_layers, lanes)
-    return [layer_cycles(*lane_words_and_positions(entry["lanes"]))["busy_cycles"]
-            for entry in image.layers]
+def cycle_model(hw_layers, lanes, lane_words=None):
+    """The cycle model's prediction for each layer, laid out as the engine takes them."""
+    image = EngineImage.build(hw_layers, lanes, lane_words=lane_words)
+    return [layer_cycles(*lane_words_and_positions(entry["lanes"])) for entry in image.layers]
 
 
 def _golden(layer, q):
@@ -52,7 +52,7 @@ def _golden(layer, q):
     return y[:, oh:oh + h, ow:ow + w].astype(np.int64)
 
 
-def model_jobs(name, model, program, x, lanes, act_depth):
+def model_jobs(name, model, program, x, lanes, act_depth, lane_words=None):
     """Jobs for samples ``x``: each layer alone on real activations, then the whole chain."""
     layers = program.engine_layers
     acts = real_activations(model, program, x)
@@ -62,7 +62,7 @@ def model_jobs(name, model, program, x, lanes, act_depth):
             hw = [HardwareLayer.from_program(layer, in_base=0, out_base=int(np.prod(layer.in_shape)))]
             jobs.append({"name": f"{name} {layer.name} sample {b}", "layers": hw,
                          "input": acts[k][b], "expected": [_golden(layer, acts[k][b])],
-                         "cycles": _cycles(hw, lanes)})
+                         "model": cycle_model(hw, lanes, lane_words)})
     placed = place_maps(layers, act_depth)
     for b in range(len(x)):
         expected, value = [], acts[0][b]
@@ -70,5 +70,6 @@ def model_jobs(name, model, program, x, lanes, act_depth):
             value = _golden(layer, value)
             expected.append(value)
         jobs.append({"name": f"{name} whole model, sample {b}", "layers": placed,
-                     "input": acts[0][b], "expected": expected, "cycles": _cycles(placed, lanes)})
+                     "input": acts[0][b], "expected": expected,
+                     "model": cycle_model(placed, lanes, lane_words)})
     return jobs

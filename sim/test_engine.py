@@ -1,9 +1,13 @@
-"""pytest entry: the layer engine's cocotb bench on Verilator and on Icarus."""
+"""pytest entry: the layer engine's cocotb bench on Verilator and on Icarus, on every case
+of sim/engine_cases.py and random layers."""
+
+import pickle
 
 import pytest
 
 from hw.engine.layer_engine import LayerEngine
-from sim.runner import run_cocotb, simulator_param
+from sim.engine_cases import case_jobs
+from sim.runner import build_dir_for, run_cocotb, simulator_param
 
 LANES = 4
 LANE_WORDS = 256
@@ -11,8 +15,13 @@ LANE_WORDS = 256
 
 @pytest.mark.parametrize("simulator", simulator_param())
 def test_layer_engine(simulator):
+    build_dir = build_dir_for("layer_engine", simulator)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    jobs_file = build_dir / "cases.pkl"
+    jobs_file.write_bytes(pickle.dumps({"lanes": LANES, "lane_words": LANE_WORDS,
+                                        "jobs": case_jobs(LANES, LANE_WORDS)}))
     tests, failed = run_cocotb(
         LayerEngine(lanes=LANES, lane_words=LANE_WORDS, act_depth=4096),
-        toplevel="layer_engine", test_module="sim.engine_bench", simulator=simulator,
-        extra_env={"BENCH_LANES": str(LANES), "BENCH_LANE_WORDS": str(LANE_WORDS)})
-    assert (tests, failed) == (2, 0)
+        toplevel="layer_engine", test_module="sim.engine_jobs_bench", simulator=simulator,
+        build_dir=build_dir, extra_env={"BENCH_JOBS": str(jobs_file)})
+    assert (tests, failed) == (1, 0)

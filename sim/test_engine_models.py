@@ -51,7 +51,7 @@ def test_model_on_engine(name, simulator):
     model_path, program_path = MODELS[name]
     model, _ = load_model(model_path)
     program = load(program_path)
-    jobs = model_jobs(name, model, program, INPUTS[name](), LANES, ACT_DEPTH)
+    jobs = model_jobs(name, model, program, INPUTS[name](), LANES, ACT_DEPTH, LANE_WORDS)
     build_dir = build_dir_for("layer_engine_p8", simulator)
     build_dir.mkdir(parents=True, exist_ok=True)
     jobs_file = build_dir / f"{name}-jobs.pkl"

@@ -68,7 +68,7 @@ def _engine(args):
     program = load(program_path)
     split = load_mnist()
     x, labels = split.x_test[:args.digits], split.y_test[:args.digits]
-    jobs = [j for j in model_jobs("mnist", model, program, x, LANES, ACT_DEPTH)
+    jobs = [j for j in model_jobs("mnist", model, program, x, LANES, ACT_DEPTH, LANE_WORDS)
             if "whole model" in j["name"]]
     build_dir = build_dir_for("layer_engine_p8_demo", args.simulator)
     build_dir.mkdir(parents=True, exist_ok=True)

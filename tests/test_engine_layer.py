@@ -3,62 +3,29 @@ counters against the cycle model, on small random layers of every kind."""
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from hw.engine.layer_engine import LayerEngine
-from hw.engine.layouts import layer_config_layout
+from sim.amaranth_engine import apply_writes, counters, read_map, simulate
+from sim.amaranth_engine import run_layer as run_layer_on
 from sim.engine_cases import CASES, random_layer
 from sim.engine_loader import layer_writes
-from sw import spec
 from sw.golden.cycle_model import lane_words_and_positions, layer_cycles
-from sw.golden.hardware_layer import HardwareLayer, reference_layer
+from sw.golden.hardware_layer import reference_layer
 from sw.spec import ActMode, LayerMode
-
-WRITE_PORTS = ("word_en", "chan_en", "param_en", "act_w_en")
-
 
 def run_layer(layer, x, lanes, skip_zeros=True):
     dut = LayerEngine(lanes=lanes, lane_words=256, act_depth=4096)
     writes, image = layer_writes(layer, lanes, x, skip_zeros)
-    program = image.layers[0]["lanes"]
-    n_out = layer.c_out * layer.out_h * layer.out_w
     result = {}
 
     async def testbench(ctx):
-        for w in writes:
-            for port in WRITE_PORTS:
-                ctx.set(getattr(dut, port), 0)
-            for name, value in w.items():
-                target = getattr(dut, name)
-                ctx.set(target.as_value() if hasattr(target, "as_value") else target, value)
-            await ctx.tick()
-        for port in WRITE_PORTS:
-            ctx.set(getattr(dut, port), 0)
-        ctx.set(dut.cfg, layer_config_layout.const(layer.config()))
-        ctx.set(dut.lane_cfg, dut.lane_cfg.shape().const(image.layers[0]["lane_cfg"]))
-        ctx.set(dut.start, 1)
-        await ctx.tick()
-        ctx.set(dut.start, 0)
-        cycles = 0
-        while ctx.get(dut.busy):
-            await ctx.tick()
-            cycles += 1
-            assert cycles < 200000
-        out = []
-        for a in range(n_out):
-            ctx.set(dut.act_r_addr, layer.out_base + a)
-            await ctx.tick()
-            out.append(ctx.get(dut.act_r_data))
-        result["y"] = np.array(out, dtype=np.int64).reshape(layer.c_out, layer.out_h, layer.out_w)
-        result["cycles"] = cycles
-        result["counters"] = {name: ctx.get(getattr(dut.counters, name))
-                              for name in spec.ENGINE_COUNTERS}
+        await apply_writes(ctx, dut, writes)
+        result["cycles"] = await run_layer_on(ctx, dut, layer.config(), image.layers[0]["lane_cfg"])
+        result["counters"] = counters(ctx, dut)
+        result["y"] = await read_map(ctx, dut, layer.out_base, (layer.c_out, layer.out_h, layer.out_w))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(testbench)
-    sim.run()
-    return result, program
+    simulate(dut, testbench)
+    return result, image.layers[0]["lanes"]
 
 
 @pytest.mark.parametrize("lanes", [1, 3])

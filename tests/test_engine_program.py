@@ -3,10 +3,9 @@ leaving the activation memory: every layer's output equals the golden executor's
 every layer's cycles equal the cycle model's."""
 
 import numpy as np
-from amaranth.sim import Simulator
 
 from hw.engine.layer_engine import LayerEngine
-from hw.engine.layouts import layer_config_layout
+from sim.amaranth_engine import apply_writes, counters, read_map, run_layer, simulate
 from sim.engine_loader import image_writes, input_writes, layer_registers
 from sw.golden import executor
 from sw.golden.cycle_model import program_cycles
@@ -15,9 +14,6 @@ from sw.golden.engine_image import EngineImage
 from sw.golden.hardware_layer import place_maps
 from sw.program.ir import EngineLayer, HostOp, Program
 from sw.spec import ActMode
-
-WRITE_ENABLES = ("word_en", "chan_en", "param_en", "act_w_en")
-
 
 def small_program(rng):
     def params(c, act):
@@ -46,39 +42,15 @@ def run_on_engine(image, x, lanes):
     outputs, cycles = [], []
 
     async def testbench(ctx):
-        for w in image_writes(image) + input_writes(image.layers[0]["hw"].in_base, x):
-            for port in WRITE_ENABLES:
-                ctx.set(getattr(dut, port), 0)
-            for name, value in w.items():
-                target = getattr(dut, name)
-                ctx.set(target.as_value() if hasattr(target, "as_value") else target, value)
-            await ctx.tick()
-        for port in WRITE_ENABLES:
-            ctx.set(getattr(dut, port), 0)
+        await apply_writes(ctx, dut, image_writes(image) +
+                           input_writes(image.layers[0]["hw"].in_base, x))
         for index, layer in enumerate(image.layers):
-            cfg, lane_cfg = layer_registers(image, index)
-            ctx.set(dut.cfg, layer_config_layout.const(cfg))
-            ctx.set(dut.lane_cfg, dut.lane_cfg.shape().const(lane_cfg))
-            ctx.set(dut.start, 1)
-            await ctx.tick()
-            ctx.set(dut.start, 0)
-            n = 0
-            while ctx.get(dut.busy):
-                await ctx.tick()
-                n += 1
-            cycles.append((n, ctx.get(dut.counters.busy_cycles)))
+            seen = await run_layer(ctx, dut, *layer_registers(image, index))
+            cycles.append((seen, counters(ctx, dut)["busy_cycles"]))
             hw = layer["hw"]
-            got = []
-            for a in range(hw.out_size):
-                ctx.set(dut.act_r_addr, hw.out_base + a)
-                await ctx.tick()
-                got.append(ctx.get(dut.act_r_data))
-            outputs.append(np.array(got).reshape(hw.c_out, hw.out_h, hw.out_w))
+            outputs.append(await read_map(ctx, dut, hw.out_base, (hw.c_out, hw.out_h, hw.out_w)))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(testbench)
-    sim.run()
+    simulate(dut, testbench)
     return outputs, cycles
 
 

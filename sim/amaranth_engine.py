@@ -1,0 +1,59 @@
+"""Driving a :class:`hw.engine.LayerEngine` from an ``amaranth.sim`` testbench."""
+
+import numpy as np
+from amaranth.sim import Simulator
+
+from hw.engine.layouts import layer_config_layout
+from sim.engine_loader import WRITE_ENABLES
+from sw import spec
+
+__all__ = ["apply_writes", "run_layer", "read_map", "counters", "simulate"]
+
+
+async def apply_writes(ctx, dut, writes):
+    """Apply each write (port name -> value) for one cycle, then drop the enables."""
+    for w in writes:
+        for port in WRITE_ENABLES:
+            ctx.set(getattr(dut, port), 0)
+        for name, value in w.items():
+            target = getattr(dut, name)
+            ctx.set(target.as_value() if hasattr(target, "as_value") else target, value)
+        await ctx.tick()
+    for port in WRITE_ENABLES:
+        ctx.set(getattr(dut, port), 0)
+
+
+async def run_layer(ctx, dut, cfg, lane_cfg, limit=500000):
+    """Set the layer's registers, pulse ``start``; return the cycles ``busy`` stayed high."""
+    ctx.set(dut.cfg, layer_config_layout.const(cfg))
+    ctx.set(dut.lane_cfg, dut.lane_cfg.shape().const(lane_cfg))
+    ctx.set(dut.start, 1)
+    await ctx.tick()
+    ctx.set(dut.start, 0)
+    cycles = 0
+    while ctx.get(dut.busy):
+        await ctx.tick()
+        cycles += 1
+        assert cycles < limit, "the engine never finished"
+    return cycles
+
+
+async def read_map(ctx, dut, base, shape):
+    """Read an int8 map of ``shape`` at ``base`` through the host read port."""
+    out = []
+    for a in range(int(np.prod(shape))):
+        ctx.set(dut.act_r_addr, base + a)
+        await ctx.tick()
+        out.append(ctx.get(dut.act_r_data))
+    return np.array(out, dtype=np.int64).reshape(shape)
+
+
+def counters(ctx, dut):
+    return {name: ctx.get(getattr(dut.counters, name)) for name in spec.ENGINE_COUNTERS}
+
+
+def simulate(dut, testbench):
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(testbench)
+    sim.run()
