@@ -23,18 +23,25 @@ async def apply_writes(ctx, dut, writes):
         ctx.set(getattr(dut, port), 0)
 
 
-async def run_layer(ctx, dut, cfg, lane_cfg, limit=500000):
-    """Set the layer's registers, pulse ``start``; return the cycles ``busy`` stayed high."""
+async def run_layer(ctx, dut, cfg, lane_cfg, stall=None, limit=500000):
+    """Set the layer's registers, pulse ``start``; return the cycles ``busy`` stayed high.
+
+    ``stall`` gives the ``stall`` input for each busy cycle (then low).
+    """
     ctx.set(dut.cfg, layer_config_layout.const(cfg))
     ctx.set(dut.lane_cfg, dut.lane_cfg.shape().const(lane_cfg))
     ctx.set(dut.start, 1)
     await ctx.tick()
     ctx.set(dut.start, 0)
     cycles = 0
-    while ctx.get(dut.busy):
+    while True:
+        ctx.set(dut.stall, int(stall is not None and cycles < len(stall) and bool(stall[cycles])))
+        if not ctx.get(dut.busy):
+            break
         await ctx.tick()
         cycles += 1
         assert cycles < limit, "the engine never finished"
+    ctx.set(dut.stall, 0)
     return cycles
 
 

@@ -43,13 +43,14 @@ CASES = {
 
 def case_jobs(lanes, lane_words, seed=7, random_layers=6):
     """Jobs for sim/engine_jobs_bench.py: every named case, then random layers (random
-    geometry of a case, sparsity 0 to 95 %, an empty channel, scales that saturate)."""
+    geometry of a case, sparsity 0 to 95 %, an empty channel, scales that saturate) under
+    random back-pressure on the epilogue."""
     from sim.model_jobs import cycle_model
 
-    def job(name, layer, x):
+    def job(name, layer, x, stall=None):
         return {"name": name, "layers": [layer], "input": x,
                 "expected": [reference_layer(layer, x).astype(np.int64)],
-                "model": cycle_model([layer], lanes, lane_words)}
+                "stall": [stall], "model": cycle_model([layer], lanes, lane_words, [stall])}
 
     jobs = []
     for idx, name in enumerate(sorted(CASES)):
@@ -64,5 +65,8 @@ def case_jobs(lanes, lane_words, seed=7, random_layers=6):
         layer, x = random_layer(rng, mode, c_in, hw, c_out, k, stride, pad, pool, sparsity,
                                 act, scale_bits=int(rng.choice([8, 15])))
         layer.weights[rng.integers(c_out)] = 0
-        jobs.append(job(f"random {trial} ({name}, sparsity {sparsity})", layer, x))
+        p_stall = float(rng.choice([0.2, 0.5, 0.8]))
+        stall = (rng.random(20000) < p_stall).tolist()
+        jobs.append(job(f"random {trial} ({name}, sparsity {sparsity}, stall {p_stall})",
+                        layer, x, stall))
     return jobs

@@ -6,8 +6,10 @@ output map, busy cycles and counters, per job).
 A job, prepared outside the simulator (sim/model_jobs.py, sim/engine_cases.py) and
 pickled to ``BENCH_JOBS``, holds placed HardwareLayers, the input map, and what each layer
 must give: its output (from the golden model or the plain-loop reference) and the cycle
-model's busy cycles, weight words and stall cycles. The engine runs the layers one after
-the other, its maps never leaving the activation memory, and all of it is asserted.
+model's busy cycles, weight words and stall cycles, and optionally a ``stall`` sequence
+per layer (random back-pressure on the shared epilogue, which the cycle model is given
+too). The engine runs the layers one after the other, its maps never leaving the
+activation memory, and all of it is asserted.
 """
 
 import os
@@ -60,6 +62,7 @@ async def jobs(dut):
     cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
     dut.rst.value = 1
     dut.start.value = 0
+    dut.stall.value = 0
     for name in WRITE_ENABLES:
         getattr(dut, name).value = 0
     for _ in range(2):
@@ -83,12 +86,26 @@ async def jobs(dut):
             dut.start.value = 1
             await FallingEdge(dut.clk)
             dut.start.value = 0
-            began = get_sim_time("ns")
-            await ReadOnly()
-            while int(dut.busy.value):
-                await FallingEdge(dut.busy)
+            stall = job.get("stall", [None] * len(job["layers"]))[index]
+            if stall is None:
+                began = get_sim_time("ns")
                 await ReadOnly()
-            seen = round((get_sim_time("ns") - began) / PERIOD_NS)
+                while int(dut.busy.value):
+                    await FallingEdge(dut.busy)
+                    await ReadOnly()
+                seen = round((get_sim_time("ns") - began) / PERIOD_NS)
+            else:
+                # Back-pressure: drive the stall input cycle by cycle.
+                seen = 0
+                while True:
+                    dut.stall.value = int(seen < len(stall) and bool(stall[seen]))
+                    await ReadOnly()
+                    if not int(dut.busy.value):
+                        break
+                    await FallingEdge(dut.clk)
+                    seen += 1
+                await FallingEdge(dut.clk)
+                dut.stall.value = 0
             counted = _counters(dut)["busy_cycles"]
             got = np.array(await _read(dut, layer.out_base, layer.out_size)).reshape(
                 layer.c_out, layer.out_h, layer.out_w)

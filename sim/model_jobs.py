@@ -37,10 +37,13 @@ def real_activations(model, program, x):
     return out
 
 
-def cycle_model(hw_layers, lanes, lane_words=None):
-    """The cycle model's prediction for each layer, laid out as the engine takes them."""
+def cycle_model(hw_layers, lanes, lane_words=None, stall=None):
+    """The cycle model's prediction for each layer, laid out as the engine takes them
+    (``stall``: one stall sequence a layer, or None)."""
     image = EngineImage.build(hw_layers, lanes, lane_words=lane_words)
-    return [layer_cycles(*lane_words_and_positions(entry["lanes"])) for entry in image.layers]
+    stall = stall or [None] * len(image.layers)
+    return [layer_cycles(*lane_words_and_positions(entry["lanes"]), stall=s)
+            for entry, s in zip(image.layers, stall)]
 
 
 def _golden(layer, q):

@@ -13,14 +13,15 @@ from sw.golden.cycle_model import lane_words_and_positions, layer_cycles
 from sw.golden.hardware_layer import reference_layer
 from sw.spec import ActMode, LayerMode
 
-def run_layer(layer, x, lanes, skip_zeros=True):
+def run_layer(layer, x, lanes, skip_zeros=True, stall=None):
     dut = LayerEngine(lanes=lanes, lane_words=256, act_depth=4096)
     writes, image = layer_writes(layer, lanes, x, skip_zeros)
     result = {}
 
     async def testbench(ctx):
         await apply_writes(ctx, dut, writes)
-        result["cycles"] = await run_layer_on(ctx, dut, layer.config(), image.layers[0]["lane_cfg"])
+        result["cycles"] = await run_layer_on(ctx, dut, layer.config(),
+                                              image.layers[0]["lane_cfg"], stall)
         result["counters"] = counters(ctx, dut)
         result["y"] = await read_map(ctx, dut, layer.out_base, (layer.c_out, layer.out_h, layer.out_w))
 
@@ -65,3 +66,19 @@ def test_without_zero_skipping_same_outputs_more_cycles():
     assert walked["counters"]["busy_cycles"] == model["busy_cycles"]
     assert walked["counters"]["weight_words"] == layer.positions * layer.weights.size
     assert walked["counters"]["busy_cycles"] > 1.5 * skipped["counters"]["busy_cycles"]
+
+
+@pytest.mark.parametrize("p_stall", [0.3, 0.9])
+def test_back_pressure_on_the_epilogue(p_stall):
+    """Random stalls of the shared epilogue: lanes fill their queues and wait; the outputs
+    do not change and the cycles are still the model's."""
+    rng = np.random.default_rng(11)
+    layer, x = random_layer(rng, *CASES["ternary-95-sparse"])
+    stall = (rng.random(5000) < p_stall).tolist()
+    result, program = run_layer(layer, x, 3, stall=stall)
+    np.testing.assert_array_equal(result["y"], reference_layer(layer, x))
+    free = layer_cycles(*lane_words_and_positions(program))
+    model = layer_cycles(*lane_words_and_positions(program), stall=stall)
+    assert result["counters"]["busy_cycles"] == model["busy_cycles"] == result["cycles"]
+    assert result["counters"]["lane_stall_cycles"] == model["lane_stall_cycles"]
+    assert model["busy_cycles"] > free["busy_cycles"] and model["lane_stall_cycles"] > 0

@@ -49,6 +49,9 @@ class LayerEngine(wiring.Component):
     lane_cfg : In(ArrayLayout(lane_config_layout, lanes))
         Both stable from ``start`` until ``busy`` falls.
     start : In(1)
+    stall : In(1)
+        Back-pressure on the shared epilogue: while high, no lane's result is taken (the
+        lanes keep working until their queues fill). Tie low when unused.
     busy : Out(1)
         High from the cycle after ``start`` until the layer's last output is written.
     act_w_addr, act_w_data, act_w_en, act_r_addr, act_r_data : host access to the
@@ -76,6 +79,7 @@ class LayerEngine(wiring.Component):
             "cfg": In(layer_config_layout),
             "lane_cfg": In(data.ArrayLayout(lane_config_layout(self.word_addr_width), lanes)),
             "start": In(1),
+            "stall": In(1),
             "busy": Out(1),
             "act_w_addr": In(spec.ACT_ADDR_WIDTH),
             "act_w_data": In(signed(spec.ACT_WIDTH)),
@@ -151,16 +155,18 @@ class LayerEngine(wiring.Component):
         # --- Round-robin arbiter: the first lane with a result after the last granted. --
         last = Signal(range(self.lanes), init=self.lanes - 1)
         grant = Signal(range(self.lanes))
+        waiting = Signal()    # some lane has a result
         granted = Signal()
         with m.Switch(last):
             for prev in range(self.lanes):
                 with m.Case(prev):
                     order = [(prev + 1 + d) % self.lanes for d in range(self.lanes)]
                     with m.If(lanes[order[0]].o.valid):
-                        m.d.comb += [grant.eq(order[0]), granted.eq(1)]
+                        m.d.comb += [grant.eq(order[0]), waiting.eq(1)]
                     for k in order[1:]:
                         with m.Elif(lanes[k].o.valid):
-                            m.d.comb += [grant.eq(k), granted.eq(1)]
+                            m.d.comb += [grant.eq(k), waiting.eq(1)]
+        m.d.comb += granted.eq(waiting & ~self.stall)
         for k, lane in enumerate(lanes):
             m.d.comb += lane.o.ready.eq(granted & (grant == k))
         with m.If(self.start):     # every layer starts from the same arbiter state

@@ -45,7 +45,7 @@ class ElasticPipeline:
         return left
 
 
-def layer_cycles(lane_words, positions, *, fifo_depth=None, latency=None):
+def layer_cycles(lane_words, positions, *, fifo_depth=None, latency=None, stall=None):
     """Exact cycle count of one layer on the engine (``hw.engine.LayerEngine``).
 
     Parameters
@@ -56,6 +56,9 @@ def layer_cycles(lane_words, positions, *, fifo_depth=None, latency=None):
     positions : int or list of int
         Output positions each lane computes (pooling windows times their size), one for
         all lanes or one a lane.
+    stall : sequence of bool, optional
+        The engine's ``stall`` input in each busy cycle (cycle 0 is the first after
+        ``start``); cycles past its end are not stalled.
 
     Returns
     -------
@@ -89,7 +92,8 @@ def layer_cycles(lane_words, positions, *, fifo_depth=None, latency=None):
     while True:
         # What the hardware shows during this cycle.
         grant = None
-        for d in range(n):
+        stalled = stall is not None and cycle < len(stall) and stall[cycle]
+        for d in range(n if not stalled else 0):
             k = (last_grant + 1 + d) % n
             if level[k]:
                 grant = k
