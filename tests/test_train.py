@@ -87,3 +87,37 @@ def test_quantized_fine_tuning_stays_ternary_and_moves_scales():
         assert vals <= {0.0, qz.w_r.item(), qz.w_l.item()}
         assert (qz.w_r.item(), qz.w_l.item()) != before[name]
     assert predict(q, x).shape == (len(x),)
+
+
+def test_interrupted_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    import sw.train.trainer as trainer
+
+    x, y = _toy(64)
+    cfg = table1("mnist_cnn", "fp")           # plateau scheduler and dropout: RNG state
+    cfg.epochs = 4
+
+    def train(**kw):
+        torch.manual_seed(3)
+        m = build_preset("mnist_cnn")
+        h = fit(m, x, y, cfg, n_classes=10, seed=5, progress=False, **kw)
+        return m, h
+
+    straight, h0 = train()
+    ckpt = tmp_path / "run.ckpt"
+    real_save = trainer._save_checkpoint
+
+    def save_then_crash(path, state):
+        real_save(path, state)
+        if state["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "_save_checkpoint", save_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        train(checkpoint=ckpt, checkpoint_every=1)
+    assert ckpt.exists()
+    monkeypatch.setattr(trainer, "_save_checkpoint", real_save)
+    resumed, h1 = train(checkpoint=ckpt, checkpoint_every=1)
+    assert h1["loss"] == h0["loss"]
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+    assert not ckpt.exists()

@@ -108,8 +108,15 @@ def run_repetition(task):
                 return model, rec["training"]["seconds"], path
         model = make()
         start = time.perf_counter()
+        ckpt = None
+        if out_dir is not None:
+            # Mid-training state, so an interrupted run resumes where it stopped.
+            ckpt = out_dir / "checkpoints" / f"rep{t['rep']}_{method}.ckpt"
+            ckpt.parent.mkdir(parents=True, exist_ok=True)
+            if not t["resume"]:
+                ckpt.unlink(missing_ok=True)
         fit(model, x_tr, y_tr, cfg, n_classes=n_classes, seed=seed,
-            progress=t["progress"], desc=f"rep {t['rep']} {method}")
+            progress=t["progress"], desc=f"rep {t['rep']} {method}", checkpoint=ckpt)
         return model, time.perf_counter() - start, path
 
     seed_everything(seed)

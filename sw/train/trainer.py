@@ -1,6 +1,8 @@
 """Train and evaluate one model: Adamax (three groups for quantized models), class-weighted
 cross entropy, plateau or Noam schedules, deterministic on the CPU."""
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
@@ -37,7 +39,16 @@ def _optimizer(model, cfg):
     return torch.optim.Adamax(groups, **kw)
 
 
-def fit(model, x, y, cfg, *, n_classes, seed=0, progress=True, desc="train"):
+def _save_checkpoint(path, state):
+    """Write a mid-training checkpoint atomically."""
+    from ..atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def fit(model, x, y, cfg, *, n_classes, seed=0, progress=True, desc="train",
+        checkpoint=None, checkpoint_every=10):
     """Train ``model`` in place on ``(x, y)``.
 
     Parameters
@@ -51,6 +62,11 @@ def fit(model, x, y, cfg, *, n_classes, seed=0, progress=True, desc="train"):
         Seeds the initial state and the batch order.
     progress : bool
         Show a tqdm bar over epochs.
+    checkpoint : path-like, optional
+        Every ``checkpoint_every`` epochs the whole training state (model, optimizer,
+        schedulers, random generators, history) is written here; if the file exists when
+        ``fit`` starts, training resumes from it and ends with the same weights as an
+        uninterrupted run. The file is removed when training completes.
 
     Returns
     -------
@@ -73,9 +89,22 @@ def fit(model, x, y, cfg, *, n_classes, seed=0, progress=True, desc="train"):
         epoch_sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.1, patience=5)
     gen = torch.Generator().manual_seed(seed)
     history = {"loss": [], "lr": []}
+    start = 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        if step_sched is not None:
+            step_sched.load_state_dict(state["step_sched"])
+        if epoch_sched is not None:
+            epoch_sched.load_state_dict(state["epoch_sched"])
+        gen.set_state(state["gen"])
+        torch.set_rng_state(state["torch_rng"])
+        history, start = state["history"], state["epoch"]
     n = len(xt)
-    bar = tqdm(range(cfg.epochs), desc=desc, disable=not progress, leave=False)
-    for _ in bar:
+    bar = tqdm(range(start, cfg.epochs), desc=desc, disable=not progress, leave=False,
+               initial=start, total=cfg.epochs)
+    for epoch in bar:
         model.train()
         order = torch.randperm(n, generator=gen)
         total = 0.0
@@ -94,6 +123,16 @@ def fit(model, x, y, cfg, *, n_classes, seed=0, progress=True, desc="train"):
         history["loss"].append(mean)
         history["lr"].append(opt.param_groups[0]["lr"])
         bar.set_postfix(loss=f"{mean:.4f}")
+        done = epoch + 1
+        if checkpoint is not None and done < cfg.epochs and done % checkpoint_every == 0:
+            _save_checkpoint(checkpoint, dict(
+                model=model.state_dict(), opt=opt.state_dict(),
+                step_sched=step_sched.state_dict() if step_sched is not None else None,
+                epoch_sched=epoch_sched.state_dict() if epoch_sched is not None else None,
+                gen=gen.get_state(), torch_rng=torch.get_rng_state(), history=history,
+                epoch=done))
+    if checkpoint is not None:
+        Path(checkpoint).unlink(missing_ok=True)
     model.eval()
     return history
 
