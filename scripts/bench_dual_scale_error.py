@@ -6,10 +6,7 @@ with the command, the machine and the date.
     .venv/bin/python scripts/bench_dual_scale_error.py
 """
 
-import datetime
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
@@ -19,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sw.atomic import write_text  # noqa: E402
+from sw.results import results_header  # noqa: E402
 from sw.golden.epilogue_error import measure  # noqa: E402
 
 LAYERS_PER_FAN_IN = 30
@@ -27,21 +25,10 @@ POINTS = 20000
 
 def main():
     rows = measure(layers_per_fan_in=LAYERS_PER_FAN_IN, points=POINTS)
-    meta = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": f"{platform.node()} {platform.machine()} {platform.processor() or ''} "
-                   f"{os.cpu_count()} CPUs, Python {platform.python_version()}".strip(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
     out = ROOT / "results"
+    meta, lines = results_header("Dual-scale epilogue: integer against float")
     write_text(out / "dual_scale_error.json", json.dumps({**meta, "rows": rows}, indent=2) + "\n")
-    lines = [
-        "# Dual-scale epilogue: integer against float",
-        "",
-        f"Command: `{meta['command']}`  ",
-        f"Machine: {meta['machine']}  ",
-        f"Date: {meta['date']}",
-        "",
+    lines += [
         "Error = |integer output - float output| in output LSB, both saturated to int8, over",
         f"{LAYERS_PER_FAN_IN} random layers per row, P and N on a 101 x 101 grid of their whole "
         f"range [-128 F, 127 F] plus {POINTS} random points. Bound = 1/2 + (|P| + |N| + 1) / 2^(s+1)"

@@ -13,10 +13,7 @@ Writes results/engine_cycles.{json,md} with the command, the machine and the dat
 """
 
 import argparse
-import datetime
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
@@ -24,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sw.atomic import write_text  # noqa: E402
+from sw.results import results_header  # noqa: E402
 from sw.golden.cycle_model import lane_words_and_positions, layer_cycles  # noqa: E402
 from sw.golden.hardware_layer import HardwareLayer  # noqa: E402
 from sw.program.file import load  # noqa: E402
@@ -60,15 +58,9 @@ def main():
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     args = parser.parse_args()
     rows = [r for p in args.programs for lanes in args.lanes for r in measure(p, lanes)]
-    meta = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs",
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
+    meta, lines = results_header("Engine cycles of real layers")
     write_text(args.out / "engine_cycles.json", json.dumps({**meta, "rows": rows}, indent=2) + "\n")
-    lines = ["# Engine cycles of real layers", "",
-             f"Command: `{meta['command']}`  ", f"Machine: {meta['machine']}  ",
-             f"Date: {meta['date']}", "",
+    lines += [
              "Cycles from the cycle model, which the RTL benches check cycle by cycle. Bound = "
              "positions x ceil(words / P). No-skip = the same engine walking every weight.", "",
              "| program | layer | mode | P | positions | nnz / weights | sparsity | cycles | bound "

@@ -11,11 +11,8 @@ Writes results/engine_sim_speed.{json,md} with the command, the machine and the 
 """
 
 import argparse
-import datetime
 import json
-import os
 import pickle
-import platform
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -25,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sw.atomic import write_text  # noqa: E402
+from sw.results import results_header  # noqa: E402
 
 
 def main():
@@ -70,16 +68,10 @@ def main():
                      "engine_busy_cycles": engine_cycles, "test_wall_s": wall,
                      "cycles_per_s": sim_cycles / wall, "build_and_run_s": round(total, 1)})
         print(rows[-1], flush=True)
-    meta = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs",
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
     out = ROOT / "results"
+    meta, lines = results_header("Engine simulation speed (MNIST model, P = 8, cocotb job bench)")
     write_text(out / "engine_sim_speed.json", json.dumps({**meta, "rows": rows}, indent=2) + "\n")
-    lines = ["# Engine simulation speed (MNIST model, P = 8, cocotb job bench)", "",
-             f"Command: `{meta['command']}`  ", f"Machine: {meta['machine']}  ",
-             f"Date: {meta['date']}", "",
+    lines += [
              f"{args.samples} whole-model inferences: {engine_cycles} engine busy cycles, plus "
              "loading the weights and inputs and reading the outputs one word a cycle.", "",
              "| simulator | simulated cycles | cocotb test wall time (s) | cycles / s | build + run (s) |",

