@@ -15,7 +15,7 @@ from .calibrate import calibrate
 from .graph import extract_stages
 from .lower import lower_stage
 
-__all__ = ["compile_model", "compile_saved", "calibration_inputs"]
+__all__ = ["compile_model", "compile_saved", "calibration_inputs", "lower_chain"]
 
 
 def _map_of(shape):
@@ -37,7 +37,9 @@ def compile_model(model, x_cal, *, records=None, calibration="max", percentile=9
     ----------
     model : torch.nn.Module
         A chain of Conv1d/Conv2d/Linear layers with batch norm, ReLU/LeakyReLU, max
-        pooling, dropout, flatten and a final (log-)softmax.
+        pooling, dropout, flatten and a final (log-)softmax; or a
+        :class:`sw.models.cnn_transformer.CNNTransformer` (conv front on the engine, the
+        rest host ops: :mod:`.transformer`).
     x_cal : array_like
         Calibration inputs (training samples), ``[B, *input_shape]``.
     records : dict, optional
@@ -53,8 +55,15 @@ def compile_model(model, x_cal, *, records=None, calibration="max", percentile=9
     -------
     Program
     """
+    from ..models.cnn_transformer import CNNTransformer
     from ..quant import export_quantized
 
+    if isinstance(model, CNNTransformer):
+        # Attention and layer norm are host ops: the documented CNN-transformer lowering.
+        from .transformer import compile_cnn_transformer
+        return compile_cnn_transformer(model, x_cal, records=records, calibration=calibration,
+                                       percentile=percentile, classes=classes, meta=meta,
+                                       batch_size=batch_size)
     x_cal = torch.as_tensor(np.asarray(x_cal), dtype=torch.float32)
     if len(x_cal) == 0:
         raise InputError("calibration data: no samples")
@@ -71,21 +80,9 @@ def compile_model(model, x_cal, *, records=None, calibration="max", percentile=9
                         batch_size=batch_size)
     finally:
         model.train(was)
-    ops, layers = [], []
-    prev_map, s_x = None, cal["s_in"]
-    for k, stage in enumerate(stages):
-        nxt_pad = (0, 0)
-        if k + 1 < len(stages) and not isinstance(stages[k + 1].layer, torch.nn.Linear):
-            nxt_pad = _next_pad(stages[k + 1])
-        layer = lower_stage(stage, in_shape=cal["in_shapes"][k], prev_map=prev_map, s_x=s_x,
-                            s_y=cal["s_out"][k], record=records.get(stage.name),
-                            out_pad=nxt_pad)
-        if _map_of(cal["out_shapes"][k]) != layer.out_shape:
-            raise InputError(f"layer {stage.name}: the engine's output {layer.out_shape} "
-                             f"differs from PyTorch's {cal['out_shapes'][k]}")
-        layers.append(layer)
-        prev_map, s_x = layer.out_shape, cal["s_out"][k]
+    layers = lower_chain(stages, cal, records)
     first = layers[0]
+    ops = []
     ops.append(HostOp("quantize", dict(scale=cal["s_in"], map_shape=list(first.in_shape),
                                        pad=list(first.pad)), name="input"))
     ops.extend(layers)
@@ -101,6 +98,31 @@ def compile_model(model, x_cal, *, records=None, calibration="max", percentile=9
                              ternary=s.name in records) for s in stages])
     return Program(input_shape=tuple(x_cal.shape[1:]), ops=ops, classes=list(classes),
                    meta=info)
+
+
+def lower_chain(stages, cal, records, modules=None):
+    """Lower calibrated ``stages`` to engine layers, each writing its output padded for
+    the next one.
+
+    ``modules[k]`` names the module whose ternary record stage ``k`` uses (default: the
+    stage's name; a shared module applied twice has two stages and one record).
+    """
+    layers = []
+    prev_map, s_x = None, cal["s_in"]
+    for k, stage in enumerate(stages):
+        nxt_pad = (0, 0)
+        if k + 1 < len(stages) and not isinstance(stages[k + 1].layer, torch.nn.Linear):
+            nxt_pad = _next_pad(stages[k + 1])
+        module = modules[k] if modules is not None else stage.name
+        layer = lower_stage(stage, in_shape=cal["in_shapes"][k], prev_map=prev_map, s_x=s_x,
+                            s_y=cal["s_out"][k], record=records.get(module),
+                            out_pad=nxt_pad)
+        if _map_of(cal["out_shapes"][k]) != layer.out_shape:
+            raise InputError(f"layer {stage.name}: the engine's output {layer.out_shape} "
+                             f"differs from PyTorch's {cal['out_shapes'][k]}")
+        layers.append(layer)
+        prev_map, s_x = layer.out_shape, cal["s_out"][k]
+    return layers
 
 
 def _next_pad(stage):

@@ -5,8 +5,8 @@ contract between the compiler, the golden model and the engine RTL.
 """
 
 from .file import MAGIC, file_hash, from_bytes, load, save, to_bytes
-from .ir import HOST_OP_KINDS, MODES, EngineLayer, HostOp, Program, offsets_from_weights
+from .ir import HOST_OP_ARRAYS, HOST_OP_KINDS, MODES, EngineLayer, HostOp, Program, offsets_from_weights
 
-__all__ = ["EngineLayer", "HostOp", "Program", "HOST_OP_KINDS", "MODES",
+__all__ = ["EngineLayer", "HostOp", "Program", "HOST_OP_KINDS", "HOST_OP_ARRAYS", "MODES",
            "offsets_from_weights", "MAGIC", "save", "load", "to_bytes", "from_bytes",
            "file_hash"]

@@ -14,7 +14,10 @@ Layout (all integers little-endian; docs/program-format.md describes every field
                     array blob: every array, each starting at a multiple of 8
 
 The JSON header refers to arrays as ``{"dtype": "<i4", "shape": [n], "offset": k}``, the
-offset counted from the blob start. Nothing follows the payload.
+offset counted from the blob start. Nothing follows the payload. Engine layers store
+integer arrays; host ops with weights (the CNN-transformer's float tail) store ``"<f8"``
+arrays under their ``"arrays"`` key, which is absent for host ops without weights, so
+programs without such ops have exactly the bytes (and hash) of the first format version.
 """
 
 import hashlib
@@ -28,10 +31,13 @@ from .. import spec
 from ..atomic import write_bytes
 from ..errors import InputError
 from ..golden.dual_scale import DualScaleParams
-from .ir import EngineLayer, HostOp, Program
+from .ir import HOST_OP_KINDS, EngineLayer, HostOp, Program
 
 __all__ = ["MAGIC", "HEADER_SIZE", "encode_payload", "to_bytes", "from_bytes", "save", "load",
            "file_hash"]
+
+#: Dtype of a host op's float arrays.
+HOST_ARRAY_DTYPE = "<f8"
 
 #: First 8 bytes of every program file.
 MAGIC = b"ATTQPRG\x00"
@@ -53,7 +59,10 @@ class _Blob:
 
     def add(self, arr, dtype):
         a = np.ascontiguousarray(np.asarray(arr).astype(dtype, casting="unsafe"))
-        if not np.array_equal(a.astype(np.int64), np.asarray(arr).astype(np.int64)):
+        if dtype == HOST_ARRAY_DTYPE:
+            if not np.array_equal(a, np.asarray(arr, dtype=np.float64)):
+                raise ValueError(f"array does not fit {dtype}")
+        elif not np.array_equal(a.astype(np.int64), np.asarray(arr).astype(np.int64)):
             raise ValueError(f"array does not fit {dtype}")
         ref = {"dtype": dtype, "shape": list(a.shape), "offset": self.size}
         data = a.tobytes()
@@ -89,7 +98,10 @@ def encode_payload(program):
         if isinstance(op, EngineLayer):
             ops.append(_layer_header(op, blob))
         else:
-            ops.append({"type": "host", "name": op.name, "kind": op.kind, "params": op.params})
+            h = {"type": "host", "name": op.name, "kind": op.kind, "params": op.params}
+            if op.arrays:
+                h["arrays"] = {k: blob.add(v, HOST_ARRAY_DTYPE) for k, v in op.arrays.items()}
+            ops.append(h)
     header = {"input_shape": list(program.input_shape), "classes": program.classes,
               "meta": program.meta, "ops": ops, "blob_size": blob.size}
     text = json.dumps(header, sort_keys=True, separators=(",", ":"), allow_nan=False)
@@ -131,8 +143,9 @@ def _array(where, ref, blob, name, dtype):
     if offset + n > len(blob):
         raise InputError(f"{where}: array {name!r} runs past the end of the data "
                          f"({offset} + {n} > {len(blob)}) (corrupted program)")
-    return np.frombuffer(blob, dtype=dtype, count=int(np.prod(shape)),
-                         offset=offset).reshape(shape).astype(np.int64)
+    a = np.frombuffer(blob, dtype=dtype, count=int(np.prod(shape)),
+                      offset=offset).reshape(shape)
+    return a.astype(np.float64) if dtype == HOST_ARRAY_DTYPE else a.astype(np.int64)
 
 
 def _decode_layer(where, h, blob):
@@ -203,10 +216,19 @@ def from_bytes(data, source="<bytes>"):
         if typ == "engine":
             ops.append(_decode_layer(where, h, blob))
         elif typ == "host":
+            kind = _field(where, h, "kind", str)
+            if kind not in HOST_OP_KINDS:
+                raise InputError(f"{where}: field 'kind' = {kind!r} is not a host operation "
+                                 f"this software knows ({', '.join(sorted(HOST_OP_KINDS))}); "
+                                 f"the program needs a newer attq-fpga or is corrupted")
+            refs = h.get("arrays", {})
+            if not isinstance(refs, dict):
+                raise InputError(f"{where}: field 'arrays' has the wrong type "
+                                 f"({type(refs).__name__}) (corrupted program)")
+            arrays = {k: _array(where, r, blob, k, HOST_ARRAY_DTYPE) for k, r in refs.items()}
             try:
-                ops.append(HostOp(_field(where, h, "kind", str),
-                                  _field(where, h, "params", dict),
-                                  _field(where, h, "name", str)))
+                ops.append(HostOp(kind, _field(where, h, "params", dict),
+                                  _field(where, h, "name", str), arrays))
             except ValueError as exc:
                 if isinstance(exc, InputError):
                     raise

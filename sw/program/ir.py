@@ -11,7 +11,10 @@ layer keeps one list with int8 values (``P = sum w*x``, ``N = 0``). Max pooling 
 window, floor mode) follows the epilogue, and the output is written zero-padded by
 ``out_pad`` for the next layer.
 
-A :class:`HostOp` is anything the engine lacks (input quantization, dequantization, softmax).
+A :class:`HostOp` is anything the engine lacks (input quantization, dequantization, softmax,
+and the float tail of the 1D CNN-transformer: class token and positional encoding,
+transformer encoder layers, layer norm, float linear layers, token selection). Host ops
+carry scalar parameters (``params``, JSON) and float64 weight arrays (``arrays``).
 A :class:`Program` is the ordered list of both, with the input shape and metadata. Programs
 do not depend on the lane count.
 """
@@ -23,8 +26,8 @@ import numpy as np
 from .. import spec
 from ..golden.dual_scale import DualScaleParams
 
-__all__ = ["EngineLayer", "HostOp", "Program", "HOST_OP_KINDS", "MODES",
-           "offsets_from_weights"]
+__all__ = ["EngineLayer", "HostOp", "Program", "HOST_OP_KINDS", "HOST_OP_ARRAYS", "MODES",
+           "ENCODER_ARRAYS", "offsets_from_weights"]
 
 #: Weight modes of an engine layer.
 MODES = ("ternary", "dense")
@@ -39,7 +42,40 @@ HOST_OP_KINDS = {
     # float [B, K] -> float [B, K].
     "softmax": (),
     "log_softmax": (),
+    # int8 map (C, H, W) (unpadded) -> float token sequence [B, H*W, C] = scale * q
+    # (position-major: token t = map position t, its features = the C channels).
+    "dequantize_map": ("scale", "map_shape"),
+    # float [B, T, d] -> [B, T+1, d]: cat(class token, x) * scale + pos_encoding.
+    "class_token_posenc": ("scale",),
+    # float [B, T, d] -> [B, T, d]: PyTorch's nn.TransformerEncoderLayer (batch first,
+    # eval mode, no mask).
+    "transformer_encoder_layer": ("n_heads", "norm_first", "activation", "eps1", "eps2"),
+    # float [..., d] -> [..., d]: layer norm over the last axis, then weight and bias.
+    "layer_norm": ("eps",),
+    # float [..., K] -> [..., N]: x @ weight.T + bias.
+    "linear_float": (),
+    # float [B, T, d] -> [B, d]: token ``index``.
+    "select_token": ("index",),
 }
+
+#: Arrays (float64) of a transformer_encoder_layer host op, PyTorch's parameter names.
+ENCODER_ARRAYS = ("in_proj_weight", "in_proj_bias", "out_proj_weight", "out_proj_bias",
+                  "linear1_weight", "linear1_bias", "linear2_weight", "linear2_bias",
+                  "norm1_weight", "norm1_bias", "norm2_weight", "norm2_bias")
+
+#: Host operations and the float64 arrays each carries (stored in the file's array blob).
+HOST_OP_ARRAYS = {
+    "quantize": (), "dequantize": (), "softmax": (), "log_softmax": (),
+    "dequantize_map": (),
+    "class_token_posenc": ("cls_token", "pos_encoding"),
+    "transformer_encoder_layer": ENCODER_ARRAYS,
+    "layer_norm": ("weight", "bias"),
+    "linear_float": ("weight", "bias"),
+    "select_token": (),
+}
+
+#: Activations a transformer_encoder_layer host op may name.
+ENCODER_ACTIVATIONS = ("relu", "gelu")
 
 
 def _pair(name, value, lo=0):
@@ -322,21 +358,87 @@ class EngineLayer:
 
 @dataclasses.dataclass(eq=False)
 class HostOp:
-    """An operation the host runs (see :data:`HOST_OP_KINDS`)."""
+    """An operation the host runs (see :data:`HOST_OP_KINDS` and :data:`HOST_OP_ARRAYS`).
+
+    Parameters
+    ----------
+    kind : str
+    params : dict
+        Scalar parameters (plain JSON values).
+    name : str
+    arrays : dict of str -> numpy.ndarray
+        Float weights (stored as float64), exactly the names the kind needs.
+    """
 
     kind: str
     params: dict = dataclasses.field(default_factory=dict)
     name: str = ""
+    arrays: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if self.kind not in HOST_OP_KINDS:
-            raise ValueError(f"host op kind {self.kind!r}: expected one of "
+            raise ValueError(f"unknown host op kind {self.kind!r}: this software knows "
                              f"{sorted(HOST_OP_KINDS)}")
         missing = [k for k in HOST_OP_KINDS[self.kind] if k not in self.params]
         if missing:
             raise ValueError(f"host op {self.kind!r} lacks parameters {missing}")
         self.params = json.loads(json.dumps(self.params))  # plain JSON values only
         self.name = self.name or self.kind
+        want = HOST_OP_ARRAYS[self.kind]
+        arrays = dict(self.arrays or {})
+        if sorted(arrays) != sorted(want):
+            raise ValueError(f"host op {self.kind!r} ({self.name}) has arrays "
+                             f"{sorted(arrays)}, expected {sorted(want)}")
+        for k, v in arrays.items():
+            a = np.array(v, dtype=np.float64)
+            if not np.isfinite(a).all():
+                raise ValueError(f"host op {self.name}: array {k!r} holds NaN or infinity")
+            arrays[k] = a
+        self.arrays = {k: arrays[k] for k in want}
+        self._check_shapes()
+
+    def _check_shapes(self):
+        a, p, where = self.arrays, self.params, f"host op {self.name} ({self.kind})"
+
+        def need(cond, what):
+            if not cond:
+                raise ValueError(f"{where}: {what}")
+
+        if self.kind == "dequantize_map":
+            need(isinstance(p["map_shape"], list) and len(p["map_shape"]) == 3,
+                 f"map_shape must be [C, H, W], not {p['map_shape']!r}")
+        elif self.kind == "class_token_posenc":
+            d = a["cls_token"].size
+            need(a["cls_token"].shape == (d,), "cls_token must be a vector [d]")
+            need(a["pos_encoding"].ndim == 2 and a["pos_encoding"].shape[1] == d,
+                 f"pos_encoding must be [T+1, {d}], not {a['pos_encoding'].shape}")
+        elif self.kind == "transformer_encoder_layer":
+            d = a["norm1_weight"].size
+            h = p["n_heads"]
+            need(isinstance(h, int) and h >= 1 and d % h == 0,
+                 f"n_heads = {h!r} must be a positive divisor of d_model = {d}")
+            need(p["activation"] in ENCODER_ACTIVATIONS,
+                 f"activation = {p['activation']!r}: expected one of {ENCODER_ACTIVATIONS}")
+            need(isinstance(p["norm_first"], bool), "norm_first must be true or false")
+            f = a["linear1_bias"].size
+            shapes = dict(in_proj_weight=(3 * d, d), in_proj_bias=(3 * d,),
+                          out_proj_weight=(d, d), out_proj_bias=(d,),
+                          linear1_weight=(f, d), linear1_bias=(f,),
+                          linear2_weight=(d, f), linear2_bias=(d,),
+                          norm1_weight=(d,), norm1_bias=(d,), norm2_weight=(d,),
+                          norm2_bias=(d,))
+            for k, s in shapes.items():
+                need(a[k].shape == s, f"array {k!r} has shape {a[k].shape}, expected {s}")
+        elif self.kind == "layer_norm":
+            need(a["weight"].ndim == 1 and a["bias"].shape == a["weight"].shape,
+                 "weight and bias must be vectors of the same length")
+        elif self.kind == "linear_float":
+            w = a["weight"]
+            need(w.ndim == 2 and a["bias"].shape == (w.shape[0],),
+                 f"weight must be [N, K] and bias [N]; got {w.shape} and {a['bias'].shape}")
+        elif self.kind == "select_token":
+            need(isinstance(p["index"], int) and p["index"] >= 0,
+                 f"index = {p['index']!r} must be an integer >= 0")
 
 
 @dataclasses.dataclass(eq=False)
@@ -390,9 +492,13 @@ class Program:
                     raise ValueError(f"{where}: map_shape {shape} does not hold the input "
                                      f"{self.input_shape}")
                 prev_out = (shape, tuple(op.params["pad"]))
-            elif op.kind == "dequantize":
+            elif op.kind in ("dequantize", "dequantize_map"):
                 if prev_out is None or any(prev_out[1]):
-                    raise ValueError(f"{where}: dequantize needs an unpadded int8 map")
+                    raise ValueError(f"{where}: {op.kind} needs an unpadded int8 map")
+                if op.kind == "dequantize_map" and \
+                        tuple(op.params["map_shape"]) != tuple(prev_out[0]):
+                    raise ValueError(f"{where}: map_shape {op.params['map_shape']} differs "
+                                     f"from the int8 map {tuple(prev_out[0])} before it")
                 prev_out = None
         return self
 
@@ -421,6 +527,7 @@ class Program:
                              f"act {op.epilogue.act.name} nnz {op.nnz} "
                              f"(+{op.nnz_plus}/-{op.nnz_minus}) positions {op.positions}")
             else:
-                lines.append(f"{op.name:12s} host    {op.kind} {op.params}")
+                arrays = "".join(f" {k}{list(v.shape)}" for k, v in op.arrays.items())
+                lines.append(f"{op.name:12s} host    {op.kind} {op.params}{arrays}")
         return "\n".join(lines)
 
