@@ -255,3 +255,16 @@ def test_changed_architecture_is_refused():
                        n_layers=1, conv_channels=8).eval()
     with pytest.raises(InputError, match="does not reproduce"):
         compile_model(model, _signals(16, 1))
+
+
+def test_programs_without_float_ops_keep_the_first_format(compiled):
+    """Kinds without arrays write no 'arrays' key: older programs keep their bytes."""
+    _, prog = compiled
+    payload = to_bytes(prog)[HEADER_SIZE:]
+    (jlen,) = struct.unpack_from("<I", payload)
+    ops = json.loads(payload[4:4 + jlen])["ops"]
+    for op in ops:
+        if op["type"] == "host":
+            assert ("arrays" in op) == (op["kind"] in ("class_token_posenc", "layer_norm",
+                                                        "transformer_encoder_layer",
+                                                        "linear_float"))
