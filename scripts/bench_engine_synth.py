@@ -71,6 +71,8 @@ def main():
     parser.add_argument("--lanes", type=int, nargs="+", default=[8, 16, 32])
     parser.add_argument("--lane-words", type=int, default=3072)
     parser.add_argument("--act-depth", type=int, default=6144)
+    parser.add_argument("--name", default="engine_synth",
+                        help="results/NAME.{json,md} (default engine_synth)")
     args = parser.parse_args()
     rows = []
     (ROOT / "build").mkdir(exist_ok=True)
@@ -84,7 +86,7 @@ def main():
                                    text=True).stdout.strip()
     meta.update(device="XC7A35T", device_resources=XC7A35T)
     out = ROOT / "results"
-    write_text(out / "engine_synth.json", json.dumps({**meta, "rows": rows}, indent=2) + "\n")
+    write_text(out / f"{args.name}.json", json.dumps({**meta, "rows": rows}, indent=2) + "\n")
     lines += [f"Tool: {meta['yosys']}", "",
              "| lanes P | lane words | act bytes | LUT | FF | CARRY4 | DSP48E1 | RAMB36 | LUTRAM cells |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -94,7 +96,7 @@ def main():
         lines.append(f"| {r['lanes']} | {r['lane_words']} | {r['act_depth']} | {cell('LUT')} | "
                      f"{cell('FF')} | {cell('CARRY4')} | {cell('DSP48E1')} | {cell('RAMB36')} | "
                      f"{t['LUTRAM']} |")
-    write_text(out / "engine_synth.md", "\n".join(lines) + "\n")
+    write_text(out / f"{args.name}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
