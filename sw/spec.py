@@ -44,7 +44,7 @@ __all__ = [
     "EPILOGUE_FIELDS", "EPILOGUE_LATENCY",
     "signed_range", "check_int", "fields_width", "pack_fields", "unpack_fields",
     "LayerMode", "ACT_ADDR_WIDTH", "DIM_WIDTH", "KERNEL_WIDTH", "CHAN_WIDTH", "MAX_CHANNELS", "PARAM_ADDR_WIDTH",
-    "WEIGHT_WORD_FIELDS", "PARAM_WORD_FIELDS", "LANE_FIFO_DEPTH", "ENGINE_COUNTERS",
+    "WEIGHT_WORD_FIELDS", "PARAM_WORD_FIELDS", "CHUNKS_WIDTH", "LANE_FIFO_DEPTH", "ENGINE_COUNTERS",
 ]
 
 #: Version of the integer contract and of every format derived from it (programs, frames).
@@ -209,12 +209,18 @@ WEIGHT_WORD_FIELDS = (
     ("last", 1, False),
 )
 
+#: Width of a channel's chunk count: how many lanes share one output value's words.
+CHUNKS_WIDTH = 7
+
 #: One output channel's epilogue parameters, as stored in the engine's parameter memory.
+#: ``chunks`` > 1: the channel's words are split among that many lanes (single-position
+#: layers), whose partial sums the engine adds before the epilogue; 0 and 1 mean whole.
 PARAM_WORD_FIELDS = (
     ("m_r", MULT_WIDTH, True),
     ("m_l", MULT_WIDTH, True),
     ("bias", BIAS_WIDTH, True),
     ("shift", SHIFT_WIDTH, False),
+    ("chunks", CHUNKS_WIDTH, False),
 )
 
 #: Results each lane can hold while waiting for the shared epilogue. A lane issues a word

@@ -187,11 +187,35 @@ class LayerEngine(wiring.Component):
         m.d.sync += e1_valid.eq(granted)
         with m.If(granted):   # an idle queue's output is whatever its memory holds
             m.d.sync += [e1.eq(chosen), e1_lane.eq(grant)]
+        # A channel whose words are split among lanes (single-position layers) arrives in
+        # chunks: add them up here and send the sum on with the last one to arrive.
+        part_layout = data.StructLayout({"p": signed(spec.ACC_WIDTH),
+                                         "n": signed(spec.ACC_WIDTH),
+                                         "seen": unsigned(spec.CHUNKS_WIDTH)})
+        m.submodules.partial = partial = Memory(shape=part_layout, depth=spec.MAX_CHANNELS,
+                                                init=[])
+        part_rd = partial.read_port(domain="comb")
+        part_wr = partial.write_port()
+        final = Signal()
+        sum_p = Signal(signed(spec.ACC_WIDTH))
+        sum_n = Signal(signed(spec.ACC_WIDTH))
+        m.d.comb += [
+            part_rd.addr.eq(e1.chan),
+            final.eq(part_rd.data.seen + 1 >= prd.data.chunks),
+            sum_p.eq(part_rd.data.p + e1.p),
+            sum_n.eq(part_rd.data.n + e1.n),
+            part_wr.addr.eq(e1.chan),
+            part_wr.en.eq(e1_valid),
+            part_wr.data.p.eq(Mux(final, 0, sum_p)),
+            part_wr.data.n.eq(Mux(final, 0, sum_n)),
+            part_wr.data.seen.eq(Mux(final, 0, part_rd.data.seen + 1)),
+        ]
+
         m.submodules.epilogue = epi = DualScaleUnit()
         m.d.comb += [
-            epi.i.valid.eq(e1_valid),
-            epi.i.payload.p.eq(e1.p),
-            epi.i.payload.n.eq(e1.n),
+            epi.i.valid.eq(e1_valid & final),
+            epi.i.payload.p.eq(sum_p),
+            epi.i.payload.n.eq(sum_n),
             epi.i.payload.m_r.eq(prd.data.m_r),
             epi.i.payload.m_l.eq(prd.data.m_l),
             epi.i.payload.bias.eq(prd.data.bias),
@@ -202,7 +226,7 @@ class LayerEngine(wiring.Component):
         ]
         # The unit never stalls (its output is always taken), so the result's channel and
         # position keep pace with it in a plain delay line.
-        meta_valid, meta, meta_lane = e1_valid, e1, e1_lane
+        meta_valid, meta, meta_lane = e1_valid & final, e1, e1_lane
         in_flight = [e1_valid]
         for k in range(DualScaleUnit.LATENCY):
             nv = Signal(name=f"d{k}_valid")

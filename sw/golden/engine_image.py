@@ -64,8 +64,13 @@ class EngineImage:
                 words[k].extend(lane["words"])
                 channels[k].extend(lane["channels"])
             p = hw.params
+            chunks = [0] * hw.c_out
+            for lane in lane_prog:
+                for c in lane["channels"] if lane["partial"] else ():
+                    chunks[c] += 1
             params.extend({"m_r": int(p.m_r[c]), "m_l": int(p.m_l[c]), "bias": int(p.bias[c]),
-                           "shift": int(p.shift[c])} for c in range(hw.c_out))
+                           "shift": int(p.shift[c]), "chunks": chunks[c]}
+                          for c in range(hw.c_out))
             layers.append({"hw": hw, "cfg": hw.config(), "lane_cfg": lane_cfg, "lanes": lane_prog})
             if act_depth is not None and max(hw.in_base + hw.in_size,
                                              hw.out_base + hw.out_size) > act_depth:

@@ -174,11 +174,17 @@ class HardwareLayer:
         are copied to several lanes). The split with the fewest blocks whose busiest lane
         has at most ``tolerance`` (2 %) more words to walk than the best split's wins.
 
-        Returns one dict a lane: ``channels``, ``words`` (for one position), ``positions``
-        and ``cfg`` (the lane configuration registers).
+        A layer with a single position (a linear layer) is split instead by cutting the
+        concatenated words of all its channels into ``lanes`` equal runs (:meth:`_chunked`).
+
+        Returns one dict a lane: ``channels``, ``words`` (for one position), ``positions``,
+        ``cfg`` (the lane configuration registers) and ``partial`` (True when its results
+        are chunks of channels shared with other lanes).
         """
         per_channel = self.words_per_channel(skip_zeros)
         windows = self.out_h * self.out_w
+        if self.positions == 1 and lanes > 1:
+            return self._chunked(lanes, word_base, chan_base, skip_zeros)
         window_size = self.pool[0] * self.pool[1]
         splits = []
         for blocks in range(1, min(lanes, windows) + 1):
@@ -203,6 +209,7 @@ class HardwareLayer:
                 out.append({"channels": chans if active else [],
                             "words": words if active else [],
                             "positions": run * window_size if active else 0,
+                            "partial": False,
                             "cfg": {"word_base": word_base if active else 0,
                                     "n_words": len(words) if active else 0,
                                     "chan_base": chan_base, "i0": i0, "j0": j0,
@@ -210,9 +217,39 @@ class HardwareLayer:
                                     "y0": y0, "x0": x0, "row": y0 * self.in_shape[2]}})
                 start += run
         while len(out) < lanes:
-            out.append({"channels": [], "words": [], "positions": 0,
-                        "cfg": {"word_base": 0, "n_words": 0, "chan_base": chan_base,
-                                "i0": 0, "j0": 0, "windows": 0, "y0": 0, "x0": 0, "row": 0}})
+            out.append(self._idle_lane(chan_base))
+        return out
+
+    @staticmethod
+    def _idle_lane(chan_base):
+        return {"channels": [], "words": [], "positions": 0, "partial": False,
+                "cfg": {"word_base": 0, "n_words": 0, "chan_base": chan_base,
+                        "i0": 0, "j0": 0, "windows": 0, "y0": 0, "x0": 0, "row": 0}}
+
+    def _chunked(self, lanes, word_base, chan_base, skip_zeros):
+        """Single-position split: lane k takes words [k*n, (k+1)*n) of all channels' words
+        in channel order, ``n = ceil(words / lanes)``; a channel cut between lanes becomes a
+        chunk in each (its ``last`` word ends the chunk) and the engine adds the chunks."""
+        flat = [(c, dict(wd)) for c in range(self.c_out)
+                for wd in self.channel_words(c, skip_zeros)]
+        size = -(-len(flat) // lanes)
+        out = []
+        for k in range(lanes):
+            run = flat[k * size:(k + 1) * size]
+            if not run:
+                out.append(self._idle_lane(chan_base))
+                continue
+            words, chans = [], []
+            for idx, (c, wd) in enumerate(run):
+                wd["last"] = int(idx == len(run) - 1 or run[idx + 1][0] != c)
+                words.append(wd)
+                if wd["last"]:
+                    chans.append(c)
+            out.append({"channels": chans, "words": words, "positions": 1, "partial": True,
+                        "cfg": {"word_base": word_base, "n_words": len(words),
+                                "chan_base": chan_base, "i0": 0, "j0": 0, "windows": 1,
+                                "y0": -self.pad[0], "x0": -self.pad[1],
+                                "row": -self.pad[0] * self.in_shape[2]}})
         return out
 
     def config(self):
