@@ -30,9 +30,10 @@ class LayerEngine(wiring.Component):
     network runs layer after layer with its maps never leaving the chip. Each lane walks
     the words of the output channels it was given (:class:`Lane`); a round-robin arbiter
     takes one finished result a cycle from the lanes' queues, reads the channel's
-    epilogue parameters, and sends it through the :class:`~hw.dual_scale.DualScaleUnit`;
-    max pooling keeps each channel's running maximum in a small register file and writes
-    the window's result when its last position arrives.
+    epilogue parameters, adds up the chunks of a channel split among lanes, and sends the
+    sum through the :class:`~hw.dual_scale.DualScaleUnit`; max pooling keeps a running
+    maximum per lane and channel in a small LUT RAM and writes the window's result when
+    its last position arrives.
 
     Parameters
     ----------
