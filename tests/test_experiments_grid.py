@@ -3,18 +3,11 @@
 import json
 
 import pytest
-import torch
 
 from sw.experiments import run_grid
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Two threads on a shared 2-core machine spin against other jobs: one is faster.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_reduced_grid(tmp_path):

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-import torch
 
 from sw.cli import main
 from sw.experiments import run_table2
@@ -12,13 +11,7 @@ from sw.errors import InputError
 from sw.models import load_model
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Two threads on a shared 2-core machine spin against other jobs: one is faster.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_reduced_table2_end_to_end(tmp_path):

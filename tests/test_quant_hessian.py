@@ -7,13 +7,7 @@ from torch import nn
 from sw.hessian import hutchinson_traces, rank_layers
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Two threads on a shared 2-core machine spin against other jobs: one is faster.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_linear_least_squares_closed_form():

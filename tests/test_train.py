@@ -12,13 +12,7 @@ from sw.quant import QuantConfig, quantize_model, quantized_layers
 from sw.train import class_weights, fit, noam_factor, predict, table1
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Two threads on a shared 2-core machine spin against other jobs: one is faster.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_table1_defaults():

@@ -56,7 +56,6 @@ def compile_model(model, x_cal, *, records=None, calibration="max", percentile=9
     Program
     """
     from ..models.cnn_transformer import CNNTransformer
-    from ..quant import export_quantized
 
     if isinstance(model, CNNTransformer):
         # Attention and layer norm are host ops: the documented CNN-transformer lowering.
@@ -64,11 +63,7 @@ def compile_model(model, x_cal, *, records=None, calibration="max", percentile=9
         return compile_cnn_transformer(model, x_cal, records=records, calibration=calibration,
                                        percentile=percentile, classes=classes, meta=meta,
                                        batch_size=batch_size)
-    x_cal = torch.as_tensor(np.asarray(x_cal), dtype=torch.float32)
-    if len(x_cal) == 0:
-        raise InputError("calibration data: no samples")
-    if records is None:
-        records = export_quantized(model)
+    x_cal, records = calibration_batch(model, x_cal, records)
     was = model.training
     model.eval()
     try:
@@ -123,6 +118,16 @@ def lower_chain(stages, cal, records, modules=None):
         layers.append(layer)
         prev_map, s_x = layer.out_shape, cal["s_out"][k]
     return layers
+
+
+def calibration_batch(model, x_cal, records):
+    """``x_cal`` as a float tensor (refused when empty) and the model's ternary records
+    (exported from ``model`` when not given)."""
+    from ..quant import export_quantized
+    x_cal = torch.as_tensor(np.asarray(x_cal), dtype=torch.float32)
+    if len(x_cal) == 0:
+        raise InputError("calibration data: no samples")
+    return x_cal, (export_quantized(model) if records is None else records)
 
 
 def _next_pad(stage):

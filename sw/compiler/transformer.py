@@ -172,14 +172,9 @@ def compile_cnn_transformer(model, x_cal, *, records=None, calibration="max",
                             percentile=99.99, classes=(), meta=None, batch_size=256):
     """Compile a :class:`CNNTransformer` (see the module docstring); arguments as
     :func:`sw.compiler.compile_model`."""
-    from ..quant import export_quantized
-    from .compiler import lower_chain
+    from .compiler import calibration_batch, lower_chain
 
-    x_cal = torch.as_tensor(np.asarray(x_cal), dtype=torch.float32)
-    if len(x_cal) == 0:
-        raise InputError("calibration data: no samples")
-    if records is None:
-        records = export_quantized(model)
+    x_cal, records = calibration_batch(model, x_cal, records)
     was = model.training
     model.eval()
     try:
