@@ -7,7 +7,6 @@ from sw.spec import ActMode
 
 __all__ = ["corner_vectors", "random_vectors", "vectors", "expected"]
 
-_FIELDS = [name for name, _, _ in spec.EPILOGUE_FIELDS]
 
 
 def _v(p=0, n=0, m_r=0, m_l=0, bias=0, shift=0, act=ActMode.NONE, slope=0):

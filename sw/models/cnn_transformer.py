@@ -59,11 +59,15 @@ class CNNTransformer(nn.Module):
         return ("conv2",) + tuple(f"encoder.layers.{i}.linear2"
                                   for i in range(len(self.encoder.layers)))
 
-    def forward(self, x):
+    def tokens(self, x):
+        """The encoder's input: the conv features as tokens after the class token, scaled
+        by sqrt(d_model), plus the positional encoding."""
         x = self.act(self.conv2(self.act(self.conv1(x))))
         for _ in range(self.n_conv_layers):
             x = self.pool(self.act(self.conv3(x)))
         x = x.transpose(1, 2)
         x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1)
-        x = x * math.sqrt(self.d_model) + self.pos_encoding
-        return self.head(self.encoder(x)[:, 0])
+        return x * math.sqrt(self.d_model) + self.pos_encoding
+
+    def forward(self, x):
+        return self.head(self.encoder(self.tokens(x))[:, 0])
