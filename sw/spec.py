@@ -45,6 +45,12 @@ __all__ = [
     "signed_range", "check_int", "fields_width", "pack_fields", "unpack_fields",
     "LayerMode", "ACT_ADDR_WIDTH", "DIM_WIDTH", "KERNEL_WIDTH", "CHAN_WIDTH", "MAX_CHANNELS", "PARAM_ADDR_WIDTH",
     "WEIGHT_WORD_FIELDS", "PARAM_WORD_FIELDS", "CHUNKS_WIDTH", "LANE_FIFO_DEPTH", "ENGINE_COUNTERS",
+    "LAYER_CONFIG_FIELDS", "lane_config_fields", "CONFIG_WORD_WIDTH", "config_words_per_layer",
+    "pack_layer_config",
+    "LINK_VERSION", "LINK_SYNC", "LINK_HEADER_BYTES", "LINK_CRC_BYTES", "LINK_MAX_PAYLOAD",
+    "LINK_TIMEOUT_BYTES", "LINK_MAGIC", "Op", "Status", "Mem", "MEM_WORD_BYTES", "Board",
+    "Capability", "HELLO_FIELDS", "RUN_RESULT_FIELDS", "POWER_CHANNELS", "POWER_FIELDS",
+    "field_bytes", "pack_bytes", "unpack_bytes",
 ]
 
 #: Version of the integer contract and of every format derived from it (programs, frames).
@@ -237,3 +243,229 @@ ENGINE_COUNTERS = (
     "act_writes",       # output words written
     "lane_stall_cycles",  # lane-cycles a lane with work waited for room in its queue
 )
+
+
+#: The layer registers every lane and the epilogue read (hw/engine/layouts.py builds its
+#: ``layer_config_layout`` from this table; the host packs it into configuration words).
+LAYER_CONFIG_FIELDS = (
+    ("mode", 1, False),                     # LayerMode
+    ("h", DIM_WIDTH, False),                # input map height and width (unpadded)
+    ("w", DIM_WIDTH, False),
+    ("stride_h", KERNEL_WIDTH, False),
+    ("stride_w", KERNEL_WIDTH, False),
+    ("pad_h", KERNEL_WIDTH, False),
+    ("pad_w", KERNEL_WIDTH, False),
+    ("row_step", ACT_ADDR_WIDTH, False),    # stride_h * w
+    ("pool_h", 1, False),                   # 1: 2-row max pooling window
+    ("pool_w", 1, False),                   # 1: 2-column max pooling window
+    ("out_h", DIM_WIDTH, False),            # output rows and columns after pooling
+    ("out_w", DIM_WIDTH, False),
+    ("in_base", ACT_ADDR_WIDTH, False),
+    ("out_base", ACT_ADDR_WIDTH, False),
+    ("param_base", PARAM_ADDR_WIDTH, False),  # the layer's channel 0 in the parameter memory
+    ("act", ACT_MODE_WIDTH, False),
+    ("slope", SLOPE_WIDTH, False),
+)
+
+
+def lane_config_fields(word_addr_width):
+    """One lane's registers: its words (per position) and channels, and the run of pooling
+    windows it computes them for, from window ``(i0, j0)`` in row-major order.
+
+    ``y0``, ``x0`` and ``row`` are the first position's top-left input pixel and its row
+    address: ``y0 = i0*(1+pool_h)*stride_h - pad_h``, ``x0 = j0*(1+pool_w)*stride_w - pad_w``,
+    ``row = y0*w``. ``windows = 0``: the lane sits the layer out.
+    """
+    return (
+        ("word_base", word_addr_width, False),
+        ("n_words", word_addr_width + 1, False),
+        ("chan_base", CHAN_WIDTH, False),
+        ("i0", DIM_WIDTH, False),
+        ("j0", DIM_WIDTH, False),
+        ("windows", 2 * DIM_WIDTH, False),
+        ("y0", DIM_WIDTH + KERNEL_WIDTH + 2, True),
+        ("x0", DIM_WIDTH + KERNEL_WIDTH + 2, True),
+        ("row", ACT_ADDR_WIDTH + 2, True),
+    )
+
+
+#: The device keeps every layer's registers in a configuration memory of 32-bit words; a
+#: layer's image is its LAYER_CONFIG_FIELDS then each lane's fields, first field lowest,
+#: padded to whole words.
+CONFIG_WORD_WIDTH = 32
+
+
+def config_words_per_layer(lanes, word_addr_width):
+    """Configuration words one layer's register image takes."""
+    bits = fields_width(LAYER_CONFIG_FIELDS) + lanes * fields_width(
+        lane_config_fields(word_addr_width))
+    return -(-bits // CONFIG_WORD_WIDTH)
+
+
+def pack_layer_config(cfg, lane_cfgs, word_addr_width):
+    """A layer's register image as a list of :data:`CONFIG_WORD_WIDTH`-bit words."""
+    lane_fields = lane_config_fields(word_addr_width)
+    image = pack_fields(LAYER_CONFIG_FIELDS, cfg)
+    offset = fields_width(LAYER_CONFIG_FIELDS)
+    for lane in lane_cfgs:
+        image |= pack_fields(lane_fields, lane) << offset
+        offset += fields_width(lane_fields)
+    n = config_words_per_layer(len(lane_cfgs), word_addr_width)
+    mask = (1 << CONFIG_WORD_WIDTH) - 1
+    return [(image >> (CONFIG_WORD_WIDTH * k)) & mask for k in range(n)]
+
+
+# ---------------------------------------------------------------------------------------
+# The link (hw/link, sw/link): frames over a UART, both directions the same shape:
+#
+#   SYNC | length (2, LE) | seq (1) | code (1) | payload (length bytes) | CRC-32 (4, LE)
+#
+# ``code`` is an :class:`Op` in a request and a :class:`Status` in a response; a response
+# echoes its request's ``seq``. The CRC is CRC-32/ISO-HDLC (``zlib.crc32``; Amaranth's
+# ``amaranth.lib.crc.catalog.CRC32_ISO_HDLC``) over length, seq, code and payload. Multi-byte
+# numbers are little-endian. A receiver hunts for SYNC, drops a frame whose length exceeds
+# LINK_MAX_PAYLOAD, and drops a partial frame after LINK_TIMEOUT_BYTES byte times of
+# silence, so that no garbage can wedge it. A request with a bad CRC is answered with
+# Status.CRC_ERROR (the NAK) and the request's seq as received; the host resends.
+# A request whose seq and code equal the last one executed is a resend whose response was
+# lost: RUN is then not executed again (its cached result is sent), so a retried run never
+# reads an input map that the first run overwrote; every other op is idempotent.
+# ---------------------------------------------------------------------------------------
+
+#: Version of the link protocol (frame layout, ops, payloads).
+LINK_VERSION = 1
+LINK_SYNC = 0xA5
+#: SYNC, length, seq, code.
+LINK_HEADER_BYTES = 5
+LINK_CRC_BYTES = 4
+#: Largest payload in either direction.
+LINK_MAX_PAYLOAD = 1024
+LINK_TIMEOUT_BYTES = 32
+LINK_MAGIC = b"ATTQ"
+
+
+class Op(IntEnum):
+    """Request codes."""
+    HELLO = 0x01        # -> HELLO_FIELDS
+    WRITE = 0x02        # mem (1), lane (1), addr (2), words (MEM_WORD_BYTES[mem] each)
+    READ = 0x03         # mem (1), lane (1), addr (2), count (2) -> the words
+    RUN = 0x04          # first layer (1), layer count (1) -> RUN_RESULT_FIELDS
+    COUNTERS = 0x05     # -> ENGINE_COUNTERS, 4 bytes each, summed over the last RUN
+    POWER = 0x06        # -> POWER_FIELDS, of the last RUN and the idle time before it
+
+
+class Status(IntEnum):
+    """Response codes."""
+    OK = 0x00
+    CRC_ERROR = 0x01    # the request's CRC did not match: resend it
+    BAD_OP = 0x02       # unknown op
+    BAD_ARGS = 0x03     # memory, lane, address range, count or layer range not valid
+    BAD_LENGTH = 0x04   # payload length does not fit the op
+
+
+class Mem(IntEnum):
+    """Memories a WRITE or READ addresses (READ: ACT only)."""
+    ACT = 0             # activation maps, int8
+    WEIGHT = 1          # one lane's weight words (``lane`` picks it)
+    CHAN = 2            # one lane's channel table
+    PARAM = 3           # epilogue parameters
+    CONFIG = 4          # layer register images (config_words_per_layer words a layer)
+
+
+#: Bytes one word of each memory takes in a WRITE or READ payload.
+MEM_WORD_BYTES = {
+    Mem.ACT: 1,
+    Mem.WEIGHT: -(-fields_width(WEIGHT_WORD_FIELDS) // 8),
+    Mem.CHAN: 1,
+    Mem.PARAM: -(-fields_width(PARAM_WORD_FIELDS) // 8),
+    Mem.CONFIG: CONFIG_WORD_WIDTH // 8,
+}
+
+
+class Board(IntEnum):
+    """The ``board`` a device names in its HELLO."""
+    VIRTUAL = 0         # the verilated top behind a TCP socket
+    ARTY_A7_35T = 1
+    ARTY_A7_100T = 2
+    ULX3S_85F = 3
+    GOLDEN = 4          # the host-side golden model speaking the protocol
+
+
+class Capability(IntEnum):
+    """Bits of the HELLO ``caps`` field."""
+    TERNARY = 1 << 0
+    DENSE = 1 << 1
+    MAX_POOL = 1 << 2
+    LEAKY_RELU = 1 << 3
+    POWER = 1 << 4      # an XADC power meter answers POWER with real samples
+    POWER_MODEL = 1 << 5  # POWER answers from a model (simulation)
+
+
+#: HELLO response payload, byte fields (name, bytes), in order.
+HELLO_FIELDS = (
+    ("magic", 4),           # LINK_MAGIC
+    ("link_version", 1),
+    ("format_version", 1),  # FORMAT_VERSION
+    ("board", 1),           # Board
+    ("caps", 2),            # Capability bits
+    ("lanes", 1),
+    ("lane_words", 2),      # weight words per lane
+    ("act_depth", 2),       # activation bytes
+    ("chan_depth", 2),      # channel-table entries per lane
+    ("param_depth", 2),     # parameter words
+    ("config_depth", 2),    # configuration words
+    ("config_words", 1),    # configuration words per layer
+    ("max_payload", 2),     # LINK_MAX_PAYLOAD
+    ("clk_hz", 4),
+    ("baud", 4),
+)
+
+#: RUN response payload.
+RUN_RESULT_FIELDS = (
+    ("cycles", 4),          # clock cycles from the first layer's start to the last's end
+    ("layers", 1),          # layers run
+)
+
+#: XADC channels the power meter samples (ARCHITECTURE.md "Board and link").
+POWER_CHANNELS = ("vccint", "isns0v95", "vsns5v0", "isns5v0")
+
+#: POWER response payload: 16-bit XADC codes summed over the samples taken while the last
+#: RUN was busy and over the idle time before it.
+POWER_FIELDS = (
+    ("run_cycles", 4),
+    ("run_samples", 4),
+    ("idle_samples", 4),
+) + tuple((f"run_{c}", 6) for c in POWER_CHANNELS) + tuple(
+    (f"idle_{c}", 6) for c in POWER_CHANNELS)
+
+
+def field_bytes(fields):
+    """Total bytes of a byte-field table such as :data:`HELLO_FIELDS`."""
+    return sum(n for _, n in fields)
+
+
+def pack_bytes(fields, values):
+    """Pack a mapping into little-endian byte fields (raises ValueError if one does not fit)."""
+    out = bytearray()
+    for name, n in fields:
+        value = values[name]
+        if isinstance(value, (bytes, bytearray)):
+            if len(value) != n:
+                raise ValueError(f"{name} must be {n} bytes, not {len(value)}")
+            out += value
+        else:
+            check_int(name, value, 0, (1 << (8 * n)) - 1)
+            out += int(value).to_bytes(n, "little")
+    return bytes(out)
+
+
+def unpack_bytes(fields, payload):
+    """Inverse of :func:`pack_bytes` (``magic`` stays bytes); ValueError on a wrong length."""
+    if len(payload) != field_bytes(fields):
+        raise ValueError(f"payload is {len(payload)} bytes, expected {field_bytes(fields)}")
+    values, offset = {}, 0
+    for name, n in fields:
+        chunk = bytes(payload[offset:offset + n])
+        values[name] = chunk if name == "magic" else int.from_bytes(chunk, "little")
+        offset += n
+    return values
