@@ -1,0 +1,325 @@
+"""The device's command decoder: one request frame in, one response frame out."""
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from sw import spec
+from sw.spec import Mem, Op, Status
+
+from ..engine.layouts import param_word_layout, weight_word_layout
+
+__all__ = ["CommandDecoder", "frame_layout", "header_layout", "power_layout"]
+
+#: A received frame, as the link's frame receiver presents it.
+frame_layout = data.StructLayout({"seq": 8, "code": 8, "length": 16, "crc_ok": 1})
+#: A response's header, as the link's frame transmitter takes it.
+header_layout = data.StructLayout({"seq": 8, "code": 8, "length": 16})
+#: The power meter's results, in the order and widths of :data:`sw.spec.POWER_FIELDS`.
+power_layout = data.StructLayout({name: 8 * n for name, n in spec.POWER_FIELDS})
+
+_COUNTER_BYTES = 4
+
+
+def _const_bytes(fields, values):
+    raw = spec.pack_bytes(fields, values)
+    return Const(int.from_bytes(raw, "little"), 8 * len(raw))
+
+
+class CommandDecoder(wiring.Component):
+    """Executes the link protocol's requests (``sw.spec.Op``) against the engine.
+
+    A request waits in the frame receiver's buffer, read through ``buf_addr`` /
+    ``buf_data``, until the response has been handed to the frame transmitter; then
+    ``frame.ready`` releases the buffer. Every request is checked whole before anything
+    is written (length, memory, lane, address range, layer range), so a bad request
+    changes nothing and gets its status. A request with a bad CRC gets
+    ``Status.CRC_ERROR`` and is not executed. A RUN whose seq equals the last executed
+    request's, and which was a RUN too, is a resend: its cached result is sent again
+    without running.
+
+    Parameters
+    ----------
+    config : hw.board.configs.BoardConfig
+        Sizes, clock and baud; the HELLO payload comes from it.
+
+    Attributes
+    ----------
+    frame, buf_addr, buf_data : the frame receiver's side.
+    tx_header, tx_payload : the frame transmitter's side.
+    word_*, chan_*, param_*, act_* : the engine's host ports.
+    cfg_w_* , run, first, count, seq_busy, cycles, layers, totals : the layer sequencer.
+    power : In(power_layout)
+        The power meter's results (tie to zero when the device has none).
+    """
+
+    def __init__(self, config):
+        self.config = config
+        self.max_payload = spec.LINK_MAX_PAYLOAD
+        counter_layout = data.StructLayout({name: 32 for name in spec.ENGINE_COUNTERS})
+        super().__init__({
+            "frame": In(stream.Signature(frame_layout)),
+            "buf_addr": Out(range(self.max_payload)),
+            "buf_data": In(8),
+            "tx_header": Out(stream.Signature(header_layout)),
+            "tx_payload": Out(stream.Signature(8)),
+            "word_lane": Out(range(config.lanes)),
+            "word_addr": Out(config.word_addr_width),
+            "word_data": Out(weight_word_layout),
+            "word_en": Out(1),
+            "chan_addr": Out(spec.CHAN_WIDTH),
+            "chan_data": Out(spec.CHAN_WIDTH),
+            "chan_en": Out(1),
+            "param_addr": Out(spec.PARAM_ADDR_WIDTH),
+            "param_data": Out(param_word_layout),
+            "param_en": Out(1),
+            "act_w_addr": Out(spec.ACT_ADDR_WIDTH),
+            "act_w_data": Out(signed(spec.ACT_WIDTH)),
+            "act_w_en": Out(1),
+            "act_r_addr": Out(spec.ACT_ADDR_WIDTH),
+            "act_r_data": In(signed(spec.ACT_WIDTH)),
+            "cfg_w_addr": Out(range(config.config_depth)),
+            "cfg_w_data": Out(spec.CONFIG_WORD_WIDTH),
+            "cfg_w_en": Out(1),
+            "run": Out(1),
+            "first": Out(8),
+            "count": Out(8),
+            "seq_busy": In(1),
+            "cycles": In(32),
+            "layers": In(8),
+            "totals": In(counter_layout),
+            "power": In(power_layout),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+
+        seq = Signal(8)
+        code = Signal(8)
+        length = Signal(16)
+        args = Signal(48)               # the first six payload bytes
+        mem = args[0:8]
+        lane = args[8:16]
+        addr = args[16:32]
+        count = args[32:48]
+        run_first = args[0:8]
+        run_count = args[8:16]
+
+        last_seq = Signal(8)
+        last_code = Signal(8)
+        last_valid = Signal()
+
+        status = Signal(8)
+        resp_len = Signal(16)
+        resp_kind = Signal(range(4))     # 0: fixed bytes, 1: activation memory
+        idx = Signal(16)                 # byte index into the payload / response
+
+        # --- Fixed-size responses, one byte at a time. -----------------------------------
+        hello = _const_bytes(spec.HELLO_FIELDS, cfg.hello())
+        run_result = Cat(self.cycles, self.layers)
+        counters = Cat(*(getattr(self.totals, name) for name in spec.ENGINE_COUNTERS))
+        power = self.power.as_value()
+        width = max(len(hello), len(run_result), len(counters), len(power))
+        vectors = {Op.HELLO: hello, Op.RUN: run_result, Op.COUNTERS: counters, Op.POWER: power}
+        vector = Signal(width)
+        with m.Switch(code):
+            for op, value in vectors.items():
+                with m.Case(op):
+                    m.d.comb += vector.eq(value)
+        sizes = {Op.HELLO: spec.field_bytes(spec.HELLO_FIELDS),
+                 Op.RUN: spec.field_bytes(spec.RUN_RESULT_FIELDS),
+                 Op.COUNTERS: _COUNTER_BYTES * len(spec.ENGINE_COUNTERS),
+                 Op.POWER: spec.field_bytes(spec.POWER_FIELDS)}
+        assert 8 * sizes[Op.RUN] == len(run_result) and 8 * sizes[Op.POWER] == len(power)
+
+        # --- WRITE: per-memory word size and depth. ---------------------------------------
+        mem_ok = Signal()
+        word_bytes = Signal(range(16))
+        depth = Signal(range((1 << spec.ACT_ADDR_WIDTH) + 1))
+        depths = {Mem.ACT: cfg.act_depth, Mem.WEIGHT: cfg.lane_words,
+                  Mem.CHAN: spec.MAX_CHANNELS, Mem.PARAM: 1 << spec.PARAM_ADDR_WIDTH,
+                  Mem.CONFIG: cfg.config_depth}
+        with m.Switch(mem):
+            for which in Mem:
+                with m.Case(which):
+                    lane_ok = (lane < cfg.lanes) if which in (Mem.WEIGHT, Mem.CHAN) else 1
+                    m.d.comb += [mem_ok.eq(lane_ok), word_bytes.eq(spec.MEM_WORD_BYTES[which]),
+                                 depth.eq(depths[which])]
+
+        byte_in_word = Signal(range(16))
+        words = Signal(16)              # words counted (validation) or written (write pass)
+        assembled = Signal(8 * max(spec.MEM_WORD_BYTES.values()))
+        word_value = Signal.like(assembled)
+        m.d.comb += word_value.eq(assembled | (self.buf_data << (byte_in_word * 8)))
+        target = Signal(17)
+        m.d.comb += target.eq(addr + words)
+
+        # The engine's write ports see the word being completed.
+        m.d.comb += [
+            self.word_lane.eq(lane), self.word_addr.eq(target),
+            self.word_data.as_value().eq(word_value),
+            self.chan_addr.eq(target), self.chan_data.eq(word_value),
+            self.param_addr.eq(target), self.param_data.as_value().eq(word_value),
+            self.act_w_addr.eq(target), self.act_w_data.eq(word_value),
+            self.cfg_w_addr.eq(target), self.cfg_w_data.eq(word_value),
+            self.act_r_addr.eq(addr + idx),
+            self.first.eq(run_first), self.count.eq(run_count),
+        ]
+        write_now = Signal()
+        with m.If(write_now):
+            with m.Switch(mem):
+                with m.Case(Mem.ACT):
+                    m.d.comb += self.act_w_en.eq(1)
+                with m.Case(Mem.WEIGHT):
+                    m.d.comb += self.word_en.eq(1)
+                with m.Case(Mem.CHAN):
+                    m.d.comb += self.chan_en.eq(1)
+                with m.Case(Mem.PARAM):
+                    m.d.comb += self.param_en.eq(1)
+                with m.Case(Mem.CONFIG):
+                    m.d.comb += self.cfg_w_en.eq(1)
+
+        def respond(st, n=0, kind=0):
+            m.d.sync += [status.eq(st), resp_len.eq(n), resp_kind.eq(kind)]
+            m.next = "HEADER"
+
+        max_layers = cfg.max_layers
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.frame.valid):
+                    m.d.sync += [seq.eq(self.frame.payload.seq), code.eq(self.frame.payload.code),
+                                 length.eq(self.frame.payload.length), idx.eq(0)]
+                    with m.If(~self.frame.payload.crc_ok):
+                        m.d.sync += [status.eq(Status.CRC_ERROR), resp_len.eq(0)]
+                        m.next = "HEADER"
+                    with m.Else():
+                        m.next = "ARGS"
+
+            with m.State("ARGS"):
+                # Read payload bytes 0..5 (data arrives a cycle after its address).
+                m.d.comb += self.buf_addr.eq(idx)
+                m.d.sync += idx.eq(idx + 1)
+                with m.Switch(idx):
+                    for j in range(1, 7):
+                        with m.Case(j):
+                            m.d.sync += args.word_select(j - 1, 8).eq(self.buf_data)
+                with m.If(idx == 6):
+                    m.d.sync += [idx.eq(0), byte_in_word.eq(0), words.eq(0), assembled.eq(0)]
+                    m.next = "DISPATCH"
+
+            with m.State("DISPATCH"):
+                m.d.sync += [last_seq.eq(seq), last_code.eq(code), last_valid.eq(1)]
+                with m.Switch(code):
+                    for op in (Op.HELLO, Op.COUNTERS, Op.POWER):
+                        with m.Case(op):
+                            with m.If(length == 0):
+                                respond(Status.OK, sizes[op])
+                            with m.Else():
+                                respond(Status.BAD_LENGTH)
+                    with m.Case(Op.RUN):
+                        with m.If(length != 2):
+                            respond(Status.BAD_LENGTH)
+                        with m.Elif(run_first + run_count > max_layers):
+                            respond(Status.BAD_ARGS)
+                        with m.Elif(last_valid & (last_seq == seq) & (last_code == Op.RUN)):
+                            respond(Status.OK, sizes[Op.RUN])     # a resend: do not run again
+                        with m.Else():
+                            m.next = "RUN"
+                    with m.Case(Op.READ):
+                        with m.If(length != 6):
+                            respond(Status.BAD_LENGTH)
+                        with m.Elif((mem != Mem.ACT) | (count > self.max_payload)
+                                    | (addr + count > cfg.act_depth)):
+                            respond(Status.BAD_ARGS)
+                        with m.Else():
+                            respond(Status.OK, count, kind=1)
+                    with m.Case(Op.WRITE):
+                        with m.If(length < 4):
+                            respond(Status.BAD_LENGTH)
+                        with m.Elif(~mem_ok | (mem > max(Mem))):
+                            respond(Status.BAD_ARGS)
+                        with m.Else():
+                            m.d.sync += idx.eq(4)
+                            m.next = "COUNT"
+                    with m.Default():
+                        respond(Status.BAD_OP)
+
+            with m.State("COUNT"):
+                # Count the words without writing: a request that does not fit changes nothing.
+                with m.If(idx == length):
+                    with m.If(byte_in_word != 0):
+                        respond(Status.BAD_LENGTH)
+                    with m.Elif(target > depth):
+                        respond(Status.BAD_ARGS)
+                    with m.Else():
+                        m.d.sync += [idx.eq(4), words.eq(0)]
+                        m.next = "WRITE_ADDR"
+                with m.Else():
+                    m.d.sync += idx.eq(idx + 1)
+                    with m.If(byte_in_word == word_bytes - 1):
+                        m.d.sync += [byte_in_word.eq(0), words.eq(words + 1)]
+                    with m.Else():
+                        m.d.sync += byte_in_word.eq(byte_in_word + 1)
+
+            with m.State("WRITE_ADDR"):
+                m.d.comb += self.buf_addr.eq(idx)
+                with m.If(idx == length):
+                    respond(Status.OK)
+                with m.Else():
+                    m.next = "WRITE_DATA"
+
+            with m.State("WRITE_DATA"):
+                m.d.sync += idx.eq(idx + 1)
+                with m.If(byte_in_word == word_bytes - 1):
+                    m.d.comb += write_now.eq(1)
+                    m.d.sync += [byte_in_word.eq(0), words.eq(words + 1), assembled.eq(0)]
+                with m.Else():
+                    m.d.sync += [byte_in_word.eq(byte_in_word + 1), assembled.eq(word_value)]
+                m.next = "WRITE_ADDR"
+
+            with m.State("RUN"):
+                m.d.comb += self.run.eq(1)
+                m.next = "RUN_WAIT"
+
+            with m.State("RUN_WAIT"):
+                with m.If(~self.seq_busy):
+                    respond(Status.OK, sizes[Op.RUN])
+
+            with m.State("HEADER"):
+                m.d.comb += [
+                    self.tx_header.valid.eq(1),
+                    self.tx_header.payload.seq.eq(seq),
+                    self.tx_header.payload.code.eq(status),
+                    self.tx_header.payload.length.eq(Mux(status == Status.OK, resp_len, 0)),
+                ]
+                with m.If(self.tx_header.ready):
+                    m.d.sync += idx.eq(0)
+                    with m.If((status == Status.OK) & (resp_len != 0)):
+                        m.next = "PAYLOAD_WAIT"
+                    with m.Else():
+                        m.next = "RELEASE"
+
+            with m.State("PAYLOAD_WAIT"):
+                # One cycle for the activation memory's read of byte idx.
+                m.next = "PAYLOAD"
+
+            with m.State("PAYLOAD"):
+                m.d.comb += [
+                    self.tx_payload.valid.eq(1),
+                    self.tx_payload.payload.eq(Mux(resp_kind == 1, self.act_r_data,
+                                                   vector.word_select(idx, 8))),
+                ]
+                with m.If(self.tx_payload.ready):
+                    m.d.sync += idx.eq(idx + 1)
+                    with m.If(idx + 1 == resp_len):
+                        m.next = "RELEASE"
+                    with m.Else():
+                        m.next = "PAYLOAD_WAIT"
+
+            with m.State("RELEASE"):
+                m.d.comb += self.frame.ready.eq(1)
+                m.next = "IDLE"
+
+        return m

@@ -1,0 +1,81 @@
+"""The device behind the link: command decoder, layer sequencer, engine, power meter."""
+
+from amaranth.hdl import Module
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..engine.layer_engine import LayerEngine
+from .command_decoder import CommandDecoder, frame_layout, header_layout
+from .layer_sequencer import LayerSequencer
+
+__all__ = ["DeviceCore"]
+
+
+class DeviceCore(wiring.Component):
+    """Everything of a device between the frame receiver and the frame transmitter.
+
+    Parameters
+    ----------
+    config : hw.board.configs.BoardConfig
+    power : wiring.Component or None
+        A power meter with ``busy: In(1)`` and ``results: Out(power_layout)``
+        (:class:`hw.power.PowerMeter` fed by the XADC or its model); None answers POWER
+        with zeros.
+
+    Attributes
+    ----------
+    frame, buf_addr, buf_data : from the frame receiver.
+    tx_header, tx_payload : to the frame transmitter.
+    busy : Out(1)
+        A RUN is in progress (for a status LED and the power meter).
+    """
+
+    def __init__(self, config, *, power=None):
+        self.config = config
+        self.power_meter = power
+        self.engine = LayerEngine(lanes=config.lanes, lane_words=config.lane_words,
+                                  act_depth=config.act_depth)
+        self.sequencer = LayerSequencer(lanes=config.lanes,
+                                        word_addr_width=config.word_addr_width,
+                                        config_depth=config.config_depth)
+        self.decoder = CommandDecoder(config)
+        super().__init__({
+            "frame": In(stream.Signature(frame_layout)),
+            "buf_addr": Out(self.decoder.buf_addr.shape()),
+            "buf_data": In(8),
+            "tx_header": Out(stream.Signature(header_layout)),
+            "tx_payload": Out(stream.Signature(8)),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.engine = engine = self.engine
+        m.submodules.sequencer = seq = self.sequencer
+        m.submodules.decoder = dec = self.decoder
+
+        wiring.connect(m, wiring.flipped(self.frame), dec.frame)
+        wiring.connect(m, dec.tx_header, wiring.flipped(self.tx_header))
+        wiring.connect(m, dec.tx_payload, wiring.flipped(self.tx_payload))
+        m.d.comb += [self.buf_addr.eq(dec.buf_addr), dec.buf_data.eq(self.buf_data)]
+
+        for name in ("word_lane", "word_addr", "word_data", "word_en", "chan_addr",
+                     "chan_data", "chan_en", "param_addr", "param_data", "param_en",
+                     "act_w_addr", "act_w_data", "act_w_en", "act_r_addr"):
+            m.d.comb += getattr(engine, name).eq(getattr(dec, name))
+        m.d.comb += dec.act_r_data.eq(engine.act_r_data)
+
+        for name in ("cfg_w_addr", "cfg_w_data", "cfg_w_en", "run", "first", "count"):
+            m.d.comb += getattr(seq, name).eq(getattr(dec, name))
+        m.d.comb += [
+            dec.seq_busy.eq(seq.busy), dec.cycles.eq(seq.cycles), dec.layers.eq(seq.layers),
+            dec.totals.eq(seq.totals),
+            engine.cfg.eq(seq.e_cfg), engine.lane_cfg.eq(seq.e_lane_cfg),
+            engine.start.eq(seq.e_start), engine.stall.eq(0),
+            seq.e_busy.eq(engine.busy), seq.e_counters.eq(engine.counters),
+            self.busy.eq(seq.busy),
+        ]
+        if self.power_meter is not None:
+            m.submodules.power_meter = pm = self.power_meter
+            m.d.comb += [pm.busy.eq(seq.busy), dec.power.eq(pm.results)]
+        return m
