@@ -49,7 +49,7 @@ __all__ = [
     "pack_layer_config",
     "LINK_VERSION", "LINK_SYNC", "LINK_HEADER_BYTES", "LINK_CRC_BYTES", "LINK_MAX_PAYLOAD",
     "LINK_TIMEOUT_BYTES", "LINK_MAGIC", "Op", "Status", "Mem", "MEM_WORD_BYTES", "Board",
-    "Capability", "HELLO_FIELDS", "RUN_RESULT_FIELDS", "POWER_CHANNELS", "POWER_FIELDS",
+    "Capability", "HELLO_FIELDS", "SEQUENCER_LAYER_OVERHEAD", "RUN_RESULT_FIELDS", "POWER_CHANNELS", "POWER_FIELDS",
     "field_bytes", "pack_bytes", "unpack_bytes",
 ]
 
@@ -419,6 +419,11 @@ HELLO_FIELDS = (
     ("clk_hz", 4),
     ("baud", 4),
 )
+
+#: Cycles a layer costs the device's layer sequencer beyond the engine's busy cycles and
+#: the layer's configuration words (one to read the first word, one to pulse start, one to
+#: see busy fall): a RUN takes sum(busy_cycles + config_words + SEQUENCER_LAYER_OVERHEAD).
+SEQUENCER_LAYER_OVERHEAD = 3
 
 #: RUN response payload.
 RUN_RESULT_FIELDS = (

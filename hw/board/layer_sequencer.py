@@ -45,7 +45,7 @@ class LayerSequencer(wiring.Component):
         while ``busy``. ``count = 0`` runs nothing.
     busy : Out(1)
     cycles : Out(32)
-        Cycles of the last run (:data:`SEQUENCER_LAYER_OVERHEAD`).
+        Cycles of the last run (:data:`sw.spec.SEQUENCER_LAYER_OVERHEAD`).
     layers : Out(8)
         Layers the last run ran.
     totals : Out(counter layout)
