@@ -6,6 +6,11 @@ objects for an engine with a given lane count: each lane's weight words and chan
 one after the other), and per layer the values of the layer and lane configuration
 registers. The RTL benches load it through the engine's write ports; the driver sends the
 same contents over the link.
+
+A :class:`~sw.golden.tiling.TiledLayer` among the layers is laid out once (its bands share
+its weight words, channel tables and parameters) and gets one register entry per band in
+:attr:`EngineImage.layers`; :attr:`EngineImage.groups` says which entries belong to which
+of the given layers.
 """
 
 import dataclasses
@@ -21,7 +26,9 @@ class EngineImage:
     words: list          # per lane: list of weight-word dicts
     channels: list       # per lane: channel table
     params: list         # parameter memory: dicts of PARAM_WORD_FIELDS
-    layers: list         # per layer: {"hw": HardwareLayer, "cfg": dict, "lane_cfg": [dict], "lanes": [...]}
+    layers: list         # per layer or band: {"hw": HardwareLayer, "cfg": dict, "lane_cfg": [dict],
+                         #   "lanes": [...], "tiled": TiledLayer or None, "band": int or None}
+    groups: list = None  # per given layer: the indices of its entries in ``layers``
 
     #: Speed given up, in turn, to copy fewer words into several lanes when they do not fit.
     TOLERANCES = (0.02, 0.05, 0.1, 0.25, float("inf"))
@@ -30,6 +37,10 @@ class EngineImage:
     def build(cls, hw_layers, lanes, *, lane_words=None, act_depth=None, skip_zeros=True):
         """Lay out ``hw_layers`` for ``lanes`` lanes (``skip_zeros=False``: a word for every
         weight, zeros included, as an engine without zero-skipping would walk them).
+
+        Each of ``hw_layers`` is a HardwareLayer (one entry in :attr:`layers`) or a
+        :class:`~sw.golden.tiling.TiledLayer` (one entry per band, ``"tiled"`` and
+        ``"band"`` set, every band walking the same words).
 
         When a lane's words would not fit ``lane_words``, layers are split again with
         fewer copies of their words (``HardwareLayer.lane_program``'s ``tolerance``), from
@@ -53,9 +64,13 @@ class EngineImage:
         words = [[] for _ in range(lanes)]
         channels = [[] for _ in range(lanes)]
         params = []
-        layers = []
-        for index, hw in enumerate(hw_layers):
-            hw.param_base = len(params)
+        layers, groups = [], []
+        for index, item in enumerate(hw_layers):
+            bands = getattr(item, "bands", None)
+            tiled = item if bands is not None else None
+            hw = bands[0] if tiled else item
+            for band in bands or [hw]:
+                band.param_base = len(params)
             lane_cfg, lane_prog = [], hw.lane_program(lanes, skip_zeros=skip_zeros, tolerance=tolerance)
             for k, lane in enumerate(lane_prog):
                 lane_cfg.append({**lane["cfg"],
@@ -63,6 +78,20 @@ class EngineImage:
                                  "chan_base": len(channels[k])})
                 words[k].extend(lane["words"])
                 channels[k].extend(lane["channels"])
+            entries = [{"hw": hw, "cfg": hw.config(), "lane_cfg": lane_cfg, "lanes": lane_prog,
+                        "tiled": tiled, "band": 0 if tiled else None}]
+            for b, band in enumerate(bands[1:] if tiled else [], start=1):
+                # Equal band heights and rows give every band the same words and the same
+                # split: only the lanes' first rows (y0, row) move.
+                prog = band.lane_program(lanes, skip_zeros=skip_zeros, tolerance=tolerance)
+                if any(p["words"] != q["words"] or p["channels"] != q["channels"]
+                       for p, q in zip(prog, lane_prog)):
+                    raise ValueError(f"layer {index}: band {b} does not share band 0's words")
+                entries.append({"hw": band, "cfg": band.config(), "lanes": prog,
+                                "lane_cfg": [{**p["cfg"], "word_base": c["word_base"],
+                                              "chan_base": c["chan_base"]}
+                                             for p, c in zip(prog, lane_cfg)],
+                                "tiled": tiled, "band": b})
             p = hw.params
             chunks = [0] * hw.c_out
             for lane in lane_prog:
@@ -71,12 +100,13 @@ class EngineImage:
             params.extend({"m_r": int(p.m_r[c]), "m_l": int(p.m_l[c]), "bias": int(p.bias[c]),
                            "shift": int(p.shift[c]), "chunks": chunks[c]}
                           for c in range(hw.c_out))
-            layers.append({"hw": hw, "cfg": hw.config(), "lane_cfg": lane_cfg, "lanes": lane_prog})
+            groups.append(list(range(len(layers), len(layers) + len(entries))))
+            layers.extend(entries)
             if act_depth is not None and max(hw.in_base + hw.in_size,
                                              hw.out_base + hw.out_size) > act_depth:
                 raise ValueError(f"layer {index}: its maps end past the {act_depth}-byte "
                                  f"activation memory")
-        return cls(lanes, words, channels, params, layers)
+        return cls(lanes, words, channels, params, layers, groups)
 
     def check(self, lane_words=None):
         """Raise ValueError if the image overflows a memory of the engine."""

@@ -57,6 +57,13 @@ class HardwareLayer:
         Activation memory addresses of the input and output maps.
     param_base : int
         Parameter memory address of the layer's channel 0.
+    band : (int, int, int), optional
+        ``(r0, a, rows)``: this layer is a row band of a taller layer (sw/golden/tiling.py).
+        ``in_shape`` is then the band's input, rows ``[a, a + H)`` of the whole input map;
+        the band computes the whole layer's pooled output rows ``[r0, r0 + rows)`` into an
+        output map of ``rows`` rows. Reads above row 0 or below row ``H - 1`` of the band
+        are the zero padding, so a band holds every row its windows read that lies inside
+        the whole map. None (the default): the whole layer.
     """
     mode: LayerMode
     weights: np.ndarray
@@ -68,6 +75,7 @@ class HardwareLayer:
     in_base: int = 0
     out_base: int = 0
     param_base: int = 0
+    band: tuple = None
 
     def __post_init__(self):
         self.mode = LayerMode(int(self.mode))
@@ -90,6 +98,11 @@ class HardwareLayer:
             spec.check_int(name, v, 0, (1 << spec.KERNEL_WIDTH) - 1)
         for name, v in zip(("pool_h", "pool_w"), self.pool):
             spec.check_int(name, v, 1, 2)
+        if self.band is not None:
+            self.band = tuple(int(v) for v in self.band)
+            r0, a, rows = self.band
+            if r0 < 0 or a < 0 or rows < 1:
+                raise ValueError(f"band = {self.band}: r0 and a must be >= 0 and rows >= 1")
         if self.params is None or self.params.channels != c_out:
             raise ValueError(f"params must give the epilogue of each of the {c_out} channels")
         if self.out_h < 1 or self.out_w < 1:
@@ -128,7 +141,18 @@ class HardwareLayer:
 
     @property
     def out_h(self):
+        if self.band is not None:
+            return self.band[2]
         return self.conv_shape[0] // self.pool[0]
+
+    def first_y0(self, i0=0):
+        """Top input row, in this map's rows, of the first position of pooled row ``i0``
+        (negative in the top padding)."""
+        y0 = i0 * self.pool[0] * self.stride[0] - self.pad[0]
+        if self.band is not None:
+            r0, a, _ = self.band
+            y0 += r0 * self.pool[0] * self.stride[0] - a
+        return y0
 
     @property
     def out_w(self):
@@ -204,7 +228,7 @@ class HardwareLayer:
             for run in runs:
                 active = bool(chans) and run > 0
                 i0, j0 = divmod(start, self.out_w)
-                y0 = i0 * self.pool[0] * self.stride[0] - self.pad[0]
+                y0 = self.first_y0(i0)
                 x0 = j0 * self.pool[1] * self.stride[1] - self.pad[1]
                 out.append({"channels": chans if active else [],
                             "words": words if active else [],
@@ -248,8 +272,8 @@ class HardwareLayer:
             out.append({"channels": chans, "words": words, "positions": 1, "partial": True,
                         "cfg": {"word_base": word_base, "n_words": len(words),
                                 "chan_base": chan_base, "i0": 0, "j0": 0, "windows": 1,
-                                "y0": -self.pad[0], "x0": -self.pad[1],
-                                "row": -self.pad[0] * self.in_shape[2]}})
+                                "y0": self.first_y0(), "x0": -self.pad[1],
+                                "row": self.first_y0() * self.in_shape[2]}})
         return out
 
     def config(self):
@@ -272,7 +296,12 @@ def reference_layer(layer, x):
 
     ``x`` is the int8 input map (C_in, H, W); returns the int8 output (C_out, out_h, out_w).
     Independent of the offset lists and lane words: it is what they must compute.
+    A row band (``layer.band``) has no whole-map meaning here: see
+    :func:`sw.golden.tiling.band_reference`.
     """
+    if layer.band is not None:
+        raise ValueError("reference_layer takes a whole layer; a band runs through "
+                         "sw.golden.tiling.band_reference")
     x = np.asarray(x, dtype=np.int64)
     c_out, c_in, kh, kw = layer.weights.shape
     ph, pw = layer.pad
@@ -299,11 +328,18 @@ def reference_layer(layer, x):
     return y.astype(np.int8)
 
 
-def place_maps(program_layers, act_depth=1 << spec.ACT_ADDR_WIDTH):
+def place_maps(program_layers, act_depth=1 << spec.ACT_ADDR_WIDTH, *, tile=False):
     """Hardware layers of consecutive program layers, their maps placed in the activation
     memory so that each layer's output follows or precedes its input without overlap.
 
-    Raises ValueError naming the layer whose input and output do not fit together.
+    ``tile=True``: a layer whose input and output do not fit together becomes a
+    :class:`sw.golden.tiling.TiledLayer` (row bands, input at address 0, output after it)
+    instead; its input and output cross the link (the host reads the layer before's
+    output from its ``out_base``, and writes the assembled output at the next layer's
+    ``in_base``, 0).
+
+    Raises ValueError naming the layer whose input and output do not fit together (with
+    ``tile=True``, only a layer that cannot be tiled either).
     """
     out, base = [], 0
     for layer in program_layers:
@@ -312,6 +348,11 @@ def place_maps(program_layers, act_depth=1 << spec.ACT_ADDR_WIDTH):
         out_size = c_out * oh * ow
         out_base = 0 if out_size <= base else base + in_size
         if out_base + out_size > act_depth or base + in_size > act_depth:
+            if tile:
+                from .tiling import plan_bands
+                out.append(plan_bands(layer, act_depth))
+                base = 0
+                continue
             raise ValueError(
                 f"layer {layer.name!r}: input ({in_size} bytes) and output ({out_size} bytes) "
                 f"do not fit the {act_depth}-byte activation memory together")

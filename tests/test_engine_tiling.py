@@ -1,0 +1,256 @@
+"""Row-band tiling of layers whose maps exceed the activation memory (sw/golden/tiling.py):
+band plans, the banded golden path against the plain-loop reference on the whole map, the
+image's shared words, the cycle model per band, and the amaranth.sim engine running bands."""
+
+import numpy as np
+import pytest
+
+from hw.engine.layer_engine import LayerEngine
+from sim.amaranth_engine import apply_writes, counters, read_map, run_layer, simulate
+from sim.engine_cases import random_layer
+from sim.engine_loader import image_writes, input_writes, layer_registers
+from sw.golden.cycle_model import lane_words_and_positions, layer_cycles
+from sw.golden.dual_scale import DualScaleParams
+from sw.golden.engine_image import EngineImage
+from sw.golden.hardware_layer import place_maps, reference_layer
+from sw.golden.tiling import TiledLayer, plan_bands, run_tiled
+from sw.program.ir import EngineLayer
+from sw.spec import ActMode, LayerMode
+
+
+def random_case(rng):
+    """A random conv2d / conv1d layer, stride 1-2, padding 0-2, pooling 1-2, ternary or
+    dense, with an activation memory between what one output row needs and the whole."""
+    mode = LayerMode(int(rng.integers(2)))
+    conv1d = rng.random() < 0.2
+    kh = 1 if conv1d else int(rng.integers(1, 4))
+    kw = int(rng.integers(1, 4))
+    stride = (1 if conv1d else int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    pad = (0 if conv1d else int(rng.integers(0, min(kh, 3))), int(rng.integers(0, min(kw, 3))))
+    pool = (1 if conv1d else int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    h = 1 if conv1d else int(rng.integers(kh + 2 * pool[0] * stride[0], 20))
+    w = int(rng.integers(kw + 2 * pool[1] * stride[1], 12))
+    c_in, c_out = int(rng.integers(1, 4)), int(rng.integers(1, 6))
+    sparsity = float(rng.choice([0.0, 0.5, 0.95]))
+    act = ActMode(int(rng.integers(3)))
+    layer, x = random_layer(rng, mode, c_in, (h, w), c_out, (kh, kw), stride, pad, pool,
+                            sparsity, act)
+    return layer, x
+
+
+def one_row_needs(layer):
+    """Bytes one pooled output row and the input rows its windows span take (by hand)."""
+    c_in, h, w = layer.in_shape
+    _, _, kh, _ = layer.weights.shape
+    rows = min(h, (layer.pool[0] - 1) * layer.stride[0] + kh)
+    return c_in * rows * w + layer.c_out * layer.out_w
+
+
+def rows_read(layer, r0, r1):
+    """Input rows inside the map that pooled output rows [r0, r1) read (by hand)."""
+    _, h, _ = layer.in_shape
+    _, _, kh, _ = layer.weights.shape
+    read = set()
+    for oy in range(r0 * layer.pool[0], r1 * layer.pool[0]):
+        top = oy * layer.stride[0] - layer.pad[0]
+        read.update(y for y in range(top, top + kh) if 0 <= y < h)
+    return read
+
+
+def depth_between(rng, layer):
+    lo, hi = one_row_needs(layer), layer.in_size + layer.out_size
+    return int(rng.integers(lo, hi + 1))
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_bands_cover_the_output_once_and_fit(seed):
+    rng = np.random.default_rng(seed)
+    layer, _ = random_case(rng)
+    depth = depth_between(rng, layer)
+    tiled = plan_bands(layer, depth)
+    _, h, _ = layer.in_shape
+    kept = [r0 + r for (r0, _), (k0, k1) in zip(tiled.out_rows, tiled.keep)
+            for r in range(k0, k1)]
+    assert kept == list(range(layer.out_h)), "each output row kept once, in order"
+    heights = {b - a for a, b in tiled.in_rows}
+    rows = {r1 - r0 for r0, r1 in tiled.out_rows}
+    assert len(heights) == len(rows) == 1, "bands of one height and one row count"
+    for band, (a, b), (r0, r1) in zip(tiled.bands, tiled.in_rows, tiled.out_rows):
+        assert 0 <= a < b <= h and 0 <= r0 < r1 <= layer.out_h
+        assert rows_read(layer, r0, r1) <= set(range(a, b)), "a band holds every row it reads"
+        assert band.in_size + band.out_size <= depth
+        assert band.in_base == 0 and band.out_base == band.in_size
+    # Fewest bands: one band fewer, with the rows it would take, does not fit.
+    n = len(tiled.bands)
+    if n > 1:
+        more = -(-layer.out_h // (n - 1))
+        c_in, _, w = layer.in_shape
+        span = min(h, (more * layer.pool[0] - 1) * layer.stride[0] + layer.weights.shape[2])
+        assert c_in * span * w + layer.c_out * more * layer.out_w > depth
+    else:
+        assert layer.in_size + layer.out_size <= depth or rows == {layer.out_h}
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_tiled_equals_reference_on_the_whole_map(seed):
+    rng = np.random.default_rng(1000 + seed)
+    layer, x = random_case(rng)
+    tiled = plan_bands(layer, depth_between(rng, layer))
+    np.testing.assert_array_equal(run_tiled(tiled, x), reference_layer(layer, x))
+
+
+def test_a_band_reads_only_its_rows():
+    """Rows outside a band's input rows do not change its output (they read as padding)."""
+    rng = np.random.default_rng(4)
+    layer, x = random_layer(rng, LayerMode.TERNARY, 2, (12, 7), 3, (3, 3), (1, 1), (1, 1),
+                            (2, 2), 0.3, ActMode.LEAKY)
+    tiled = plan_bands(layer, 120)
+    assert len(tiled.bands) >= 3
+    want = reference_layer(layer, x)
+    for k in range(len(tiled.bands)):
+        a, b = tiled.in_rows[k]
+        noisy = x.copy()
+        noisy[:, :a] = rng.integers(-128, 128, noisy[:, :a].shape)
+        noisy[:, b:] = rng.integers(-128, 128, noisy[:, b:].shape)
+        got = run_tiled(tiled, noisy)
+        (r0, _), (k0, k1) = tiled.out_rows[k], tiled.keep[k]
+        np.testing.assert_array_equal(got[:, r0 + k0:r0 + k1], want[:, r0 + k0:r0 + k1])
+
+
+def test_hand_worked_plan():
+    """3x3 conv, pad 1, 2x2 pooling on a 1x16x4 map, 8 channels out (out 8x8x2 = 128 B):
+    a pooled row reads 4 input rows (16 B) and writes 16 B; 64 B fit 3 rows (24 + 48 = 72
+    is too many, 2 rows: 6 rows x 4 + 32 = 56), so 4 bands of 2 rows, 6 input rows each."""
+    params = DualScaleParams(np.full(8, 512), np.full(8, -512), np.zeros(8), np.full(8, 10),
+                             ActMode.NONE, 0)
+    from sw.golden.hardware_layer import HardwareLayer
+    layer = HardwareLayer(LayerMode.TERNARY, np.ones((8, 1, 3, 3)), (1, 16, 4), (1, 1),
+                          (1, 1), (2, 2), params)
+    tiled = plan_bands(layer, 64)
+    assert tiled.out_rows == [(0, 2), (2, 4), (4, 6), (6, 8)]
+    # Band k's windows start at input row 4k - 1; the first is clamped at 0, the last at 10.
+    assert tiled.in_rows == [(0, 6), (3, 9), (7, 13), (10, 16)]
+    assert tiled.keep == [(0, 2)] * 4
+    assert [b.first_y0() for b in tiled.bands] == [-1, 0, 0, 1]
+    assert tiled.link_bytes() == {"written": 4 * 24, "read": 128}
+
+
+def test_recomputed_rows_are_kept_once():
+    """5 pooled rows in bands of 2: the last band starts at row 3 and keeps only row 4."""
+    params = DualScaleParams(np.full(2, 512), np.full(2, -512), np.zeros(2), np.full(2, 10),
+                             ActMode.NONE, 0)
+    from sw.golden.hardware_layer import HardwareLayer
+    layer = HardwareLayer(LayerMode.TERNARY, np.ones((2, 1, 3, 3)), (1, 5, 8), (1, 1),
+                          (1, 1), (1, 1), params)
+    # 2 rows: 4 input rows (32 B) + 2 x 2 x 8 = 64 B; 3 rows: 40 + 48 = 88 B.
+    tiled = plan_bands(layer, 80)
+    assert tiled.out_rows == [(0, 2), (2, 4), (3, 5)]
+    assert tiled.keep == [(0, 2), (0, 2), (1, 2)]
+    assert tiled.in_rows == [(0, 4), (1, 5), (1, 5)]
+    assert [tiled.writes_input(k) for k in range(3)] == [True, True, False]
+
+
+def test_a_layer_that_cannot_be_tiled_names_itself_and_the_sizes():
+    rng = np.random.default_rng(2)
+    layer, _ = random_layer(rng, LayerMode.TERNARY, 3, (6, 8), 5, (3, 3), (1, 1), (1, 1),
+                            (2, 2), 0.5, ActMode.NONE)
+    # One pooled row: 4 input rows x 3 channels x 8 = 96 B, and 5 x 4 = 20 B out.
+    with pytest.raises(ValueError, match=r"'conv7'.*96 input bytes.*20 output bytes.*115"):
+        plan_bands(layer, 115, name="conv7")
+    assert len(plan_bands(layer, 116, name="conv7").bands) == 3
+
+
+def program_layers(rng):
+    def params(c, act):
+        return DualScaleParams(rng.integers(200, 900, c), rng.integers(-900, -200, c),
+                               rng.integers(-2000, 2000, c), rng.integers(10, 12, c), act,
+                               1 << 12)
+    return [
+        EngineLayer.from_weights("conv1", rng.integers(-60, 60, (4, 1, 3, 3)),
+                                 in_shape=(1, 16, 10), pad=(1, 1), pool=(2, 2), out_pad=(1, 1),
+                                 mode="dense", epilogue=params(4, ActMode.LEAKY)),
+        EngineLayer.from_weights("conv2", rng.choice([-1, 0, 1], (6, 4, 3, 3)),
+                                 in_shape=(4, 8, 5), pad=(1, 1), pool=(2, 2), mode="ternary",
+                                 epilogue=params(6, ActMode.LEAKY)),
+    ]
+
+
+def test_place_maps_tiles_only_when_asked():
+    layers = program_layers(np.random.default_rng(8))
+    with pytest.raises(ValueError, match="conv1"):
+        place_maps(layers, 256)
+    # conv1: 160 + 160 bytes, tiled; conv2: 160 + 48 bytes, whole.
+    placed = place_maps(layers, 256, tile=True)
+    assert isinstance(placed[0], TiledLayer) and len(placed[0].bands) > 1
+    assert placed[0].name == "conv1"
+    assert not isinstance(placed[1], TiledLayer) and placed[1].in_base == 0
+    assert placed[1].out_base + placed[1].out_size <= 256
+
+
+def test_image_shares_words_and_cycles_per_band():
+    """A tiled layer is laid out once: as many words as the same layer untiled, band
+    entries that differ only in the lanes' first rows; every band's cycles are the
+    model's for one band's positions, and its words are positions x the layer's words."""
+    rng = np.random.default_rng(12)
+    layer, _ = random_layer(rng, LayerMode.TERNARY, 3, (14, 9), 6, (3, 3), (1, 1), (1, 1),
+                            (2, 2), 0.6, ActMode.LEAKY)
+    tiled = plan_bands(layer, 300)
+    lanes = 4
+    image = EngineImage.build([tiled], lanes, lane_words=256, act_depth=300)
+    whole = EngineImage.build([layer], lanes)
+    assert len(tiled.bands) > 2
+    assert image.groups == [list(range(len(tiled.bands)))]
+    assert image.lane_words_used() == whole.lane_words_used()
+    assert len(image.params) == layer.c_out
+    first = image.layers[0]
+    per_channel = sum(layer.words_per_channel())
+    for k, entry in enumerate(image.layers):
+        assert entry["tiled"] is tiled and entry["band"] == k
+        assert entry["cfg"] == first["cfg"], "one layer register image for every band"
+        for lane, lane0 in zip(entry["lane_cfg"], first["lane_cfg"]):
+            assert {f: v for f, v in lane.items() if f not in ("y0", "row")} == \
+                   {f: v for f, v in lane0.items() if f not in ("y0", "row")}
+        model = layer_cycles(*lane_words_and_positions(entry["lanes"]))
+        positions = entry["hw"].out_h * layer.out_w * 4
+        assert model["weight_words"] == positions * per_channel
+        assert model["busy_cycles"] >= -(-positions * per_channel // lanes)
+
+
+def run_bands_on_engine(image, tiled, x, lanes, act_depth):
+    dut = LayerEngine(lanes=lanes, lane_words=256, act_depth=act_depth)
+    out = np.zeros(tiled.out_shape, dtype=np.int64)
+    cycles = []
+
+    async def testbench(ctx):
+        await apply_writes(ctx, dut, image_writes(image))
+        for k in image.groups[0]:
+            band = image.layers[k]["band"]
+            if tiled.writes_input(band):
+                await apply_writes(ctx, dut, input_writes(tiled.in_base,
+                                                          tiled.band_input(band, x)))
+            seen = await run_layer(ctx, dut, *layer_registers(image, k))
+            cycles.append((seen, counters(ctx, dut)["busy_cycles"]))
+            for addr, count, c, row in tiled.read_runs(band):
+                run = await read_map(ctx, dut, addr, (count,))
+                out[c, row:row + count // tiled.out_shape[2]] = run.reshape(-1, tiled.out_shape[2])
+
+    simulate(dut, testbench)
+    return out, cycles
+
+
+def test_engine_runs_a_tiled_layer_band_by_band():
+    """amaranth.sim: a layer four times the activation memory, band by band through the
+    engine's ports, equals the plain-loop reference on the whole map; each band's busy
+    cycles are the cycle model's."""
+    rng = np.random.default_rng(21)
+    layer, x = random_layer(rng, LayerMode.TERNARY, 2, (12, 6), 3, (3, 3), (1, 1), (1, 1),
+                            (2, 1), 0.5, ActMode.LEAKY)
+    act_depth, lanes = 80, 3
+    assert layer.in_size + layer.out_size > 3 * act_depth
+    tiled = plan_bands(layer, act_depth)
+    image = EngineImage.build([tiled], lanes, lane_words=256, act_depth=act_depth)
+    got, cycles = run_bands_on_engine(image, tiled, x, lanes, act_depth)
+    np.testing.assert_array_equal(got, reference_layer(layer, x))
+    for k, (seen, counted) in zip(image.groups[0], cycles):
+        model = layer_cycles(*lane_words_and_positions(image.layers[k]["lanes"]))
+        assert seen == counted == model["busy_cycles"]
