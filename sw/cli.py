@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "sw.experiments.cli",
     "sw.hessian",
     "sw.compiler.command",
+    "sw.infer.command",
 )
 
 

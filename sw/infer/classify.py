@@ -1,0 +1,110 @@
+"""Classifying each item on the device, one inference at a time.
+
+An item whose inference fails (the driver gives up after its retries, the device answers
+an error) still gets a result: its ``error`` says what happened and its class is empty.
+No item is dropped.
+"""
+
+import dataclasses
+import time
+
+import numpy as np
+
+from .. import spec
+
+__all__ = ["Inference", "classify_all", "probabilities"]
+
+
+@dataclasses.dataclass
+class Inference:
+    """The device's answer for one item.
+
+    Attributes
+    ----------
+    class_index : int or None
+        Arg-max of the program's output; None when the inference failed.
+    probabilities : numpy.ndarray or None
+        Softmax of the output (or the output itself when the program ends in softmax).
+    output : numpy.ndarray or None
+        The program's final value as the device/host computed it.
+    cycles : int or None
+        Device clock cycles of the inference (the RUNs' cycles).
+    counters : dict or None
+        The engine counters (:data:`sw.spec.ENGINE_COUNTERS`).
+    power : dict or None
+        The POWER fields after the inference, when the device has a power meter.
+    host_s : float
+        Wall time of the whole inference on the host (link and host ops included).
+    error : str
+        Empty, or what went wrong.
+    """
+
+    class_index: int = None
+    probabilities: np.ndarray = None
+    output: np.ndarray = None
+    cycles: int = None
+    counters: dict = None
+    power: dict = None
+    host_s: float = 0.0
+    error: str = ""
+
+
+def probabilities(program, output):
+    """Class probabilities from the program's final value.
+
+    A program whose last host op is ``softmax`` already gives them; ``log_softmax`` is
+    exponentiated; anything else (logits, e.g. after ``dequantize``) goes through softmax.
+    """
+    from scipy import special
+    out = np.asarray(output, dtype=np.float64).reshape(-1)
+    last = program.ops[-1]
+    kind = getattr(last, "kind", None)
+    if kind == "softmax":
+        return out
+    if kind == "log_softmax":
+        return np.exp(out)
+    return special.softmax(out)
+
+
+def classify_all(driver, plan, program, x, *, read_power=False, progress=True,
+                 desc="infer"):
+    """Run every input of ``x`` on the device; one :class:`Inference` per input.
+
+    Parameters
+    ----------
+    driver
+        ``driver.infer(plan, x) -> (output, int_output, cycles, counters)``.
+    plan
+        The device plan the driver loaded.
+    program : sw.program.Program
+    x : numpy.ndarray
+        ``[N, *program.input_shape]``.
+    read_power : bool
+        Ask ``driver.power()`` after each inference (devices with a power meter).
+    progress : bool
+        Show a tqdm bar.
+    """
+    from tqdm.auto import tqdm
+
+    results = []
+    for xi in tqdm(x, desc=desc, unit="event", disable=not progress):
+        t0 = time.perf_counter()
+        try:
+            output, _, cycles, counters = driver.infer(plan, xi)
+            output = np.asarray(output)
+            probs = probabilities(program, output)
+            power = driver.power() if read_power else None
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a row, never a loss
+            results.append(Inference(host_s=time.perf_counter() - t0,
+                                     error=f"{type(exc).__name__}: {exc}"))
+            continue
+        counters = {name: int(counters.get(name, 0)) for name in spec.ENGINE_COUNTERS} \
+            if counters is not None else None
+        results.append(Inference(class_index=int(np.argmax(output.reshape(-1))),
+                                 probabilities=probs, output=output.reshape(-1),
+                                 cycles=None if cycles is None else int(cycles),
+                                 counters=counters, power=power,
+                                 host_s=time.perf_counter() - t0))
+    return results
