@@ -1,0 +1,158 @@
+"""Frame receiver: bytes from the UART in, checked frames and their payload buffer out."""
+
+from amaranth.hdl import Cat, Module, Signal
+from amaranth.lib import crc, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from hw.link.layouts import frame_info_layout
+from sw import spec
+
+__all__ = ["FrameReceiver"]
+
+
+class FrameReceiver(wiring.Component):
+    """Parse frames (:mod:`sw.spec`, "The link") out of a byte stream.
+
+    It hunts for SYNC, reads the length (one over ``max_payload`` drops the frame and
+    hunting resumes with the next byte), seq, code, the payload into a buffer memory and
+    the four CRC bytes, checks the CRC-32/ISO-HDLC (:mod:`amaranth.lib.crc`) over length,
+    seq, code and payload, and presents the frame on ``frame`` with ``crc_ok``. A bad CRC
+    is presented too (the responder NAKs it with the seq as received).
+
+    While a frame is presented its payload is held for the consumer, which reads it
+    through ``buf_addr``/``buf_data`` and asserts ``frame.ready`` when done. A UART cannot
+    wait, so ``i.ready`` stays high throughout and bytes arriving meanwhile are dropped.
+    A partial frame is dropped after ``timeout_cycles`` cycles without a byte, so neither
+    garbage, a truncated frame nor a wrong length can wedge it.
+
+    Parameters
+    ----------
+    max_payload : int
+        Largest payload taken, and the buffer's depth, in ``[1, 65535]``.
+    timeout_cycles : int
+        Cycles without a byte after which a partial frame is dropped (a board top passes
+        ``LINK_TIMEOUT_BYTES * 10 * divisor``), at least 1.
+
+    Attributes
+    ----------
+    i : In(stream.Signature(8))
+        Received bytes (from :class:`~hw.link.uart_rx.UARTReceiver`); always ready.
+    frame : Out(stream.Signature(frame_info_layout))
+        ``seq``, ``code``, ``length`` and ``crc_ok`` of a received frame.
+    buf_addr : In(range(max_payload))
+        Payload byte to read while a frame is presented.
+    buf_data : Out(8)
+        That byte, one cycle after the address (a synchronous read port).
+    """
+
+    def __init__(self, max_payload=spec.LINK_MAX_PAYLOAD,
+                 timeout_cycles=spec.LINK_TIMEOUT_BYTES * 10 * 25):
+        try:
+            self.max_payload = spec.check_int("max_payload", max_payload, 1, 0xFFFF)
+            self.timeout_cycles = spec.check_int("timeout_cycles", timeout_cycles, 1, 1 << 32)
+        except ValueError:
+            self._MustUse__silence = True   # never built, so nothing to warn about
+            raise
+        super().__init__({
+            "i": In(stream.Signature(8)),
+            "frame": Out(stream.Signature(frame_info_layout)),
+            "buf_addr": In(range(self.max_payload)),
+            "buf_data": Out(8),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        info = self.frame.payload
+
+        m.submodules.buf = buf = Memory(shape=8, depth=self.max_payload, init=[])
+        wr = buf.write_port()
+        rd = buf.read_port()
+        m.d.comb += [rd.addr.eq(self.buf_addr), self.buf_data.eq(rd.data)]
+
+        m.submodules.crc = chk = crc.catalog.CRC32_ISO_HDLC().create()
+        m.d.comb += chk.data.eq(self.i.payload)
+
+        # The stream never pushes back; what is done with a byte depends on the state.
+        m.d.comb += self.i.ready.eq(1)
+        got = Signal()
+        m.d.comb += got.eq(self.i.valid)
+
+        count = Signal(16)      # payload bytes stored, then CRC bytes seen
+        idle = Signal(range(self.timeout_cycles + 1))
+        length_lo = Signal(8)
+        in_frame = Signal()
+
+        timed_out = Signal()
+        with m.If(in_frame & ~got):
+            m.d.sync += idle.eq(idle + 1)
+            m.d.comb += timed_out.eq(idle == self.timeout_cycles - 1)
+        with m.Else():
+            m.d.sync += idle.eq(0)
+
+        with m.FSM():
+            with m.State("HUNT"):
+                with m.If(got & (self.i.payload == spec.LINK_SYNC)):
+                    m.d.comb += chk.start.eq(1)
+                    m.next = "LEN_LO"
+            with m.State("LEN_LO"):
+                m.d.comb += [in_frame.eq(1), chk.valid.eq(got)]
+                with m.If(got):
+                    m.d.sync += length_lo.eq(self.i.payload)
+                    m.next = "LEN_HI"
+                with m.Elif(timed_out):
+                    m.next = "HUNT"     # a partial frame, then silence
+            with m.State("LEN_HI"):
+                m.d.comb += [in_frame.eq(1), chk.valid.eq(got)]
+                with m.If(got):
+                    length = Cat(length_lo, self.i.payload)
+                    m.d.sync += info.length.eq(length)
+                    with m.If(length > self.max_payload):
+                        m.next = "HUNT"
+                    with m.Else():
+                        m.next = "SEQ"
+                with m.Elif(timed_out):
+                    m.next = "HUNT"     # a partial frame, then silence
+            with m.State("SEQ"):
+                m.d.comb += [in_frame.eq(1), chk.valid.eq(got)]
+                with m.If(got):
+                    m.d.sync += info.seq.eq(self.i.payload)
+                    m.next = "CODE"
+                with m.Elif(timed_out):
+                    m.next = "HUNT"     # a partial frame, then silence
+            with m.State("CODE"):
+                m.d.comb += [in_frame.eq(1), chk.valid.eq(got)]
+                with m.If(got):
+                    m.d.sync += [info.code.eq(self.i.payload), count.eq(0)]
+                    with m.If(info.length == 0):
+                        m.next = "CRC"
+                    with m.Else():
+                        m.next = "PAYLOAD"
+                with m.Elif(timed_out):
+                    m.next = "HUNT"     # a partial frame, then silence
+            with m.State("PAYLOAD"):
+                m.d.comb += [in_frame.eq(1), chk.valid.eq(got),
+                             wr.addr.eq(count), wr.data.eq(self.i.payload), wr.en.eq(got)]
+                with m.If(got):
+                    with m.If(count == info.length - 1):
+                        m.d.sync += count.eq(0)
+                        m.next = "CRC"
+                    with m.Else():
+                        m.d.sync += count.eq(count + 1)
+                with m.Elif(timed_out):
+                    m.next = "HUNT"     # a partial frame, then silence
+            with m.State("CRC"):
+                m.d.comb += [in_frame.eq(1), chk.valid.eq(got)]
+                with m.If(got):
+                    m.d.sync += count.eq(count + 1)
+                    with m.If(count == spec.LINK_CRC_BYTES - 1):
+                        m.next = "PRESENT"
+                with m.Elif(timed_out):
+                    m.next = "HUNT"     # a partial frame, then silence
+            with m.State("PRESENT"):
+                # The CRC register took the last byte a cycle ago and holds it: a frame
+                # followed by its own CRC leaves the algorithm's residue there.
+                m.d.comb += [self.frame.valid.eq(1), info.crc_ok.eq(chk.match_detected)]
+                with m.If(self.frame.ready):
+                    m.next = "HUNT"
+        return m

@@ -1,0 +1,58 @@
+"""UART transmitter (8N1) for the link."""
+
+from amaranth.hdl import Cat, Const, Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from sw import spec
+
+__all__ = ["UARTTransmitter"]
+
+
+class UARTTransmitter(wiring.Component):
+    """8N1 UART transmitter; bytes taken back to back leave with no idle time between them.
+
+    Parameters
+    ----------
+    divisor : int
+        Clock cycles per bit, at least 2.
+
+    Attributes
+    ----------
+    i : In(stream.Signature(8))
+        Bytes to send; one is taken in the last cycle of the previous stop bit (or at once
+        when idle).
+    tx : Out(1)
+        The pin: a register, high at reset and when idle.
+    """
+
+    i: In(stream.Signature(8))
+    tx: Out(1, init=1)
+
+    def __init__(self, divisor):
+        try:
+            self.divisor = spec.check_int("divisor", divisor, 2, 1 << 16)
+        except ValueError:
+            self._MustUse__silence = True   # never built, so nothing to warn about
+            raise
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        d = self.divisor
+        timer = Signal(range(d))
+        bits_left = Signal(range(10))
+        shreg = Signal(9)   # the data bits, then the stop bit
+
+        with m.If(timer != 0):
+            m.d.sync += timer.eq(timer - 1)
+        with m.Elif(bits_left != 0):
+            m.d.sync += [self.tx.eq(shreg[0]), shreg.eq(shreg >> 1),
+                         bits_left.eq(bits_left - 1), timer.eq(d - 1)]
+        with m.Else():
+            # Idle, or the last cycle of a stop bit: the line is high either way.
+            m.d.comb += self.i.ready.eq(1)
+            with m.If(self.i.valid):
+                m.d.sync += [self.tx.eq(0), shreg.eq(Cat(self.i.payload, Const(1, 1))),
+                             bits_left.eq(9), timer.eq(d - 1)]
+        return m
