@@ -1,0 +1,1 @@
+"""Energy measurement hardware: the XADC reader, its simulation model and the power meter."""
