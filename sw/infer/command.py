@@ -160,7 +160,7 @@ def run(args):
     meta = {"command": "attq-fpga infer", "argv": sys.argv[1:], "kind": inputs.kind,
             "input": inputs.source, "model": str(model_path),
             "model_hash": program.content_hash(), "classes": classes,
-            "device": {"spec": args.device, "board": board_name,
+            "device": {"spec": args.device, "board_name": board_name,
                        **{k: v for k, v in hello.items() if k != "magic"}}}
     files = {
         "results.csv": csv_text(rows, classes, inputs.kind, inputs.truth is not None),

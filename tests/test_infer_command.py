@@ -1,0 +1,321 @@
+"""``attq-fpga infer`` end to end on the golden device, its files, and its input errors.
+
+The expectations come from elsewhere: the front end and the golden executor called
+directly on the same recording (event by event), the truth CSV matched with
+``match_events`` and scored with sklearn, the counters from the program's layer shapes.
+"""
+
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from sw import spec
+from sw.cli import main
+from sw.infer.command import DEFAULT_MODEL, ROOT
+
+RECORDING = ROOT / "data" / "example" / "tcd-example.wav"
+TRUTH = RECORDING.with_suffix(".truth.csv")
+
+
+@pytest.fixture(scope="module")
+def golden_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("infer") / "out"
+    status = main(["infer", str(RECORDING), "--device", "golden", "--out", str(out),
+                   "--no-progress"])
+    rows = list(csv.DictReader(open(out / "results.csv", newline="")))
+    doc = json.loads((out / "results.json").read_text())
+    return status, out, rows, doc
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """The same recording through the front end and the golden executor, directly."""
+    from sw.data.tfr import tfr
+    from sw.doppler.detector import front_end, match_events
+    from sw.doppler.recording import read_truth_csv
+    from sw.golden.executor import execute
+    from sw.program.file import load
+
+    program = load(DEFAULT_MODEL)
+    rec, segments = front_end(RECORDING)
+    x = tfr(segments.channels(), n_fft=32, hop=32)
+    res = execute(program, x)
+    truth = read_truth_csv(TRUTH, duration_s=rec.duration_s)
+    pairs = match_events(segments.detections, truth)
+    return program, segments, res, truth, pairs
+
+
+def test_rows_equal_the_golden_executor_event_by_event(golden_run, reference):
+    from scipy.special import softmax
+    status, _, rows, doc = golden_run
+    program, segments, res, _, _ = reference
+    assert status == 0
+    assert len(rows) == len(segments.detections) == len(doc["events"]) > 0
+    probs = softmax(res.output, axis=1)
+    for i, (row, det) in enumerate(zip(rows, segments.detections)):
+        assert int(row["index"]) == i and row["error"] == ""
+        assert float(row["onset_s"]) == pytest.approx(det.onset_s, abs=1e-4)
+        assert float(row["duration_s"]) == pytest.approx(det.duration_s, abs=1e-4)
+        assert int(row["class_index"]) == res.predictions()[i]
+        assert row["class"] == program.classes[res.predictions()[i]]
+        got = [float(row[f"p_{c}"]) for c in program.classes]
+        np.testing.assert_allclose(got, probs[i], atol=1e-6)
+        event = doc["events"][i]
+        np.testing.assert_allclose([event["probabilities"][c] for c in program.classes],
+                                   probs[i], rtol=1e-12)
+
+
+def test_counters_and_latency_follow_the_program(golden_run, reference):
+    _, _, rows, doc = golden_run
+    program = reference[0]
+    layers = program.engine_layers
+    # Per inference: one add per nonzero weight per (pre-pool) position.
+    adds_plus = sum(layer.nnz_plus * layer.positions for layer in layers)
+    adds_minus = sum(layer.nnz_minus * layer.positions for layer in layers)
+    writes = sum(int(np.prod(layer.out_shape)) for layer in layers)
+    clk = doc["device"]["clk_hz"]
+    for row in rows:
+        assert int(row["adds_plus"]) == adds_plus
+        assert int(row["adds_minus"]) == adds_minus
+        assert int(row["weight_words"]) == adds_plus + adds_minus
+        assert int(row["act_writes"]) == writes
+        cycles = int(row["cycles"])
+        # The engine's bound: positions x ceil(nnz / lanes) cycles per layer at least.
+        lanes = doc["device"]["lanes"]
+        assert cycles >= sum(layer.positions * -(-layer.nnz // lanes) for layer in layers)
+        assert int(row["busy_cycles"]) <= cycles
+        assert float(row["latency_us"]) == pytest.approx(cycles / clk * 1e6, abs=0.01)
+
+
+def test_files_and_schema(golden_run, reference):
+    _, out, rows, doc = golden_run
+    program = reference[0]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "confusion.png", "energy.json", "energy.png", "results.csv", "results.json"]
+    for png in ("energy.png", "confusion.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    header = list(rows[0].keys())
+    assert header == (["index", "onset_s", "offset_s", "duration_s", "peak_db",
+                       "direction_db", "consensus", "class_index", "class"]
+                      + [f"p_{c}" for c in program.classes] + ["cycles", "latency_us"]
+                      + list(spec.ENGINE_COUNTERS) + ["truth_class", "error"])
+    assert doc["model_hash"] == program.content_hash()
+    assert doc["classes"] == program.classes
+    assert doc["device"]["board_name"] == "GOLDEN"
+    assert doc["device"]["board"] == spec.Board.GOLDEN
+    event = doc["events"][0]
+    for key in ("onset_s", "duration_s", "class", "class_index", "probabilities",
+                "cycles", "latency_us", "counters", "truth_class", "error"):
+        assert key in event
+    assert set(event["counters"]) == set(spec.ENGINE_COUNTERS)
+    energy = json.loads((out / "energy.json").read_text())["energy"]
+    assert energy["measured"]["kind"] == "simulated"
+    assert energy["succeeded"] == len(rows)
+
+
+def test_summary_scores_against_the_truth(golden_run, reference):
+    from sklearn.metrics import matthews_corrcoef
+    _, _, rows, doc = golden_run
+    program, segments, res, truth, pairs = reference
+    pred = res.predictions()
+    y_true = [truth[j].cls for _, j in pairs]
+    y_pred = [program.classes[pred[i]] for i, _ in pairs]
+    summ = doc["summary"]
+    assert summ["truth_events"] == len(truth) and summ["matched"] == len(pairs)
+    assert summ["false_alarms"] == len(segments.detections) - len(pairs)
+    assert summ["accuracy"] == pytest.approx(np.mean(np.array(y_true) == np.array(y_pred)))
+    assert summ["mcc"] == pytest.approx(matthews_corrcoef(y_true, y_pred))
+    matched = dict(pairs)
+    for i, row in enumerate(rows):
+        want = truth[matched[i]].cls if i in matched else ""
+        assert row["truth_class"] == want
+    assert sum(summ["class_counts"].values()) == len(rows)
+    assert sum(map(sum, summ["confusion"]["matrix"])) == len(pairs)
+
+
+def test_a_failed_inference_keeps_its_row(tmp_path, monkeypatch):
+    """A device that fails on every other event: every event still has a row."""
+    import sw.infer.device as device_mod
+
+    real = device_mod.open_for_inference
+
+    def flaky_open(spec_str, program, model_path):
+        driver, plan, hello = real("golden", program, model_path)
+        calls = {"n": 0}
+        infer = driver.infer
+
+        def flaky(plan, x):
+            calls["n"] += 1
+            if calls["n"] % 2 == 0:
+                raise TimeoutError("no answer after 3 tries (test)")
+            return infer(plan, x)
+        driver.infer = flaky
+        return driver, plan, hello
+
+    monkeypatch.setattr(device_mod, "open_for_inference", flaky_open)
+    out = tmp_path / "out"
+    status = main(["infer", str(RECORDING), "--device", "golden", "--out", str(out),
+                   "--no-progress"])
+    rows = list(csv.DictReader(open(out / "results.csv", newline="")))
+    assert status == 1
+    assert [int(r["index"]) for r in rows] == list(range(len(rows)))
+    failed = [r for r in rows if r["error"]]
+    assert len(failed) == len(rows) // 2
+    for r in failed:
+        assert r["error"] == "TimeoutError: no answer after 3 tries (test)"
+        assert r["class"] == "" and r["cycles"] == ""
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["summary"]["failed"] == len(failed)
+    assert doc["summary"]["classified"] + len(failed) == len(rows)
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def _fails(argv, capsys, out, *needles):
+    status = main(argv)
+    err = capsys.readouterr().err
+    assert status == 2, err
+    for needle in needles:
+        assert needle in err
+    assert not out.exists() or not any(out.iterdir())
+    return err
+
+
+def test_bad_recording(tmp_path, capsys):
+    from scipy.io import wavfile
+    mono = tmp_path / "mono.wav"
+    wavfile.write(mono, 4400, np.zeros(4400, np.int16))
+    out = tmp_path / "out"
+    _fails(["infer", str(mono), "--device", "golden", "--out", str(out)], capsys, out,
+           str(mono), "channels", "expected 2")
+    trunc = tmp_path / "trunc.wav"
+    trunc.write_bytes(RECORDING.read_bytes()[:30])
+    _fails(["infer", str(trunc), "--device", "golden", "--out", str(out)], capsys, out,
+           str(trunc))
+
+
+def test_bad_model(tmp_path, capsys):
+    out = tmp_path / "out"
+    garbage = tmp_path / "garbage.attq"
+    garbage.write_bytes(b"not a program at all")
+    _fails(["infer", str(RECORDING), "--model", str(garbage), "--device", "golden",
+            "--out", str(out)], capsys, out, str(garbage), "magic")
+    corrupt = tmp_path / "corrupt.attq"
+    data = bytearray(DEFAULT_MODEL.read_bytes())
+    data[-10] ^= 0xFF
+    corrupt.write_bytes(bytes(data))
+    _fails(["infer", str(RECORDING), "--model", str(corrupt), "--device", "golden",
+            "--out", str(out)], capsys, out, str(corrupt), "corrupted")
+    # A valid program that is not a HITS model: its input shape is named.
+    mnist = ROOT / "models" / "mnist_attq.attq"
+    _fails(["infer", str(RECORDING), "--model", str(mnist), "--device", "golden",
+            "--out", str(out)], capsys, out, str(mnist), "input shape", "HITS")
+    _fails(["infer", str(RECORDING), "--model", str(tmp_path / "none.attq"),
+            "--device", "golden", "--out", str(out)], capsys, out, "no such program file")
+
+
+def test_bad_truth_csv(tmp_path, capsys):
+    out = tmp_path / "out"
+    bad = tmp_path / "bad.truth.csv"
+    bad.write_text("onset_s,duration_s,class\n1.0,0.05,gaseous\n2.0,0.05,bubble\n")
+    _fails(["infer", str(RECORDING), "--truth", str(bad), "--device", "golden",
+            "--out", str(out)], capsys, out, str(bad), "line 3", "class", "bubble")
+    late = tmp_path / "late.truth.csv"
+    late.write_text("onset_s,duration_s,class\n500.0,0.05,solid\n")
+    _fails(["infer", str(RECORDING), "--truth", str(late), "--device", "golden",
+            "--out", str(out)], capsys, out, str(late), "after the end of the recording")
+    # A truth CSV found next to the recording is checked too.
+    rec = tmp_path / "rec.wav"
+    shutil.copy(RECORDING, rec)
+    (tmp_path / "rec.truth.csv").write_text("onset_s,class\n1.0,solid\n")
+    _fails(["infer", str(rec), "--device", "golden", "--out", str(out)], capsys, out,
+           "rec.truth.csv", "duration_s")
+
+
+def test_bad_arguments(tmp_path, capsys):
+    out = tmp_path / "out"
+    _fails(["infer", "--device", "golden", "--out", str(out)], capsys, out, "RECORDING")
+    _fails(["infer", "--dataset", "esr", str(tmp_path / "x.csv"), "--out", str(out)],
+           capsys, out, "--model is required")
+    _fails(["infer", "--dataset", "mnist", "x.csv", "--model", str(DEFAULT_MODEL),
+            "--out", str(out)], capsys, out, "expected 'esr'")
+
+
+def test_unknown_device_fails_before_writing(tmp_path, capsys):
+    out = tmp_path / "out"
+    status = main(["infer", str(RECORDING), "--device", "nonsense://x", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert status in (1, 2) and "nonsense://x" in err
+    assert not out.exists()
+
+
+# ----------------------------------------------------------------------------- ESR
+
+
+def _tiny_esr_program():
+    """float [1, 178] -> quantize -> dense 178 -> 2 -> dequantize (weights by hand)."""
+    from sw.golden.dual_scale import DualScaleParams
+    from sw.program.ir import EngineLayer, HostOp, Program
+    # The 178 samples as 178 channels of a 1 x 1 map (the engine's kernels are at most
+    # 16 wide).
+    w = np.zeros((2, 178, 1, 1), np.int8)
+    w[0, :89] = 1          # class 0 scores the first half second
+    w[1, 89:] = 1          # class 1 the second half
+    ep = DualScaleParams([64, 64], 0, [0, 0], 8, channels=2)
+    fc = EngineLayer.from_weights("fc", w, in_shape=(178, 1, 1), epilogue=ep, mode="dense")
+    return Program(input_shape=(1, 178), classes=["seizure", "non-seizure"], ops=[
+        HostOp("quantize", dict(scale=1 / 127, map_shape=[178, 1, 1], pad=[0, 0])), fc,
+        HostOp("dequantize", dict(scale=0.1))])
+
+
+def test_esr_rows_equal_the_golden_executor(tmp_path):
+    from scipy.special import softmax
+
+    from sw.data.esr import minmax_per_sample, read_esr_csv
+    from sw.data.esr_synthetic import write_synthetic_esr
+    from sw.golden.executor import execute
+    from sw.program.file import save
+
+    csv_path = write_synthetic_esr(tmp_path / "esr.csv", n_rows=15, seed=3)
+    program = _tiny_esr_program()
+    model = tmp_path / "tiny.attq"
+    save(program, model)
+    out = tmp_path / "out"
+    status = main(["infer", "--dataset", "esr", str(csv_path), "--model", str(model),
+                   "--device", "golden", "--out", str(out), "--no-progress"])
+    assert status == 0
+    rows = list(csv.DictReader(open(out / "results.csv", newline="")))
+    ids, signals, y5 = read_esr_csv(csv_path)
+    res = execute(program, minmax_per_sample(signals)[:, None, :])
+    assert [r["id"] for r in rows] == ids
+    assert [int(r["class_index"]) for r in rows] == res.predictions().tolist()
+    np.testing.assert_allclose([[float(r["p_seizure"]), float(r["p_non-seizure"])]
+                                for r in rows], softmax(res.output, axis=1), atol=1e-6)
+    assert [r["truth_class"] for r in rows] == ["seizure" if y == 1 else "non-seizure"
+                                                for y in y5]
+    doc = json.loads((out / "results.json").read_text())
+    agree = np.mean([r["truth_class"] == r["class"] for r in rows])
+    assert doc["summary"]["accuracy"] == pytest.approx(agree)
+
+
+def test_esr_bad_csv(tmp_path, capsys):
+    from sw.program.file import save
+    model = tmp_path / "tiny.attq"
+    save(_tiny_esr_program(), model)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("," + ",".join(f"X{i}" for i in range(1, 179)) + ",y\n"
+                   + "a," + ",".join(["0.5"] * 178) + ",9\n")
+    out = tmp_path / "out"
+    _fails(["infer", "--dataset", "esr", str(bad), "--model", str(model), "--device",
+            "golden", "--out", str(out)], capsys, out, str(bad), "row 1", "(y)")
+    # The bundled HITS model cannot classify ESR rows.
+    good = tmp_path / "good.csv"
+    good.write_text(bad.read_text().replace(",9\n", ",1\n"))
+    _fails(["infer", "--dataset", "esr", str(good), "--model", str(DEFAULT_MODEL),
+            "--device", "golden", "--out", str(out)], capsys, out, "input shape", "ESR")
+
+
