@@ -1,4 +1,4 @@
-"""The stream of XADC conversions shared by :class:`~hw.power.xadc.XADC`, its model and the meter."""
+"""The stream of XADC conversions shared by the XADC reader, its model and the meter."""
 
 from amaranth.lib import data, stream
 

@@ -1,0 +1,1 @@
+"""Host side of the energy measurement: XADC scale factors and run energy."""
