@@ -8,13 +8,10 @@ from sw import spec
 from sw.spec import Mem, Op, Status
 
 from ..engine.layouts import param_word_layout, weight_word_layout
+from ..link.layouts import frame_header_layout, frame_info_layout
 
-__all__ = ["CommandDecoder", "frame_layout", "header_layout", "power_layout"]
+__all__ = ["CommandDecoder", "power_layout"]
 
-#: A received frame, as the link's frame receiver presents it.
-frame_layout = data.StructLayout({"seq": 8, "code": 8, "length": 16, "crc_ok": 1})
-#: A response's header, as the link's frame transmitter takes it.
-header_layout = data.StructLayout({"seq": 8, "code": 8, "length": 16})
 #: The power meter's results, in the order and widths of :data:`sw.spec.POWER_FIELDS`.
 power_layout = data.StructLayout({name: 8 * n for name, n in spec.POWER_FIELDS})
 
@@ -51,6 +48,8 @@ class CommandDecoder(wiring.Component):
     cfg_w_* , run, first, count, seq_busy, cycles, layers, totals : the layer sequencer.
     power : In(power_layout)
         The power meter's results (tie to zero when the device has none).
+    active : Out(1)
+        A request is being executed or answered.
     """
 
     def __init__(self, config):
@@ -58,10 +57,10 @@ class CommandDecoder(wiring.Component):
         self.max_payload = spec.LINK_MAX_PAYLOAD
         counter_layout = data.StructLayout({name: 32 for name in spec.ENGINE_COUNTERS})
         super().__init__({
-            "frame": In(stream.Signature(frame_layout)),
+            "frame": In(stream.Signature(frame_info_layout)),
             "buf_addr": Out(range(self.max_payload)),
             "buf_data": In(8),
-            "tx_header": Out(stream.Signature(header_layout)),
+            "tx_header": Out(stream.Signature(frame_header_layout)),
             "tx_payload": Out(stream.Signature(8)),
             "word_lane": Out(range(config.lanes)),
             "word_addr": Out(config.word_addr_width),
@@ -89,6 +88,7 @@ class CommandDecoder(wiring.Component):
             "layers": In(8),
             "totals": In(counter_layout),
             "power": In(power_layout),
+            "active": Out(1),
         })
 
     def elaborate(self, platform):
@@ -186,7 +186,8 @@ class CommandDecoder(wiring.Component):
 
         max_layers = cfg.max_layers
 
-        with m.FSM():
+        with m.FSM() as fsm:
+            m.d.comb += self.active.eq(~fsm.ongoing("IDLE"))
             with m.State("IDLE"):
                 with m.If(self.frame.valid):
                     m.d.sync += [seq.eq(self.frame.payload.seq), code.eq(self.frame.payload.code),

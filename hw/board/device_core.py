@@ -5,7 +5,8 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..engine.layer_engine import LayerEngine
-from .command_decoder import CommandDecoder, frame_layout, header_layout
+from ..link.layouts import frame_header_layout, frame_info_layout
+from .command_decoder import CommandDecoder
 from .layer_sequencer import LayerSequencer
 
 __all__ = ["DeviceCore"]
@@ -28,6 +29,8 @@ class DeviceCore(wiring.Component):
     tx_header, tx_payload : to the frame transmitter.
     busy : Out(1)
         A RUN is in progress (for a status LED and the power meter).
+    active : Out(1)
+        A request is being executed or answered.
     """
 
     def __init__(self, config, *, power=None):
@@ -40,12 +43,13 @@ class DeviceCore(wiring.Component):
                                         config_depth=config.config_depth)
         self.decoder = CommandDecoder(config)
         super().__init__({
-            "frame": In(stream.Signature(frame_layout)),
+            "frame": In(stream.Signature(frame_info_layout)),
             "buf_addr": Out(self.decoder.buf_addr.shape()),
             "buf_data": In(8),
-            "tx_header": Out(stream.Signature(header_layout)),
+            "tx_header": Out(stream.Signature(frame_header_layout)),
             "tx_payload": Out(stream.Signature(8)),
             "busy": Out(1),
+            "active": Out(1),
         })
 
     def elaborate(self, platform):
@@ -73,7 +77,7 @@ class DeviceCore(wiring.Component):
             engine.cfg.eq(seq.e_cfg), engine.lane_cfg.eq(seq.e_lane_cfg),
             engine.start.eq(seq.e_start), engine.stall.eq(0),
             seq.e_busy.eq(engine.busy), seq.e_counters.eq(engine.counters),
-            self.busy.eq(seq.busy),
+            self.busy.eq(seq.busy), self.active.eq(dec.active),
         ]
         if self.power_meter is not None:
             m.submodules.power_meter = pm = self.power_meter

@@ -1,0 +1,94 @@
+"""The whole device, platform-independent: UART pins in and out, LEDs."""
+
+from amaranth.hdl import Cat, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from sw import spec
+
+from ..link import FrameReceiver, FrameTransmitter, UARTReceiver, UARTTransmitter
+from .device_core import DeviceCore
+
+__all__ = ["System"]
+
+
+class System(wiring.Component):
+    """UART, frame receiver and transmitter, and the :class:`DeviceCore` behind them.
+
+    This is what a board top instantiates and what the virtual board verilates.
+
+    Parameters
+    ----------
+    config : hw.board.configs.BoardConfig
+    divisor : int, optional
+        Clock cycles per UART bit; ``config.divisor`` unless given (the virtual board and
+        the benches use a smaller one to simulate faster; the HELLO then reports the baud
+        it gives).
+    power : wiring.Component, optional
+        The power meter (:class:`hw.power.PowerMeter`), already fed by its XADC or model.
+
+    Attributes
+    ----------
+    rx : In(1)
+        UART receive pin (idle high).
+    tx : Out(1)
+        UART transmit pin.
+    leds : Out(4)
+        0: heartbeat (about 1.5 Hz at 100 MHz); 1: a RUN is in progress; 2: a frame was
+        received (held about 40 ms); 3: a frame with a bad CRC or a UART framing error
+        (held about 40 ms).
+    busy : Out(1)
+        A RUN is in progress.
+    idle : Out(1)
+        No request is being executed or answered (the virtual board sleeps only then).
+    """
+
+    rx: In(1, init=1)
+    tx: Out(1, init=1)
+    leds: Out(4)
+    busy: Out(1)
+    idle: Out(1)
+
+    def __init__(self, config, *, divisor=None, power=None):
+        self.divisor = config.divisor if divisor is None else divisor
+        self.config = config.replace(baud=config.clk_hz // self.divisor)
+        self.power = power
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.urx = urx = UARTReceiver(self.divisor)
+        m.submodules.frx = frx = FrameReceiver(
+            spec.LINK_MAX_PAYLOAD, spec.LINK_TIMEOUT_BYTES * 10 * self.divisor)
+        m.submodules.core = core = DeviceCore(self.config, power=self.power)
+        m.submodules.ftx = ftx = FrameTransmitter()
+        m.submodules.utx = utx = UARTTransmitter(self.divisor)
+
+        m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
+        wiring.connect(m, urx.o, frx.i)
+        wiring.connect(m, frx.frame, core.frame)
+        m.d.comb += [frx.buf_addr.eq(core.buf_addr), core.buf_data.eq(frx.buf_data)]
+        wiring.connect(m, core.tx_header, ftx.header)
+        wiring.connect(m, core.tx_payload, ftx.payload)
+        wiring.connect(m, ftx.o, utx.i)
+
+        m.d.comb += [self.busy.eq(core.busy), self.idle.eq(~core.active & ~frx.frame.valid)]
+
+        heartbeat = Signal(26)
+        m.d.sync += heartbeat.eq(heartbeat + 1)
+        hold = 1 << 22      # about 40 ms at 100 MHz: long enough to see
+
+        def stretched(event):
+            left = Signal(range(hold + 1))
+            with m.If(event):
+                m.d.sync += left.eq(hold)
+            with m.Elif(left != 0):
+                m.d.sync += left.eq(left - 1)
+            return left != 0
+
+        got_frame = frx.frame.valid & frx.frame.ready
+        bad = (got_frame & ~frx.frame.payload.crc_ok) | urx.frame_error
+        m.d.comb += self.leds.eq(Cat(heartbeat[-1], core.busy, stretched(got_frame),
+                                     stretched(bad)))
+        return m
+
