@@ -1,0 +1,325 @@
+"""What a device runs for a program: the engine image it is loaded with, and the steps of
+one inference.
+
+:meth:`DevicePlan.build` takes an integer program (:class:`sw.program.ir.Program`) and a
+device's HELLO (:data:`sw.spec.HELLO_FIELDS`) and lays the program out for that device:
+
+* every engine layer in one :class:`~sw.golden.engine_image.EngineImage` for the device's
+  lane count (weight words and channel tables per lane, parameters, and each layer's
+  register image, :func:`sw.spec.pack_layer_config`, at ``i * config_words`` in the
+  configuration memory), checked against every memory the HELLO announces;
+* the steps of one inference, in program order: host operations (run on the host with the
+  golden :func:`~sw.golden.executor.run_host_op`) and *engine runs*: consecutive engine
+  layers whose maps fit the activation memory together (:func:`~sw.golden.hardware_layer.
+  place_maps`) run with one ``RUN``; the host writes the run's input map, unpadded, at its
+  base, and reads the last layer's output map back.
+
+Padding. A program's maps are zero-padded (``pad`` of a layer, ``out_pad`` of the one
+before it, ``pad`` of the quantize op); the engine keeps maps unpadded and skips the reads
+that fall in the padding (docs/engine.md). So the host strips the padding from the map it
+writes (the quantize op's output, or a host op's) and pads the map it reads by the last
+layer's ``out_pad`` before handing it on, exactly as the golden executor's values are.
+
+Layers whose input and output maps do not fit the activation memory together are split
+into row bands (:mod:`sw.golden.tiling`) when that module is present: each band is its
+own image entry and its own ``RUN``; the host writes the band's input rows, runs it and
+reads the band's output rows.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from .. import spec
+from ..errors import InputError
+from ..golden.cycle_model import lane_words_and_positions, layer_cycles
+from ..golden.engine_image import EngineImage
+from ..golden.hardware_layer import place_maps
+from ..program.ir import EngineLayer
+
+__all__ = ["DevicePlan", "HostStep", "RunStep", "BandStep", "tiling_available"]
+
+
+def tiling_available():
+    """Whether row bands (sw/golden/tiling.py, with EngineImage support) are present."""
+    try:
+        from ..golden import tiling  # noqa: F401
+    except ImportError:
+        return False
+    return "groups" in {f.name for f in dataclasses.fields(EngineImage)}
+
+
+@dataclasses.dataclass
+class HostStep:
+    """A host operation, run on the host on the value the step before left."""
+    op: object
+
+    @property
+    def name(self):
+        return self.op.name
+
+
+@dataclasses.dataclass
+class RunStep:
+    """Image layers ``first .. first+count-1``, run on the device by one ``RUN``.
+
+    The host writes the input map (unpadded ``in_shape``) at ``in_base``; the value before
+    the step carries ``in_pad`` zeros around it. The output map (unpadded ``out_shape``) is
+    read from ``out_base`` and handed on padded by ``out_pad``.
+    """
+    first: int
+    count: int
+    names: list
+    in_base: int
+    in_shape: tuple
+    in_pad: tuple
+    out_base: int
+    out_shape: tuple
+    out_pad: tuple
+
+    @property
+    def name(self):
+        return "+".join(self.names)
+
+    @property
+    def entries(self):
+        return list(range(self.first, self.first + self.count))
+
+
+@dataclasses.dataclass
+class BandStep:
+    """One engine layer run as row bands: ``entries[k]`` is band ``k``'s image entry."""
+    tiled: object
+    entries: list
+    in_pad: tuple
+    out_pad: tuple
+
+    @property
+    def name(self):
+        return f"{self.tiled.name} ({len(self.entries)} bands)"
+
+
+def _padded(shape, pad):
+    c, h, w = shape
+    return c, h + 2 * pad[0], w + 2 * pad[1]
+
+
+@dataclasses.dataclass
+class DevicePlan:
+    """A program laid out for one device (see the module docstring).
+
+    Attributes
+    ----------
+    program : sw.program.ir.Program
+    hello : dict
+        The device's HELLO fields.
+    image : EngineImage
+        Every engine layer (and band) of the program, for ``hello["lanes"]`` lanes.
+    config : list of int
+        The configuration memory's words: entry ``i``'s register image at
+        ``i * hello["config_words"]``.
+    steps : list of HostStep, RunStep or BandStep
+        One inference, in order.
+    """
+    program: object
+    hello: dict
+    image: EngineImage
+    config: list
+    steps: list
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def build(cls, program, hello):
+        """Lay ``program`` out for the device whose HELLO is ``hello``.
+
+        Raises
+        ------
+        sw.errors.InputError
+            When the program does not fit a memory of the device, naming the memory, the
+            layer where it matters and by how much.
+        """
+        lanes = int(hello["lanes"])
+        lane_words = int(hello["lane_words"])
+        act_depth = int(hello["act_depth"])
+        word_addr_width = (lane_words - 1).bit_length()
+        config_words = spec.config_words_per_layer(lanes, word_addr_width)
+        if int(hello.get("config_words", config_words)) != config_words:
+            raise InputError(f"device HELLO: config_words = {hello['config_words']}, but "
+                             f"{lanes} lanes of {lane_words} words take {config_words} "
+                             f"configuration words a layer (sw.spec.config_words_per_layer)")
+        segments = cls._segments(program, act_depth)
+        items = [item for kind, payload in segments if kind != "host"
+                 for item in (payload["hw"] if kind == "run" else [payload["tiled"]])]
+        try:
+            image = EngineImage.build(items, lanes, lane_words=lane_words,
+                                      act_depth=act_depth)
+        except ValueError as exc:
+            raise InputError(f"the program does not fit the device's weight memory "
+                             f"({lanes} lanes of {lane_words} words): {exc}") from None
+        problems = []
+        most = max(len(c) for c in image.channels)
+        if most > int(hello["chan_depth"]):
+            problems.append(f"channel table: a lane needs {most} entries, the device has "
+                            f"{hello['chan_depth']} ({most - int(hello['chan_depth'])} too "
+                            f"many)")
+        if len(image.params) > int(hello["param_depth"]):
+            problems.append(f"parameter memory: the program has {len(image.params)} output "
+                            f"channels, the device holds {hello['param_depth']} "
+                            f"({len(image.params) - int(hello['param_depth'])} too many)")
+        need = len(image.layers) * config_words
+        if need > int(hello["config_depth"]):
+            problems.append(f"configuration memory: {len(image.layers)} layers of "
+                            f"{config_words} words need {need} words, the device has "
+                            f"{hello['config_depth']} ({need - int(hello['config_depth'])} "
+                            f"too many)")
+        if problems:
+            raise InputError("the program does not fit the device: " + "; ".join(problems))
+        if len(image.layers) > 255:
+            raise InputError(f"the program has {len(image.layers)} engine layers; a RUN "
+                             f"addresses at most 255")
+        config = []
+        for entry in image.layers:
+            config += spec.pack_layer_config(entry["cfg"], entry["lane_cfg"],
+                                             word_addr_width)
+        groups = getattr(image, "groups", None) or [[i] for i in range(len(image.layers))]
+        steps, g = [], 0
+        for kind, payload in segments:
+            if kind == "host":
+                steps.append(HostStep(payload))
+            elif kind == "run":
+                layers, hw = payload["layers"], payload["hw"]
+                first = groups[g][0]
+                g += len(hw)
+                steps.append(RunStep(first, len(hw), [layer.name for layer in layers],
+                                     hw[0].in_base, tuple(layers[0].in_shape), layers[0].pad,
+                                     hw[-1].out_base, tuple(layers[-1].out_shape),
+                                     layers[-1].out_pad))
+            else:
+                layer = payload["layer"]
+                steps.append(BandStep(payload["tiled"], list(groups[g]), layer.pad,
+                                      layer.out_pad))
+                g += 1
+        return cls(program, dict(hello), image, config, steps)
+
+    @staticmethod
+    def _segments(program, act_depth):
+        """The program's ops grouped: ("host", op), ("run", {layers, hw}), ("band", ...)."""
+        segments = []
+        run = []
+
+        def close_run():
+            if run:
+                segments.append(("run", {"layers": list(run), "hw": place_maps(run, act_depth)}))
+                run.clear()
+
+        for index, op in enumerate(program.ops):
+            if not isinstance(op, EngineLayer):
+                close_run()
+                segments.append(("host", op))
+                continue
+            try:
+                place_maps(run + [op], act_depth)
+                run.append(op)
+                continue
+            except ValueError:
+                pass
+            close_run()
+            try:
+                place_maps([op], act_depth)
+                run.append(op)
+                continue
+            except ValueError:
+                pass
+            in_size = int(np.prod(op.in_shape))
+            out_size = int(np.prod(op.out_shape))
+            if not tiling_available():
+                raise InputError(
+                    f"layer {op.name!r} (op {index}): its input ({in_size} bytes) and output "
+                    f"({out_size} bytes) need {in_size + out_size} bytes of activation "
+                    f"memory, the device has {act_depth} ({in_size + out_size - act_depth} "
+                    f"too many), and row bands (sw/golden/tiling.py) are not available")
+            from ..golden.tiling import plan_bands
+            try:
+                tiled = plan_bands(op, act_depth, name=op.name)
+            except ValueError as exc:
+                raise InputError(f"layer {op.name!r} (op {index}): activation memory: "
+                                 f"{exc}") from None
+            segments.append(("band", {"layer": op, "tiled": tiled}))
+        close_run()
+        return segments
+
+    # -- what it sends ----------------------------------------------------------------------
+    @property
+    def config_words(self):
+        return spec.config_words_per_layer(int(self.hello["lanes"]), self.word_addr_width)
+
+    @property
+    def word_addr_width(self):
+        return (int(self.hello["lane_words"]) - 1).bit_length()
+
+    def load_writes(self):
+        """``(mem, lane, addr, words)`` writes that load the image: ``words`` as ints (the
+        packed :data:`~sw.spec.WEIGHT_WORD_FIELDS`, channel numbers,
+        :data:`~sw.spec.PARAM_WORD_FIELDS`, configuration words)."""
+        out = []
+        for k in range(self.image.lanes):
+            if self.image.words[k]:
+                out.append((spec.Mem.WEIGHT, k, 0, [spec.pack_fields(spec.WEIGHT_WORD_FIELDS, w)
+                                                    for w in self.image.words[k]]))
+            if self.image.channels[k]:
+                out.append((spec.Mem.CHAN, k, 0, [int(c) for c in self.image.channels[k]]))
+        out.append((spec.Mem.PARAM, 0, 0, [spec.pack_fields(spec.PARAM_WORD_FIELDS, p)
+                                           for p in self.image.params]))
+        out.append((spec.Mem.CONFIG, 0, 0, list(self.config)))
+        return out
+
+    def load_bytes(self):
+        """Payload bytes of the image (what :meth:`load_writes` sends, without framing)."""
+        return sum(len(words) * spec.MEM_WORD_BYTES[mem]
+                   for mem, _, _, words in self.load_writes())
+
+    def entry_cycles(self, index):
+        """Cycles image entry ``index`` takes in a RUN: the cycle model's busy cycles plus
+        the sequencer's configuration load, start and end (``config_words +
+        sw.spec.SEQUENCER_LAYER_OVERHEAD``)."""
+        cache = self.__dict__.setdefault("_cycles", {})
+        if index not in cache:
+            model = layer_cycles(*lane_words_and_positions(self.image.layers[index]["lanes"]))
+            cache[index] = (model["busy_cycles"] + self.config_words
+                            + spec.SEQUENCER_LAYER_OVERHEAD)
+        return cache[index]
+
+    def expected_cycles(self, entries):
+        """Cycles a RUN of ``entries`` (image entry indices) should report."""
+        return sum(self.entry_cycles(i) for i in entries)
+
+    def link_bytes(self):
+        """Payload bytes one inference moves: ``{"written": ..., "read": ...}`` (maps only)."""
+        written = read = 0
+        for step in self.steps:
+            if isinstance(step, RunStep):
+                written += int(np.prod(step.in_shape))
+                read += int(np.prod(step.out_shape))
+            elif isinstance(step, BandStep):
+                moved = step.tiled.link_bytes()
+                written += moved["written"]
+                read += moved["read"]
+        return {"written": written, "read": read}
+
+    def summary(self):
+        """One line per step."""
+        lines = []
+        for step in self.steps:
+            if isinstance(step, HostStep):
+                lines.append(f"host  {step.op.kind:26s} {step.op.name}")
+            elif isinstance(step, RunStep):
+                lines.append(f"RUN   layers {step.first}..{step.first + step.count - 1} "
+                             f"({step.name}): write {int(np.prod(step.in_shape))} bytes at "
+                             f"{step.in_base}, read {int(np.prod(step.out_shape))} at "
+                             f"{step.out_base}")
+            else:
+                lines.append(f"bands {step.name}: entries {step.entries}")
+        return "\n".join(lines)
+
+    def padded_in_shape(self, step):
+        return _padded(step.in_shape, step.in_pad)

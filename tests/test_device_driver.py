@@ -1,0 +1,247 @@
+"""The host driver against the golden protocol device: whole programs bit for bit equal to
+the golden executor (which never sees weight words, register images or frames), the
+handshake's refusals, plans that do not fit, row bands, and every way to open a device."""
+
+import socket
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sw import spec
+from sw.device import (DevicePlan, Driver, GoldenDevice, IncompatibleDevice, RunStep,
+                       open_device)
+from sw.errors import InputError
+from sw.golden.cycle_model import program_cycles
+from sw.golden.executor import execute, layer_counts
+from sw.program import load
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST = ROOT / "models" / "mnist_attq.attq"
+HITS = ROOT / "models" / "hits_attq.attq"
+
+
+def quantized_range_inputs(program, n, seed):
+    """Float inputs that fill the int8 range of the program's quantize op."""
+    scale = program.ops[0].params["scale"]
+    rng = np.random.default_rng(seed)
+    return rng.normal(0, 50 * scale, (n,) + program.input_shape)
+
+
+def expected_counters(program, lanes):
+    """What the engine counts per inference, from the program alone: adds and writes from
+    the executor's counts; weight words = (nonzero weights + empty channels) x positions."""
+    want = dict.fromkeys(("adds_plus", "adds_minus", "act_writes", "weight_words"), 0)
+    for layer in program.engine_layers:
+        c = layer_counts(layer)
+        empty = int((layer.nnz_per_channel() == 0).sum())
+        want["adds_plus"] += c.adds_plus
+        want["adds_minus"] += c.adds_minus
+        want["act_writes"] += c.act_writes
+        want["weight_words"] += (c.nnz + empty) * c.positions
+    rows = program_cycles(program, lanes)
+    want["busy_cycles"] = sum(r["busy_cycles"] for r in rows)
+    return want
+
+
+@pytest.fixture(scope="module")
+def mnist_on_golden():
+    from sw.data.mnist import load_mnist
+    program = load(MNIST)
+    drv = open_device("golden")
+    hello = drv.hello()
+    plan = drv.check_compatible(hello, program)
+    drv.load(plan)
+    return program, drv, plan, hello, load_mnist().x_test[:6]
+
+
+def test_mnist_equals_the_executor(mnist_on_golden):
+    program, drv, plan, hello, x = mnist_on_golden
+    assert [type(s).__name__ for s in plan.steps] == ["HostStep", "RunStep", "HostStep",
+                                                      "HostStep"]
+    res = drv.infer(plan, x)
+    ref = execute(program, x)
+    np.testing.assert_array_equal(res.output, ref.output)
+    np.testing.assert_array_equal(res.int_output, ref.int_output)
+    want = expected_counters(program, hello["lanes"])
+    n_layers = len(program.engine_layers)
+    for cycles, counters in zip(res.cycles, res.counters):
+        assert cycles == want["busy_cycles"] + n_layers * (
+            hello["config_words"] + spec.SEQUENCER_LAYER_OVERHEAD)
+        for name, value in want.items():
+            assert counters[name] == value, name
+        assert counters["act_reads"] <= counters["adds_plus"] + counters["adds_minus"]
+
+
+def test_single_input_has_no_batch_axis(mnist_on_golden):
+    program, drv, plan, _, x = mnist_on_golden
+    output, int_output, cycles, counters = drv.infer(plan, x[0])
+    ref = execute(program, x[:1])
+    np.testing.assert_array_equal(output, ref.output[0])
+    np.testing.assert_array_equal(int_output, ref.int_output[0])
+    assert isinstance(cycles, int) and set(counters) == set(spec.ENGINE_COUNTERS)
+    with pytest.raises(ValueError, match="program takes"):
+        drv.infer(plan, x[0, :, :10])
+
+
+def test_hits_equals_the_executor_and_reads_only_the_logits():
+    program = load(HITS)
+    drv = open_device("golden")
+    hello = drv.hello()
+    plan = drv.check_compatible(hello, program)
+    drv.load(plan)
+    (run,) = [s for s in plan.steps if isinstance(s, RunStep)]
+    assert (run.count, run.in_shape, run.out_shape) == (5, (1, 32, 64), (3, 1, 1))
+    # The quantize op pads the map by (1, 1); the device gets the 32 x 64 map unpadded.
+    assert plan.link_bytes() == {"written": 32 * 64, "read": 3}
+    x = quantized_range_inputs(program, 2, seed=3)
+    res = drv.infer(plan, x)
+    ref = execute(program, x)
+    np.testing.assert_array_equal(res.output, ref.output)
+    np.testing.assert_array_equal(res.int_output, ref.int_output)
+    want = expected_counters(program, hello["lanes"])
+    assert res.counters[0]["adds_minus"] == want["adds_minus"]
+    assert res.cycles[0] == want["busy_cycles"] + 5 * (hello["config_words"]
+                                                       + spec.SEQUENCER_LAYER_OVERHEAD)
+
+
+def test_rows_bands_when_the_maps_do_not_fit():
+    # conv1 of the HITS model needs 2,048 + 4,096 bytes, conv2 4,096 + 2,048: with 4 KB
+    # both run as row bands; conv3 (2,048 + 1,024) and the rest run as one RUN.
+    program = load(HITS)
+    drv = open_device("golden", act_depth=4096)
+    plan = drv.check_compatible(drv.hello(), program)
+    kinds = [type(s).__name__ for s in plan.steps]
+    assert kinds == ["HostStep", "BandStep", "BandStep", "RunStep", "HostStep"]
+    assert all(len(plan.steps[k].entries) >= 2 for k in (1, 2))
+    assert plan.steps[3].count == 3
+    drv.load(plan)
+    x = quantized_range_inputs(program, 1, seed=4)
+    res = drv.infer(plan, x)
+    ref = execute(program, x)
+    np.testing.assert_array_equal(res.output, ref.output)
+    np.testing.assert_array_equal(res.int_output, ref.int_output)
+
+
+def test_cnn_transformer_host_ops():
+    import torch
+    torch.set_num_threads(1)
+    from sw.compiler import compile_model
+    from tests.test_compiler_transformer import _signals, _small_model
+    program = compile_model(_small_model(), _signals(256, 1))
+    drv = open_device("golden")
+    plan = drv.check_compatible(drv.hello(), program)
+    assert sum(isinstance(s, RunStep) for s in plan.steps) == 1
+    assert sum(type(s).__name__ == "HostStep" for s in plan.steps) == len(program.host_ops)
+    drv.load(plan)
+    x = _signals(3, 7)
+    for xi in x:
+        res = drv.infer(plan, xi)
+        ref = execute(program, xi[None])     # the same host ops on the same one input
+        np.testing.assert_array_equal(res.int_output, ref.int_output[0])
+        np.testing.assert_array_equal(res.output, ref.output[0])
+
+
+# -- the handshake ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def hits_program():
+    return load(HITS)
+
+
+def refusal(hits_program, **changes):
+    hello = {**GoldenDevice().hello(), **changes}
+    with pytest.raises(IncompatibleDevice) as info:
+        Driver(GoldenDevice()).check_compatible(hello, hits_program)
+    return str(info.value)
+
+
+def test_handshake_refuses_versions_and_magic(hits_program):
+    msg = refusal(hits_program, link_version=2, format_version=3)
+    assert "link protocol version 2, this driver speaks version 1" in msg
+    assert "format) version 3" in msg and "version 1" in msg
+    assert "magic" in refusal(hits_program, magic=b"XXXX")
+
+
+def test_handshake_refuses_missing_capabilities(hits_program):
+    caps = spec.Capability.TERNARY | spec.Capability.MAX_POOL
+    msg = refusal(hits_program, caps=int(caps))
+    assert "no DENSE capability (layer 'conv1' needs it)" in msg
+    assert "no LEAKY_RELU capability (layer 'conv1' needs it)" in msg
+    assert "MAX_POOL" not in msg and "TERNARY" not in msg
+
+
+def test_handshake_refuses_small_memories(hits_program):
+    msg = refusal(hits_program, chan_depth=8)
+    assert "channel table" in msg and "device has 8" in msg and "too many" in msg
+    msg = refusal(hits_program, param_depth=100)
+    # 8 + 16 + 32 + 64 + 3 output channels
+    assert "123 output channels, the device holds 100 (23 too many)" in msg
+    msg = refusal(hits_program, config_depth=100)
+    assert "5 layers of 32 words need 160 words, the device has 100 (60 too many)" in msg
+    msg = refusal(hits_program, lanes=1, lane_words=2048, config_words=spec.config_words_per_layer(1, 11))
+    assert "weight memory" in msg and "2048" in msg
+
+
+def test_handshake_against_a_device(hits_program):
+    dev = GoldenDevice(caps=int(spec.Capability.TERNARY))
+    drv = Driver(dev)
+    with pytest.raises(IncompatibleDevice, match=r"the device \(GOLDEN\) does not fit"):
+        drv.check_compatible(drv.hello(), hits_program)
+    with pytest.raises(InputError):        # the CLI prints it and exits 2
+        drv.check_compatible(drv.hello(), hits_program)
+
+
+def test_a_map_too_big_even_for_bands(hits_program):
+    with pytest.raises(InputError, match="conv1.*cannot be tiled"):
+        DevicePlan.build(hits_program, {**GoldenDevice().hello(), "act_depth": 200})
+
+
+# -- opening devices --------------------------------------------------------------------
+def test_open_device_forms():
+    drv = open_device("golden")
+    hello = drv.hello()
+    assert (hello["lanes"], hello["lane_words"], hello["act_depth"]) == (8, 3072, 6144)
+    assert hello["board"] == spec.Board.GOLDEN
+    with pytest.raises(NotImplementedError, match="board-sim"):
+        open_device("sim")
+    with pytest.raises(InputError, match="expected one of golden"):
+        open_device("usb:thing")
+    with pytest.raises(InputError, match="no port"):
+        open_device("serial://")
+
+
+def serve_golden(dev):
+    """A TCP server bridging one connection to ``dev`` (the virtual board's shape)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def loop():
+        conn, _ = server.accept()
+        with conn:
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                dev.write(data)
+                out = dev.read(1 << 20)
+                if out:
+                    conn.sendall(out)
+        server.close()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return server.getsockname()[1]
+
+
+def test_socket_url_runs_the_same_code_path(mnist_on_golden):
+    program, _, _, _, x = mnist_on_golden
+    port = serve_golden(GoldenDevice())
+    drv = open_device(f"socket://127.0.0.1:{port}", timeout=2.0)
+    try:
+        plan = drv.check_compatible(drv.hello(), program)
+        drv.load(plan)
+        res = drv.infer(plan, x[:2])
+    finally:
+        drv.close()
+    np.testing.assert_array_equal(res.output, execute(program, x[:2]).output)

@@ -1,0 +1,300 @@
+"""The golden protocol device at the byte level.
+
+Frames are built here by hand from the spec's layout (SYNC, length, seq, code, payload,
+``zlib.crc32``), not with the link codec; layer outputs are checked against numbers worked
+out by hand and against the plain-loop reference (``reference_layer``), which never sees
+weight words or register images.
+"""
+
+import time
+import zlib
+
+import numpy as np
+import pytest
+
+from sw import spec
+from sw.device import Driver, GoldenDevice
+from sw.golden.cycle_model import lane_words_and_positions, layer_cycles
+from sw.golden.dual_scale import DualScaleParams
+from sw.golden.engine_image import EngineImage
+from sw.golden.hardware_layer import HardwareLayer, reference_layer
+from sw.spec import ActMode, LayerMode, Mem, Op, Status
+
+
+def frame(seq, code, payload=b""):
+    body = len(payload).to_bytes(2, "little") + bytes([seq, code]) + bytes(payload)
+    return bytes([0xA5]) + body + zlib.crc32(body).to_bytes(4, "little")
+
+
+def responses(data):
+    """Split a device's output into (seq, status, payload), checking each CRC."""
+    out = []
+    while data:
+        assert data[0] == 0xA5
+        n = int.from_bytes(data[1:3], "little")
+        body, crc = data[1:5 + n], data[5 + n:9 + n]
+        assert zlib.crc32(body) == int.from_bytes(crc, "little")
+        out.append((data[3], data[4], data[5:5 + n]))
+        data = data[9 + n:]
+    return out
+
+
+def ask(dev, seq, code, payload=b""):
+    dev.write(frame(seq, code, payload))
+    (got,) = responses(dev.read(1 << 20))
+    assert got[0] == seq
+    return got[1], got[2]
+
+
+def write_payload(mem, lane, addr, words, nbytes):
+    return bytes([mem, lane]) + addr.to_bytes(2, "little") + b"".join(
+        (int(w) & ((1 << (8 * nbytes)) - 1)).to_bytes(nbytes, "little") for w in words)
+
+
+def test_hello_answers_its_sizes():
+    dev = GoldenDevice(lanes=4, lane_words=512, act_depth=2048, config_depth=256)
+    status, payload = ask(dev, 7, Op.HELLO)
+    assert status == Status.OK and len(payload) == 31
+    assert payload[:4] == b"ATTQ"
+    assert payload[4] == 1 and payload[5] == 1            # link and format versions
+    assert payload[6] == spec.Board.GOLDEN
+    caps = int.from_bytes(payload[7:9], "little")
+    assert caps & spec.Capability.DENSE and not caps & spec.Capability.POWER
+    assert payload[9] == 4                                 # lanes
+    assert int.from_bytes(payload[10:12], "little") == 512
+    assert int.from_bytes(payload[12:14], "little") == 2048
+    # 127 layer bits + 4 lanes x 105 lane bits (9-bit word addresses) = 547 bits: 18 words
+    assert payload[20] == 18
+    assert int.from_bytes(payload[21:23], "little") == 1024
+    assert int.from_bytes(payload[27:31], "little") == 4_000_000
+
+
+def test_write_read_and_refusals():
+    dev = GoldenDevice(lanes=2, lane_words=64, act_depth=100, config_depth=64)
+    status, _ = ask(dev, 1, Op.WRITE, write_payload(Mem.ACT, 0, 10, [1, -2, 127, -128], 1))
+    assert status == Status.OK
+    status, data = ask(dev, 2, Op.READ, bytes([Mem.ACT, 0, 9, 0, 6, 0]))
+    assert status == Status.OK and list(np.frombuffer(data, np.int8)) == [0, 1, -2, 127, -128, 0]
+    refusals = [
+        (Op.WRITE, write_payload(Mem.ACT, 0, 98, [1, 2, 3], 1), Status.BAD_ARGS),  # past 100
+        (Op.WRITE, write_payload(Mem.WEIGHT, 2, 0, [1], 5), Status.BAD_ARGS),     # lane 2 of 2
+        (Op.WRITE, write_payload(9, 0, 0, [1], 1), Status.BAD_ARGS),              # no memory 9
+        (Op.WRITE, write_payload(Mem.PARAM, 0, 0, [1], 12)[:-1], Status.BAD_LENGTH),  # torn
+        (Op.WRITE, b"\x00\x00", Status.BAD_LENGTH),
+        (Op.READ, bytes([Mem.WEIGHT, 0, 0, 0, 1, 0]), Status.BAD_ARGS),           # ACT only
+        (Op.READ, bytes([Mem.ACT, 0, 90, 0, 11, 0]), Status.BAD_ARGS),
+        (Op.READ, bytes([Mem.ACT, 0, 0, 0]), Status.BAD_LENGTH),
+        (Op.HELLO, b"\x00", Status.BAD_LENGTH),
+        (Op.RUN, bytes([0, 4]), Status.BAD_ARGS),      # 64 words hold 64 // 10 = 6 layers
+        (Op.RUN, bytes([0]), Status.BAD_LENGTH),
+        (0x7F, b"", Status.BAD_OP),
+    ]
+    for seq, (op, payload, want) in enumerate(refusals, start=10):
+        if op == Op.RUN and payload == bytes([0, 4]):
+            payload = bytes([3, 4])
+        assert ask(dev, seq, op, payload)[0] == want, (op, payload)
+    # Nothing the refused requests carried was written.
+    status, data = ask(dev, 40, Op.READ, bytes([Mem.ACT, 0, 96, 0, 4, 0]))
+    assert data == bytes(4)
+
+
+def test_bad_crc_is_nakked_with_the_seq_received():
+    dev = GoldenDevice()
+    bad = bytearray(frame(33, Op.HELLO))
+    bad[-1] ^= 0x40
+    dev.write(bytes(bad))
+    assert responses(dev.read(100)) == [(33, Status.CRC_ERROR, b"")]
+
+
+def test_partial_frame_is_dropped_after_silence():
+    dev = GoldenDevice(baud=4_000_000)
+    dev.write(frame(5, Op.HELLO)[:4])          # a frame cut short: the device waits
+    assert dev.read(100) == b""
+    time.sleep(0.002)                          # 32 byte times at 4 MBd are 80 us
+    dev.write(frame(6, Op.HELLO))
+    (got,) = responses(dev.read(100))
+    assert got[:2] == (6, Status.OK)
+
+
+def test_garbage_before_a_frame_is_skipped():
+    dev = GoldenDevice()
+    dev.write(b"\x00\x13\xff" + frame(9, Op.HELLO))
+    (got,) = responses(dev.read(100))
+    assert got[:2] == (9, Status.OK)
+
+
+def load_layers(dev, hw_layers, lanes):
+    """Load an image by hand-built WRITE frames; returns the image."""
+    image = EngineImage.build(hw_layers, lanes)
+    waw = (dev.lane_words - 1).bit_length()
+    seq = 100
+    for k in range(lanes):
+        words = [spec.pack_fields(spec.WEIGHT_WORD_FIELDS, w) for w in image.words[k]]
+        if words:
+            assert ask(dev, seq, Op.WRITE, write_payload(Mem.WEIGHT, k, 0, words, 5))[0] == 0
+            assert ask(dev, seq + 1, Op.WRITE,
+                       write_payload(Mem.CHAN, k, 0, image.channels[k], 1))[0] == 0
+        seq += 2
+    params = [spec.pack_fields(spec.PARAM_WORD_FIELDS, p) for p in image.params]
+    assert ask(dev, seq, Op.WRITE, write_payload(Mem.PARAM, 0, 0, params, 12))[0] == 0
+    config = []
+    for entry in image.layers:
+        config += spec.pack_layer_config(entry["cfg"], entry["lane_cfg"], waw)
+    assert ask(dev, seq + 1, Op.WRITE, write_payload(Mem.CONFIG, 0, 0, config, 4))[0] == 0
+    return image
+
+
+def one_channel(weights, in_shape, mode=LayerMode.TERNARY, m_r=2, m_l=1, bias=0, shift=0,
+                act=ActMode.NONE, pool=(1, 1), pad=(0, 0), stride=(1, 1)):
+    w = np.asarray(weights)
+    params = DualScaleParams([m_r] * w.shape[0], [m_l] * w.shape[0], [bias] * w.shape[0],
+                             [shift] * w.shape[0], act)
+    return HardwareLayer(mode, w, in_shape, stride, pad, pool, params)
+
+
+def test_hand_computed_layer_with_counters():
+    # x = 1..9 in a 3 x 3 map; the kernel [[+1, 0], [0, -1]]: P = x[y, x], N = x[y+1, x+1].
+    # y = 2P + N: (0,0) 2*1+5 = 7, (0,1) 2*2+6 = 10, (1,0) 2*4+8 = 16, (1,1) 2*5+9 = 19.
+    layer = one_channel([[[[1, 0], [0, -1]]]], (1, 3, 3))
+    layer.out_base = 9
+    dev = GoldenDevice(lanes=2, lane_words=64, act_depth=64, config_depth=64)
+    load_layers(dev, [layer], lanes=2)
+    ask(dev, 1, Op.WRITE, write_payload(Mem.ACT, 0, 0, range(1, 10), 1))
+    status, payload = ask(dev, 2, Op.RUN, bytes([0, 1]))
+    assert status == Status.OK
+    result = spec.unpack_bytes(spec.RUN_RESULT_FIELDS, payload)
+    _, data = ask(dev, 3, Op.READ, bytes([Mem.ACT, 0, 9, 0, 4, 0]))
+    assert list(np.frombuffer(data, np.int8)) == [7, 10, 16, 19]
+    _, data = ask(dev, 4, Op.COUNTERS)
+    counters = {name: int.from_bytes(data[4 * k:4 * k + 4], "little")
+                for k, name in enumerate(spec.ENGINE_COUNTERS)}
+    # 4 positions x 2 words: 4 adds into P, 4 into N, every read inside the map.
+    assert counters["weight_words"] == 8
+    assert counters["adds_plus"] == 4 and counters["adds_minus"] == 4
+    assert counters["act_reads"] == 8 and counters["act_writes"] == 4
+    model = layer_cycles(*lane_words_and_positions(layer.lane_program(2)))
+    assert counters["busy_cycles"] == model["busy_cycles"]
+    # 127 layer bits + 2 lanes x 99 lane bits (6-bit word addresses) = 325 bits: 11 words.
+    assert result == {"cycles": model["busy_cycles"] + 11 + spec.SEQUENCER_LAYER_OVERHEAD,
+                      "layers": 1}
+
+
+def test_hand_computed_pooling_and_padding():
+    # Max over the 2 x 2 window of the layer above: 19.
+    pooled = one_channel([[[[1, 0], [0, -1]]]], (1, 3, 3), pool=(2, 2))
+    pooled.out_base = 9
+    dev = GoldenDevice(lanes=3, lane_words=64, act_depth=64, config_depth=128)
+    load_layers(dev, [pooled], lanes=3)
+    ask(dev, 1, Op.WRITE, write_payload(Mem.ACT, 0, 0, range(1, 10), 1))
+    assert ask(dev, 2, Op.RUN, bytes([0, 1]))[0] == Status.OK
+    assert ask(dev, 3, Op.READ, bytes([Mem.ACT, 0, 9, 0, 1, 0]))[1] == bytes([19])
+    # A 1 x 1 kernel of weight +1 over a 2 x 2 map padded by 1: zeros around the map, the
+    # bias 3 everywhere (y = P + 3), the counters skipping the 12 reads in the padding.
+    padded = one_channel([[[[1]]]], (1, 2, 2), m_r=1, bias=3, pad=(1, 1))
+    padded.out_base = 4
+    dev = GoldenDevice(lanes=3, lane_words=64, act_depth=64, config_depth=128)
+    load_layers(dev, [padded], lanes=3)
+    ask(dev, 1, Op.WRITE, write_payload(Mem.ACT, 0, 0, [5, -6, 7, -8], 1))
+    assert ask(dev, 2, Op.RUN, bytes([0, 1]))[0] == Status.OK
+    _, data = ask(dev, 3, Op.READ, bytes([Mem.ACT, 0, 4, 0, 16, 0]))
+    assert np.frombuffer(data, np.int8).reshape(4, 4).tolist() == [
+        [3, 3, 3, 3], [3, 8, -3, 3], [3, 10, -5, 3], [3, 3, 3, 3]]
+    _, data = ask(dev, 4, Op.COUNTERS)
+    act_reads = int.from_bytes(data[16:20], "little")
+    adds_plus = int.from_bytes(data[4:8], "little")
+    assert (act_reads, adds_plus) == (4, 16)
+
+
+def test_resent_run_is_answered_from_the_cache():
+    layer = one_channel([[[[1, 0], [0, -1]]]], (1, 3, 3))
+    layer.out_base = 9
+    dev = GoldenDevice(lanes=2, lane_words=64, act_depth=64, config_depth=64)
+    load_layers(dev, [layer], lanes=2)
+    ask(dev, 1, Op.WRITE, write_payload(Mem.ACT, 0, 0, range(1, 10), 1))
+    first = ask(dev, 2, Op.RUN, bytes([0, 1]))
+    # The output overwrites nothing here, but a resend must not run the layer again.
+    ask_again = ask(dev, 2, Op.RUN, bytes([0, 1]))
+    assert ask_again == first and dev.runs_executed == 1
+    ask(dev, 3, Op.RUN, bytes([0, 1]))     # a new seq runs again
+    assert dev.runs_executed == 2
+    # RUN of no layers: nothing runs, 0 cycles.
+    status, payload = ask(dev, 4, Op.RUN, bytes([0, 0]))
+    assert spec.unpack_bytes(spec.RUN_RESULT_FIELDS, payload) == {"cycles": 0, "layers": 0}
+
+
+def test_power_answers_zeros():
+    status, payload = ask(GoldenDevice(), 3, Op.POWER)
+    assert status == Status.OK and payload == bytes(spec.field_bytes(spec.POWER_FIELDS))
+
+
+def random_layer(rng, kind):
+    """A random HardwareLayer: conv2d (stride, pad, pool), conv1d, or linear."""
+    mode = LayerMode(int(rng.integers(0, 2)))
+    c_in = int(rng.integers(1, 4))
+    c_out = int(rng.integers(1, 12))
+    if kind == "linear":
+        in_shape, k, pad, stride, pool = (c_in, 3, 4), (3, 4), (0, 0), (1, 1), (1, 1)
+    elif kind == "conv1d":
+        in_shape, k = (c_in, 1, int(rng.integers(6, 20))), (1, int(rng.integers(1, 5)))
+        pad, stride = (0, int(rng.integers(0, 3))), (1, int(rng.integers(1, 3)))
+        pool = (1, int(rng.integers(1, 3)))
+    else:
+        in_shape = (c_in, int(rng.integers(4, 10)), int(rng.integers(4, 10)))
+        k = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        pad = (int(rng.integers(0, 2)), int(rng.integers(0, 2)))
+        stride = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        pool = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    shape = (c_out, c_in) + k
+    if mode is LayerMode.TERNARY:
+        w = rng.choice([-1, 0, 1], size=shape, p=[0.3, 0.4, 0.3])
+    else:
+        w = rng.integers(-128, 128, shape) * (rng.random(shape) < 0.6)
+    w[rng.integers(0, c_out)] = 0          # a channel with no weight: its bias only
+    act = ActMode(int(rng.integers(0, 3)))
+    params = DualScaleParams(rng.integers(-3000, 3000, c_out), rng.integers(-3000, 3000, c_out),
+                             rng.integers(-50000, 50000, c_out), rng.integers(6, 14, c_out),
+                             act, int(rng.integers(0, 1 << 16)))
+    try:
+        layer = HardwareLayer(mode, w, in_shape, stride, pad, pool, params)
+    except ValueError:
+        return None
+    layer.out_base = layer.in_size
+    return layer
+
+
+@pytest.mark.parametrize("kind", ["conv2d", "conv1d", "linear"])
+@pytest.mark.parametrize("lanes", [1, 3, 8])
+def test_random_layers_match_the_loop_reference(kind, lanes):
+    rng = np.random.default_rng(["conv2d", "conv1d", "linear"].index(kind) * 100 + lanes)
+    dev = GoldenDevice(lanes=lanes, lane_words=1024, act_depth=2048, config_depth=2048)
+    drv = Driver(dev, timeout=0.05)
+    done = 0
+    while done < 6:
+        layer = random_layer(rng, kind)
+        if layer is None:
+            continue
+        image = EngineImage.build([layer], lanes)
+        for mem, lane, words in ([(Mem.WEIGHT, k, [spec.pack_fields(spec.WEIGHT_WORD_FIELDS, w)
+                                                   for w in image.words[k]])
+                                  for k in range(lanes)] +
+                                 [(Mem.CHAN, k, image.channels[k]) for k in range(lanes)] +
+                                 [(Mem.PARAM, 0, [spec.pack_fields(spec.PARAM_WORD_FIELDS, p)
+                                                  for p in image.params]),
+                                  (Mem.CONFIG, 0, spec.pack_layer_config(
+                                      image.layers[0]["cfg"], image.layers[0]["lane_cfg"], 10))]):
+            if len(words):
+                drv.write_mem(mem, lane, 0, words)
+        x = rng.integers(-128, 128, layer.in_shape)
+        drv.write_mem(Mem.ACT, 0, 0, x.reshape(-1))
+        drv.run(0, 1)
+        got = drv.read_act(layer.out_base, layer.out_size).reshape(layer.c_out, layer.out_h,
+                                                                   layer.out_w)
+        np.testing.assert_array_equal(got, reference_layer(layer, x))
+        counters = drv.counters()
+        nz = np.count_nonzero(layer.weights)
+        empty = sum(1 for c in range(layer.c_out) if not layer.weights[c].any())
+        # Each lane walks its channels' words once a position it computes; a channel with
+        # no weight still costs one word.
+        assert counters["weight_words"] == (nz + empty) * layer.positions
+        assert counters["act_writes"] == layer.out_size
+        done += 1
