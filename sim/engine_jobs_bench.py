@@ -10,6 +10,11 @@ model's busy cycles, weight words and stall cycles, and optionally a ``stall`` s
 per layer (random back-pressure on the shared epilogue, which the cycle model is given
 too). The engine runs the layers one after the other, its maps never leaving the
 activation memory, and all of it is asserted.
+
+A job's layer may be a :class:`sw.golden.tiling.TiledLayer`: the bench then does what the
+host does for row bands (for each band, its input rows written at the band's ``in_base``,
+its register entry run, the output rows it keeps read back) and the map crosses the link
+before and after it. Cycles and stall sequences are per image entry (a band each).
 """
 
 import os
@@ -77,54 +82,101 @@ async def jobs(dut):
     for job in bench["jobs"]:
         outputs.append([])
         image = EngineImage.build(job["layers"], lanes, lane_words=lane_words)
-        await _apply(dut, image_writes(image) + input_writes(job["layers"][0].in_base,
-                                                              job["input"]))
+        first = job["layers"][0]
+        await _apply(dut, image_writes(image) + (
+            [] if _is_tiled(first) else input_writes(first.in_base, job["input"])))
+        held = None     # the map the host holds when it crosses the link
         for index, layer in enumerate(job["layers"]):
-            cfg, lane_cfg = layer_registers(image, index)
-            dut.cfg.value = _const(layer_config_layout, cfg)
-            dut.lane_cfg.value = _const(lane_layout, lane_cfg)
-            dut.start.value = 1
-            await FallingEdge(dut.clk)
-            dut.start.value = 0
-            stall = job.get("stall", [None] * len(job["layers"]))[index]
-            if stall is None:
-                began = get_sim_time("ns")
-                await ReadOnly()
-                while int(dut.busy.value):
-                    await FallingEdge(dut.busy)
-                    await ReadOnly()
-                seen = round((get_sim_time("ns") - began) / PERIOD_NS)
-            else:
-                # Back-pressure: drive the stall input cycle by cycle.
-                seen = 0
-                while True:
-                    dut.stall.value = int(seen < len(stall) and bool(stall[seen]))
-                    await ReadOnly()
-                    if not int(dut.busy.value):
-                        break
-                    await FallingEdge(dut.clk)
-                    seen += 1
-                await FallingEdge(dut.clk)
-                dut.stall.value = 0
-            counted = _counters(dut)["busy_cycles"]
-            got = np.array(await _read(dut, layer.out_base, layer.out_size)).reshape(
-                layer.c_out, layer.out_h, layer.out_w)
-            outputs[-1].append({"output": got, "busy_cycles": counted,
-                                "counters": _counters(dut)})
+            entries = image.groups[index]
             what = f"{job['name']}, layer {index}"
+            if _is_tiled(layer):
+                # Row bands: the host writes each band's input rows, runs the band's
+                # register entry and reads back the output rows it keeps.
+                source = job["input"] if index == 0 else held
+                got = np.zeros(layer.out_shape, dtype=np.int64)
+                bands = []
+                for k, entry in enumerate(entries):
+                    if layer.writes_input(k):
+                        await _apply(dut, input_writes(layer.in_base, layer.band_input(k, source)))
+                    seen, got_counters = await _run_entry(dut, image, entry, lane_layout,
+                                                          _stall(job, entry))
+                    _check_counters(f"{what}, band {k}", got_counters, job["model"][entry],
+                                    layer.bands[k].out_size, seen)
+                    for addr, count, c, row in layer.read_runs(k):
+                        got[c, row:row + count // layer.out_shape[2]] = np.reshape(
+                            await _read(dut, addr, count), (-1, layer.out_shape[2]))
+                    bands.append(got_counters)
+                    summary.append((f"{what}, band {k}", got_counters["busy_cycles"]))
+                outputs[-1].append({"output": got, "bands": bands,
+                                    "busy_cycles": sum(b["busy_cycles"] for b in bands)})
+            else:
+                if index > 0 and _is_tiled(job["layers"][index - 1]):
+                    await _apply(dut, input_writes(layer.in_base, held))
+                (entry,) = entries
+                seen, got_counters = await _run_entry(dut, image, entry, lane_layout,
+                                                      _stall(job, entry))
+                got = np.array(await _read(dut, layer.out_base, layer.out_size)).reshape(
+                    layer.c_out, layer.out_h, layer.out_w)
+                outputs[-1].append({"output": got, "busy_cycles": got_counters["busy_cycles"],
+                                    "counters": got_counters})
+                _check_counters(what, got_counters, job["model"][entry], layer.out_size, seen)
+                summary.append((what, got_counters["busy_cycles"]))
             assert np.array_equal(got, job["expected"][index]), f"{what}: outputs differ from the golden model"
-            model = job["model"][index]
-            got_counters = outputs[-1][-1]["counters"]
-            for key in ("busy_cycles", "weight_words", "lane_stall_cycles"):
-                assert got_counters[key] == model[key], (
-                    f"{what}: {key} {got_counters[key]}, the cycle model says {model[key]}")
-            assert got_counters["act_writes"] == layer.out_size, f"{what}: act_writes"
-            assert abs(seen - counted) <= 1, f"{what}: busy for {seen} cycles, counted {counted}"
-            summary.append((what, counted))
+            held = got
     dut._log.info("jobs passed: %s", summary)
     if os.environ.get("BENCH_OUT"):
         with open(os.environ["BENCH_OUT"], "wb") as f:
             pickle.dump(outputs, f)
+
+
+def _is_tiled(layer):
+    return getattr(layer, "bands", None) is not None
+
+
+def _stall(job, entry):
+    """The job's stall sequence for image entry ``entry`` (one a layer, or a band)."""
+    stall = job.get("stall")
+    return None if stall is None else stall[entry]
+
+
+async def _run_entry(dut, image, entry, lane_layout, stall):
+    """Set image entry ``entry``'s registers, pulse start, wait for the engine to finish
+    (driving ``stall`` cycle by cycle when given); return ``(cycles seen, counters)``."""
+    cfg, lane_cfg = layer_registers(image, entry)
+    dut.cfg.value = _const(layer_config_layout, cfg)
+    dut.lane_cfg.value = _const(lane_layout, lane_cfg)
+    dut.start.value = 1
+    await FallingEdge(dut.clk)
+    dut.start.value = 0
+    if stall is None:
+        began = get_sim_time("ns")
+        await ReadOnly()
+        while int(dut.busy.value):
+            await FallingEdge(dut.busy)
+            await ReadOnly()
+        seen = round((get_sim_time("ns") - began) / PERIOD_NS)
+    else:
+        # Back-pressure: drive the stall input cycle by cycle.
+        seen = 0
+        while True:
+            dut.stall.value = int(seen < len(stall) and bool(stall[seen]))
+            await ReadOnly()
+            if not int(dut.busy.value):
+                break
+            await FallingEdge(dut.clk)
+            seen += 1
+        await FallingEdge(dut.clk)
+        dut.stall.value = 0
+    return seen, _counters(dut)
+
+
+def _check_counters(what, got, model, out_size, seen):
+    for key in ("busy_cycles", "weight_words", "lane_stall_cycles"):
+        assert got[key] == model[key], (
+            f"{what}: {key} {got[key]}, the cycle model says {model[key]}")
+    assert got["act_writes"] == out_size, f"{what}: act_writes"
+    assert abs(seen - got["busy_cycles"]) <= 1, (
+        f"{what}: busy for {seen} cycles, counted {got['busy_cycles']}")
 
 
 def _counters(dut):
