@@ -4,6 +4,8 @@ from amaranth.hdl import Module
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from sw import spec
+
 from ..engine.layer_engine import LayerEngine
 from ..link.layouts import frame_header_layout, frame_info_layout
 from .command_decoder import CommandDecoder
@@ -18,10 +20,9 @@ class DeviceCore(wiring.Component):
     Parameters
     ----------
     config : hw.board.configs.BoardConfig
-    power : wiring.Component or None
-        A power meter with ``busy: In(1)`` and ``results: Out(power_layout)``
-        (:class:`hw.power.PowerMeter` fed by the XADC or its model); None answers POWER
-        with zeros.
+    power : hw.power.power_meter.PowerMeter or None
+        The power meter, fed by the XADC or its model (the caller connects its ``sample``);
+        its ``busy`` is driven here. None answers POWER with zeros.
 
     Attributes
     ----------
@@ -81,5 +82,7 @@ class DeviceCore(wiring.Component):
         ]
         if self.power_meter is not None:
             m.submodules.power_meter = pm = self.power_meter
-            m.d.comb += [pm.busy.eq(seq.busy), dec.power.eq(pm.results)]
+            m.d.comb += pm.busy.eq(seq.busy)
+            for name, _ in spec.POWER_FIELDS:
+                m.d.comb += getattr(dec.power, name).eq(getattr(pm, name))
         return m

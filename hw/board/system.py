@@ -1,6 +1,6 @@
 """The whole device, platform-independent: UART pins in and out, LEDs."""
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -15,7 +15,10 @@ __all__ = ["System"]
 class System(wiring.Component):
     """UART, frame receiver and transmitter, and the :class:`DeviceCore` behind them.
 
-    This is what a board top instantiates and what the virtual board verilates.
+    This is what a board top instantiates and what the virtual board verilates. The
+    power meter follows ``config.power``: ``"xadc"`` samples the Arty's XADC
+    (:class:`hw.power.xadc.XADC`, which needs the board's platform), ``"model"`` its simulation
+    model driven by the engine's activity (:class:`hw.power.xadc_model.XADCModel`), None none.
 
     Parameters
     ----------
@@ -24,8 +27,6 @@ class System(wiring.Component):
         Clock cycles per UART bit; ``config.divisor`` unless given (the virtual board and
         the benches use a smaller one to simulate faster; the HELLO then reports the baud
         it gives).
-    power : wiring.Component, optional
-        The power meter (:class:`hw.power.PowerMeter`), already fed by its XADC or model.
 
     Attributes
     ----------
@@ -49,10 +50,12 @@ class System(wiring.Component):
     busy: Out(1)
     idle: Out(1)
 
-    def __init__(self, config, *, divisor=None, power=None):
+    def __init__(self, config, *, divisor=None):
         self.divisor = config.divisor if divisor is None else divisor
         self.config = config.replace(baud=config.clk_hz // self.divisor)
-        self.power = power
+        if config.power not in (None, "xadc", "model"):
+            raise ValueError(f"{config.name}: power = {config.power!r}: expected 'xadc', "
+                             f"'model' or None")
         super().__init__()
 
     def elaborate(self, platform):
@@ -60,7 +63,21 @@ class System(wiring.Component):
         m.submodules.urx = urx = UARTReceiver(self.divisor)
         m.submodules.frx = frx = FrameReceiver(
             spec.LINK_MAX_PAYLOAD, spec.LINK_TIMEOUT_BYTES * 10 * self.divisor)
-        m.submodules.core = core = DeviceCore(self.config, power=self.power)
+        meter = None
+        if self.config.power is not None:
+            from ..power.power_meter import PowerMeter
+            from ..power.xadc import XADC
+            from ..power.xadc_model import XADCModel
+            meter = PowerMeter(self.config.clk_hz)
+            if self.config.power == "xadc":
+                m.submodules.xadc = source = XADC()
+            else:
+                m.submodules.xadc = source = XADCModel(max_activity=self.config.lanes)
+            wiring.connect(m, source.sample, meter.sample)
+        m.submodules.core = core = DeviceCore(self.config, power=meter)
+        if self.config.power == "model":
+            # The model's activity: every lane while a RUN is in progress.
+            m.d.comb += source.activity.eq(Mux(core.busy, self.config.lanes, 0))
         m.submodules.ftx = ftx = FrameTransmitter()
         m.submodules.utx = utx = UARTTransmitter(self.divisor)
 
