@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""What row-band tiling costs: cycles against the same layer untiled, and link bytes.
+
+For every conv layer of the given compiled programs (``attq-fpga compile`` output), each
+activation memory size and lane count: the layer split into row bands that fit
+(``sw.golden.tiling.plan_bands``), the engine cycles of all its bands against the same
+layer untiled on an engine whose memory holds it (the cycle model, which the RTL benches
+check band by band: sim/test_engine_tiling.py), the output rows recomputed, and the bytes
+the host moves for it (band inputs written, kept output rows read back), which an untiled
+layer in a chain does not move at all. Then each whole program with
+``place_maps(tile=True)``: cycles and link bytes against the untiled run.
+
+Times assume a 100 MHz engine clock and the 4 Mbaud link's ~400 KB/s (ARCHITECTURE.md).
+
+    .venv/bin/python scripts/bench_engine_tiling.py models/hits_attq.attq models/mnist_attq.attq \\
+        --act-depth 4096 2048 1024 --lanes 8 16
+
+Writes results/engine_tiling.{json,md} with the command, the machine and the date.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sw.atomic import write_text  # noqa: E402
+from sw.golden.cycle_model import lane_words_and_positions, layer_cycles  # noqa: E402
+from sw.golden.engine_image import EngineImage  # noqa: E402
+from sw.golden.hardware_layer import HardwareLayer, place_maps  # noqa: E402
+from sw.golden.tiling import TiledLayer, plan_bands  # noqa: E402
+from sw.program.file import load  # noqa: E402
+from sw.results import results_header  # noqa: E402
+
+CLOCK_HZ = 100e6
+LINK_BYTES_PER_S = 400e3
+
+
+def band_cycles(tiled, lanes):
+    """Busy cycles of each band (all bands walk the same words, only y0 moves)."""
+    image = EngineImage.build([tiled], lanes)
+    return [layer_cycles(*lane_words_and_positions(image.layers[k]["lanes"]))["busy_cycles"]
+            for k in image.groups[0]]
+
+
+def layer_rows(path, act_depths, lanes_list):
+    program = load(path)
+    rows = []
+    for layer in program.engine_layers:
+        whole = HardwareLayer.from_program(layer)
+        need = whole.in_size + whole.out_size
+        for lanes in lanes_list:
+            untiled = layer_cycles(*lane_words_and_positions(whole.lane_program(lanes)))
+            for depth in act_depths:
+                if need <= depth:
+                    continue
+                row = {"program": Path(path).name, "layer": layer.name, "lanes": lanes,
+                       "act_depth": depth, "in_bytes": whole.in_size,
+                       "out_bytes": whole.out_size, "untiled_cycles": untiled["busy_cycles"]}
+                try:
+                    tiled = plan_bands(layer, depth)
+                except ValueError as err:
+                    rows.append({**row, "error": str(err)})
+                    continue
+                cycles = band_cycles(tiled, lanes)
+                computed = sum(r1 - r0 for r0, r1 in tiled.out_rows)
+                link = tiled.link_bytes()
+                rows.append({
+                    **row, "bands": len(tiled.bands),
+                    "band_in_rows": tiled.in_rows[0][1] - tiled.in_rows[0][0],
+                    "band_out_rows": tiled.out_rows[0][1] - tiled.out_rows[0][0],
+                    "rows_recomputed": computed - whole.out_h,
+                    "tiled_cycles": sum(cycles), "band_cycles": cycles,
+                    "overhead": sum(cycles) / untiled["busy_cycles"] - 1,
+                    "link_written": link["written"], "link_read": link["read"],
+                    "link_ms": 1e3 * (link["written"] + link["read"]) / LINK_BYTES_PER_S,
+                    "engine_ms": 1e3 * sum(cycles) / CLOCK_HZ,
+                })
+    return rows
+
+
+def link_bytes(placed):
+    """``(written, read)``: every byte the host moves to run ``placed`` (place_maps's
+    output), as the driver does: the first input, each band's input rows and kept output
+    rows, the map before a tiled layer read back and the map after it written again, and
+    the last output."""
+    written = read = 0
+    for k, item in enumerate(placed):
+        tiled = isinstance(item, TiledLayer)
+        before = placed[k - 1] if k else None
+        if tiled:
+            link = item.link_bytes()
+            written += link["written"]
+            read += link["read"]
+            if before is not None and not isinstance(before, TiledLayer):
+                read += before.out_size
+        elif before is None or isinstance(before, TiledLayer):
+            written += item.in_size
+    if not isinstance(placed[-1], TiledLayer):
+        read += placed[-1].out_size
+    return written, read
+
+
+def program_rows(path, act_depths, lanes_list):
+    """Whole program, layer after layer: untiled (maps on chip) against place_maps(tile=True)."""
+    program = load(path)
+    layers = program.engine_layers
+    baseline = int(np.prod(layers[0].in_shape)) + int(np.prod(layers[-1].out_shape))
+    rows = []
+    for lanes in lanes_list:
+        untiled = sum(layer_cycles(*lane_words_and_positions(
+            HardwareLayer.from_program(l).lane_program(lanes)))["busy_cycles"] for l in layers)
+        for depth in act_depths:
+            try:
+                placed = place_maps(layers, depth, tile=True)
+            except ValueError as err:
+                rows.append({"program": Path(path).name, "lanes": lanes, "act_depth": depth,
+                             "error": str(err)})
+                continue
+            image = EngineImage.build(placed, lanes)
+            cycles = sum(layer_cycles(*lane_words_and_positions(e["lanes"]))["busy_cycles"]
+                         for e in image.layers)
+            written, read = link_bytes(placed)
+            rows.append({"program": Path(path).name, "lanes": lanes, "act_depth": depth,
+                         "tiled_layers": [p.name for p in placed if isinstance(p, TiledLayer)],
+                         "untiled_cycles": untiled, "tiled_cycles": cycles,
+                         "overhead": cycles / untiled - 1, "link_written": written,
+                         "link_read": read, "link_untiled": baseline,
+                         "link_ms": 1e3 * (written + read) / LINK_BYTES_PER_S,
+                         "engine_ms": 1e3 * cycles / CLOCK_HZ})
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("programs", nargs="+", type=Path)
+    parser.add_argument("--act-depth", type=int, nargs="+", default=[4096, 2048, 1024])
+    parser.add_argument("--lanes", type=int, nargs="+", default=[8, 16])
+    parser.add_argument("--out", type=Path, default=ROOT / "results")
+    args = parser.parse_args()
+    layers, programs = [], []
+    for path in tqdm(args.programs, desc="programs"):
+        layers += layer_rows(path, args.act_depth, args.lanes)
+        programs += program_rows(path, args.act_depth, args.lanes)
+    meta, lines = results_header("Row-band tiling: cycles and link bytes")
+    write_text(args.out / "engine_tiling.json",
+               json.dumps({**meta, "layers": layers, "programs": programs}, indent=2) + "\n")
+    lines += [
+        "Every layer whose input + output maps exceed the activation memory, run as row "
+        "bands (sw/golden/tiling.py). Cycles from the cycle model, which the RTL bench "
+        "(sim/test_engine_tiling.py) checks band by band; untiled = the same layer on an "
+        "engine whose memory holds it. Link bytes: band inputs written + kept output rows "
+        "read, all of which an untiled layer in a chain keeps on chip. Times: 100 MHz "
+        f"engine, {LINK_BYTES_PER_S / 1e3:.0f} KB/s link.", "",
+        "| program | layer | P | act memory | in + out bytes | bands | band rows in / out "
+        "| rows recomputed | untiled cycles | tiled cycles | overhead | link bytes written "
+        "+ read | link ms | engine ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in layers:
+        if "error" in r:
+            lines.append(f"| {r['program']} | {r['layer']} | {r['lanes']} | {r['act_depth']} | "
+                         f"{r['in_bytes']} + {r['out_bytes']} | cannot be tiled: "
+                         f"{r['error']} ||||||||")
+            continue
+        lines.append(
+            f"| {r['program']} | {r['layer']} | {r['lanes']} | {r['act_depth']} | "
+            f"{r['in_bytes']} + {r['out_bytes']} | {r['bands']} | {r['band_in_rows']} / "
+            f"{r['band_out_rows']} | {r['rows_recomputed']} | {r['untiled_cycles']} | "
+            f"{r['tiled_cycles']} | {100 * r['overhead']:+.1f} % | {r['link_written']} + "
+            f"{r['link_read']} | {r['link_ms']:.1f} | {r['engine_ms']:.2f} |")
+    lines += [
+        "", "## Whole programs", "",
+        "Every engine layer in turn, `place_maps(tile=True)`: layers that fit keep their "
+        "maps on chip; around a tiled layer the map before it is read back and the map "
+        "after it written again. Link bytes: all the host moves (the input, the logits, "
+        "and what tiling adds); untiled, only the input and the logits cross.", "",
+        "| program | P | act memory | tiled layers | untiled cycles | tiled cycles | overhead "
+        "| link bytes untiled | link bytes written + read | link ms | engine ms |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in programs:
+        if "error" in r:
+            lines.append(f"| {r['program']} | {r['lanes']} | {r['act_depth']} | "
+                         f"cannot be tiled: {r['error']} |||||||")
+            continue
+        lines.append(
+            f"| {r['program']} | {r['lanes']} | {r['act_depth']} | "
+            f"{', '.join(r['tiled_layers']) or '-'} | {r['untiled_cycles']} | "
+            f"{r['tiled_cycles']} | {100 * r['overhead']:+.1f} % | {r['link_untiled']} | "
+            f"{r['link_written']} + {r['link_read']} | {r['link_ms']:.1f} | "
+            f"{r['engine_ms']:.2f} |")
+    write_text(args.out / "engine_tiling.md", "\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
