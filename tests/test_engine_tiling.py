@@ -12,7 +12,7 @@ from sim.engine_loader import image_writes, input_writes, layer_registers
 from sw.golden.cycle_model import lane_words_and_positions, layer_cycles
 from sw.golden.dual_scale import DualScaleParams
 from sw.golden.engine_image import EngineImage
-from sw.golden.hardware_layer import place_maps, reference_layer
+from sw.golden.hardware_layer import HardwareLayer, place_maps, reference_layer
 from sw.golden.tiling import TiledLayer, plan_bands, run_tiled
 from sw.program.ir import EngineLayer
 from sw.spec import ActMode, LayerMode
@@ -123,7 +123,6 @@ def test_hand_worked_plan():
     is too many, 2 rows: 6 rows x 4 + 32 = 56), so 4 bands of 2 rows, 6 input rows each."""
     params = DualScaleParams(np.full(8, 512), np.full(8, -512), np.zeros(8), np.full(8, 10),
                              ActMode.NONE, 0)
-    from sw.golden.hardware_layer import HardwareLayer
     layer = HardwareLayer(LayerMode.TERNARY, np.ones((8, 1, 3, 3)), (1, 16, 4), (1, 1),
                           (1, 1), (2, 2), params)
     tiled = plan_bands(layer, 64)
@@ -139,7 +138,6 @@ def test_recomputed_rows_are_kept_once():
     """5 pooled rows in bands of 2: the last band starts at row 3 and keeps only row 4."""
     params = DualScaleParams(np.full(2, 512), np.full(2, -512), np.zeros(2), np.full(2, 10),
                              ActMode.NONE, 0)
-    from sw.golden.hardware_layer import HardwareLayer
     layer = HardwareLayer(LayerMode.TERNARY, np.ones((2, 1, 3, 3)), (1, 5, 8), (1, 1),
                           (1, 1), (1, 1), params)
     # 2 rows: 4 input rows (32 B) + 2 x 2 x 8 = 64 B; 3 rows: 40 + 48 = 88 B.

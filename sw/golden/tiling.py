@@ -24,6 +24,7 @@ import dataclasses
 
 import numpy as np
 
+from ..spec import LayerMode
 from .hardware_layer import HardwareLayer, reference_layer
 
 __all__ = ["TiledLayer", "plan_bands", "band_reference", "run_tiled"]
@@ -117,7 +118,6 @@ def _geometry(layer):
             raise ValueError("plan_bands takes a whole layer, not a band of one")
         return (layer.mode, layer.weights, tuple(layer.in_shape), tuple(layer.stride),
                 tuple(layer.pad), tuple(layer.pool), layer.params)
-    from ..spec import LayerMode
     mode = LayerMode.TERNARY if layer.mode == "ternary" else LayerMode.DENSE
     return (mode, np.asarray(layer.weights(), dtype=np.int64), tuple(layer.in_shape),
             tuple(layer.stride), tuple(layer.pad), tuple(layer.pool), layer.epilogue)
