@@ -85,6 +85,34 @@ class Link:
         self.tally["naks"] += len(frames)
         self.tally["silent"] += not frames
 
+    async def expect_overlap(self, first, answer, second, second_answer, what):
+        """Send ``second`` right behind ``first``, without waiting for the answer.
+
+        ``first`` is answered exactly; bytes of ``second`` that arrive while the device
+        still holds ``first`` are dropped, so what follows may be ``second``'s answer (when
+        none were), NAKs or nothing, and the link must work afterwards.
+        """
+        await self.src.write(first + second)
+        got = await self.sink.quiet(QUIET_CYCLES)
+        assert got[:len(answer)] == answer, \
+            f"{what}: first answer: want {answer.hex()}, got {got.hex()}"
+        self.tally["answered"] += 1
+        parser = FrameParser()
+        rest = got[len(answer):]
+        frames = parser.feed(rest)
+        assert not parser.in_frame, f"{what}: a partial answer {rest.hex()}"
+        for f in frames:
+            if f.code == OK:
+                assert encode_frame(f.seq, f.code, f.payload) == second_answer, \
+                    f"{what}: an OK that is not the second frame's answer: {rest.hex()}"
+                self.tally["answered"] += 1
+            else:
+                assert f.crc_ok and f.code == NAK and f.payload == b"", \
+                    f"{what}: got {rest.hex()}: not a NAK"
+                self.tally["naks"] += 1
+        self.tally["overlap_second_" + ("answered" if any(f.code == OK for f in frames)
+                                        else "naks" if frames else "silent")] += 1
+
     async def check_counters(self):
         """The device's own frame counters agree with what the host saw."""
         await self.sink.quiet(QUIET_CYCLES)
@@ -170,7 +198,7 @@ async def random_frames(dut):
     link = Link(dut)
     await link.reset()
     kinds = ["good"] * 10 + ["garbage_good"] * 2 + ["flip_body"] * 3 + [
-        "flip_head", "drop", "insert", "truncate", "overlong"]
+        "flip_head", "drop", "insert", "truncate", "overlong", "overlap"]
     cases = Counter()
     wall = time.perf_counter()
     previous = "good"
@@ -200,6 +228,12 @@ async def random_frames(dut):
                          for _ in range(rng.randrange(20)))
             over = rng.randrange(MAX_PAYLOAD + 1, 0x10000).to_bytes(2, "little")
             await link.expect_silence(bytes([SYNC]) + over + tail, what)
+        elif kind == "overlap":
+            seq2 = rng.randrange(256)
+            payload2 = bytes(rng.randrange(256) for _ in range(rng.randrange(25)))
+            await link.expect_overlap(frame, echo(seq, payload),
+                                      encode_frame(seq2, 1, payload2), echo(seq2, payload2),
+                                      what)
         else:
             await link.expect_nak_or_silence(_corrupt(rng, kind, frame), what)
     await link.check_counters()

@@ -8,7 +8,7 @@ from hw.link import LinkEcho
 from sim.runner import run_cocotb, simulator_param
 
 DIVISOR = 4
-FRAMES = {"verilator": 4000, "icarus": 1000}
+FRAMES = {"verilator": 4300, "icarus": 800}
 
 
 @pytest.mark.parametrize("simulator", simulator_param())
