@@ -17,6 +17,7 @@ __all__ = ["main", "COMMAND_MODULES"]
 #: Modules that register sub-commands, in the order ``--help`` lists them.
 COMMAND_MODULES = (
     "sw.doctor",
+    "sw.board_sim",
     "sw.demo",
     "sw.data.command",
     "sw.doppler.commands",

@@ -31,9 +31,9 @@ class CommandDecoder(wiring.Component):
     ``frame.ready`` releases the buffer. Every request is checked whole before anything
     is written (length, memory, lane, address range, layer range), so a bad request
     changes nothing and gets its status. A request with a bad CRC gets
-    ``Status.CRC_ERROR`` and is not executed. A RUN whose seq equals the last executed
-    request's, and which was a RUN too, is a resend: its cached result is sent again
-    without running.
+    ``Status.CRC_ERROR`` and is not executed. A RUN whose seq equals that of the last
+    request executed, when that was a RUN which ran, is a resend: its cached result is
+    sent again without running.
 
     Parameters
     ----------
@@ -107,8 +107,7 @@ class CommandDecoder(wiring.Component):
         run_count = args[8:16]
 
         last_seq = Signal(8)
-        last_code = Signal(8)
-        last_valid = Signal()
+        run_cached = Signal()           # the last request executed was a RUN that ran
 
         status = Signal(8)
         resp_len = Signal(16)
@@ -211,7 +210,7 @@ class CommandDecoder(wiring.Component):
                     m.next = "DISPATCH"
 
             with m.State("DISPATCH"):
-                m.d.sync += [last_seq.eq(seq), last_code.eq(code), last_valid.eq(1)]
+                m.d.sync += [last_seq.eq(seq), run_cached.eq(0)]
                 with m.Switch(code):
                     for op in (Op.HELLO, Op.COUNTERS, Op.POWER):
                         with m.Case(op):
@@ -224,9 +223,11 @@ class CommandDecoder(wiring.Component):
                             respond(Status.BAD_LENGTH)
                         with m.Elif(run_first + run_count > max_layers):
                             respond(Status.BAD_ARGS)
-                        with m.Elif(last_valid & (last_seq == seq) & (last_code == Op.RUN)):
+                        with m.Elif(run_cached & (last_seq == seq)):
+                            m.d.sync += run_cached.eq(1)
                             respond(Status.OK, sizes[Op.RUN])     # a resend: do not run again
                         with m.Else():
+                            m.d.sync += run_cached.eq(1)
                             m.next = "RUN"
                     with m.Case(Op.READ):
                         with m.If(length != 6):
