@@ -31,8 +31,9 @@ class FrameReceiver(wiring.Component):
     max_payload : int
         Largest payload taken, and the buffer's depth, in ``[1, 65535]``.
     timeout_cycles : int
-        Cycles without a byte after which a partial frame is dropped (a board top passes
-        ``LINK_TIMEOUT_BYTES * 10 * divisor``), at least 1.
+        Cycles without a byte after which a partial frame is dropped, at least 1: a board
+        top passes ``LINK_TIMEOUT_BYTES * 10 * divisor``; the default is that for the
+        Arty's divisor 25 (100 MHz, 4 Mbaud).
 
     Attributes
     ----------
