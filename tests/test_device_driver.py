@@ -203,8 +203,6 @@ def test_open_device_forms():
     hello = drv.hello()
     assert (hello["lanes"], hello["lane_words"], hello["act_depth"]) == (8, 3072, 6144)
     assert hello["board"] == spec.Board.GOLDEN
-    with pytest.raises(NotImplementedError, match="board-sim"):
-        open_device("sim")
     with pytest.raises(InputError, match="expected one of golden"):
         open_device("usb:thing")
     with pytest.raises(InputError, match="no port"):

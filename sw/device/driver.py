@@ -8,8 +8,8 @@ with pyserial's interface (``write``, ``read``, ``in_waiting``, ``timeout``,
 Reliability (docs/driver.md):
 
 * every request waits for its response at most a time-out: the frames' transfer time at
-  the device's baud, plus ``timeout`` seconds of margin, plus for a RUN twice the expected
-  engine time (the plan's cycle count at the device's clock);
+  the device's baud, plus ``timeout`` seconds of margin, plus for a RUN ``run_margin`` (2)
+  times the expected engine time (the plan's cycle count at the device's clock);
 * a response with a bad CRC, a time-out, or a NAK (``CRC_ERROR``) makes the driver send
   the same request again with the same seq, up to ``retries`` times; before resending
   after a time-out or garbage it resynchronises: it stays silent for twice
@@ -91,35 +91,43 @@ class Driver:
         Smallest WRITE / READ data size a failure can shrink frames to (bytes).
     poll : float
         Read time-out of one poll of the port (set once on the port).
+    run_margin : float
+        A RUN waits ``run_margin`` times its expected engine time (cycles at the HELLO's
+        clock) on top of ``timeout``: raise it for a device slower than its clock says
+        (a simulation).
 
     Attributes
     ----------
     stats : dict
         Counts since the driver was made: ``requests``, ``frames`` (sent), ``retries``,
         ``timeouts``, ``bad_crc`` (responses with a bad CRC), ``naks``, ``stale``
-        (valid responses with another seq), ``resyncs``.
+        (valid responses with another seq), ``resyncs``, ``bytes_out`` and ``bytes_in``
+        (bytes written to and read from the port).
     """
 
     def __init__(self, port, *, timeout=0.5, retries=12, baud=4_000_000, clk_hz=100_000_000,
-                 min_chunk=16, poll=0.005):
+                 min_chunk=16, poll=0.005, run_margin=2.0):
         self.port = port
         self.timeout = float(timeout)
         self.retries = int(retries)
         self.baud, self.clk_hz = int(baud), int(clk_hz)
         self.min_chunk = int(min_chunk)
+        self.run_margin = float(run_margin)
         self.max_payload = spec.LINK_MAX_PAYLOAD
         self._chunk = self.max_payload - _MEM_HEADER
         self._streak = 0
         self._seq = 0
         self._parser = FrameParser(self.max_payload)
         self.stats = dict.fromkeys(("requests", "frames", "retries", "timeouts", "bad_crc",
-                                    "naks", "stale", "resyncs"), 0)
+                                    "naks", "stale", "resyncs", "bytes_out", "bytes_in"), 0)
         try:
             if getattr(port, "timeout", None) != poll:
                 port.timeout = poll
         except (AttributeError, ValueError):
             pass
         self._poll = poll
+        #: Called by :meth:`close` after the port is closed (e.g. stopping a simulation).
+        self.on_close = []
 
     # -- the exchange -------------------------------------------------------------------
     def _transfer_s(self, nbytes):
@@ -140,6 +148,7 @@ class Driver:
             waiting = getattr(self.port, "in_waiting", 0) or 0
             data = self.port.read(max(1, waiting))
             if data:
+                self.stats["bytes_in"] += len(data)
                 for frame in self._parser.feed(data):
                     if not frame.crc_ok:
                         self.stats["bad_crc"] += 1
@@ -180,6 +189,7 @@ class Driver:
             if tries > 1:
                 self.stats["retries"] += 1
             self.stats["frames"] += 1
+            self.stats["bytes_out"] += len(frame)
             self.port.write(frame)
             wait = self.timeout + extra_s + self._transfer_s(len(frame) + reply_bytes + _OVERHEAD)
             outcome, response = self._await(seq, wait)
@@ -306,7 +316,9 @@ class Driver:
                     k.to_bytes(2, "little"), k
             data, k = self._request(Op.READ, build, f"READ ACT @ {addr + pos}",
                                     reply_bytes=min(count - pos, self._chunk), adaptive=True)
-            if len(data) != k:
+            # A late answer to an earlier, longer try of this READ is as good (its bytes
+            # start at the same address); anything else is not this protocol.
+            if not k <= len(data) <= count - pos:
                 raise DeviceError(f"READ ACT @ {addr + pos}", Status.OK, 1,
                                   f"{len(data)} bytes returned, {k} asked")
             out += data
@@ -314,7 +326,8 @@ class Driver:
 
     def run(self, first, count, expected_cycles=None):
         """RUN image layers ``first .. first+count-1``; returns RUN_RESULT_FIELDS."""
-        extra = 0.0 if expected_cycles is None else 2 * expected_cycles / self.clk_hz
+        extra = 0.0 if expected_cycles is None else \
+            self.run_margin * expected_cycles / self.clk_hz
         return self._fixed(Op.RUN, bytes([first, count]), spec.RUN_RESULT_FIELDS,
                            f"RUN {first}+{count}", extra_s=extra)
 
@@ -343,8 +356,9 @@ class Driver:
         for mem, lane, addr, words in plan.load_writes():
             self.write_mem(mem, lane, addr, words)
 
-    def infer(self, plan, x):
-        """Run the program on one input ``x`` (``program.input_shape``) or a batch.
+    def infer(self, plan, x, progress=False):
+        """Run the program on one input ``x`` (``program.input_shape``) or a batch
+        (``progress``: a tqdm bar over the batch).
 
         Returns
         -------
@@ -361,7 +375,9 @@ class Driver:
         if x.shape[1:] != shape:
             raise ValueError(f"input of shape {x.shape}: the program takes {shape} or a "
                              f"batch of them")
-        results = [self._infer_one(plan, xi) for xi in x]
+        from tqdm.auto import tqdm
+        results = [self._infer_one(plan, xi)
+                   for xi in tqdm(x, desc="device", disable=not progress)]
         return InferenceResult(np.stack([r[0] for r in results]),
                                np.stack([r[1] for r in results]),
                                [r[2] for r in results], [r[3] for r in results])
@@ -414,10 +430,14 @@ class Driver:
         return output, int_out, cycles, totals
 
     def close(self):
-        """Close the port."""
+        """Close the port, then run :attr:`on_close`."""
         close = getattr(self.port, "close", None)
-        if close is not None:
-            close()
+        try:
+            if close is not None:
+                close()
+        finally:
+            while self.on_close:
+                self.on_close.pop()()
 
     def __enter__(self):
         return self
