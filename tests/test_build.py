@@ -6,6 +6,7 @@ Arty flow end to end on a tiny top, one the Vivado branch with a stand-in ``viva
 """
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -267,28 +268,35 @@ def tiny_top(monkeypatch):
     monkeypatch.setattr(flows, "make_top", lambda target: (_Tiny(), "tests._Tiny"))
 
 
-@pytest.mark.parametrize("variant, part", [("35t", "xc7a35ticsg324-1L"),
-                                           ("100t", "xc7a100t")])
-def test_arty_plan_files(tiny_top, variant, part):
-    plan, *_ = flows.elaborate(get_target("arty_a7", variant))
+def test_arty_35t_plan_of_the_board_top():
+    plan, *_ = flows.elaborate(get_target("arty_a7", "35t"))
     assert {"top.v", "top.xdc", "top.tcl", "build_top.sh"} <= set(plan.files)
-    assert f"-part {part}" in plan.files["top.tcl"]
+    assert re.search(r"-part xc7a35ticsg324-1L$", plan.files["top.tcl"], re.M)
     xdc = plan.files["top.xdc"]
-    # Arty A7 reference manual: 100 MHz oscillator on E3, FT2232H UART rx A9 / tx D10.
-    for pin in ("E3", "A9", "D10"):
+    # Arty A7 reference manual: 100 MHz oscillator on E3, FT2232H UART rx A9 / tx D10,
+    # LD4..LD7 on H5 J5 T9 T10.
+    for pin in ("E3", "A9", "D10", "H5", "J5", "T9", "T10"):
         assert f"set_property LOC {pin} [get_ports" in xdc
+    assert "-period 10.0" in xdc
     assert "vivado" in plan.files["build_top.sh"].lower()
 
 
-def test_ulx3s_plan_files(tiny_top):
+def test_arty_100t_plan_part(tiny_top):
+    plan, *_ = flows.elaborate(get_target("arty_a7", "100t"))
+    # The Arty A7-100T carries an XC7A100TCSG324-1 (Digilent's reference manual).
+    assert re.search(r"-part xc7a100tcsg324-1$", plan.files["top.tcl"], re.M)
+
+
+def test_ulx3s_plan_of_the_board_top():
     plan, *_ = flows.elaborate(get_target("ulx3s"), nextpnr_opts="--timing-allow-fail")
     assert {"top.il", "top.ys", "top.lpf", "build_top.sh"} <= set(plan.files)
     script = plan.files["build_top.sh"]
     assert "--85k" in script and "CABGA381" in script and "--timing-allow-fail" in script
     assert "ECPPACK" in script
-    # ULX3S schematic: 25 MHz clock on G2, FTDI UART (FPGA side) tx L4, rx M1.
+    # ULX3S schematic: 25 MHz clock on G2, FTDI UART (FPGA side) tx L4, rx M1, LEDs B2 C2
+    # C1 D2.
     lpf = plan.files["top.lpf"]
-    for site in ("G2", "L4", "M1"):
+    for site in ("G2", "L4", "M1", "B2", "C2", "C1", "D2"):
         assert f'SITE "{site}"' in lpf
     assert "25000000" in lpf
 
@@ -344,6 +352,10 @@ def test_arty_without_vivado_end_to_end_on_a_tiny_top(tiny_top, monkeypatch, tmp
     assert not (dest / "top.bit").exists()
     with zipfile.ZipFile(dest / "arty_a7_35t_vivado.zip") as z:
         assert {"top.v", "top.xdc", "top.tcl", "build_top.sh"} <= set(z.namelist())
+        assert z.read("top.v") == (out / "top.v").read_bytes()
+        assert z.testzip() is None
+    assert (dest / "arty_a7_35t_vivado.zip").read_bytes() == (
+        out / "arty_a7_35t_vivado.zip").read_bytes()
     assert "no bitstream" in (dest / "BUILD.md").read_text()
     util = (dest / "UTILIZATION.md").read_text()
     # The tiny top: a 24-bit counter and Amaranth's two-stage reset synchronizer

@@ -46,17 +46,9 @@ class Target:
         return f"{self.board}_{self.variant}"
 
     def platform(self):
-        """A fresh Amaranth platform for the board (imports amaranth)."""
-        if self.board == "arty_a7":
-            try:
-                from hw.boards.arty_a7 import ArtyA7_35Platform, ArtyA7_100Platform
-            except ImportError:
-                from amaranth_boards.arty_a7 import ArtyA7_35Platform, ArtyA7_100Platform
-            return {"35t": ArtyA7_35Platform, "100t": ArtyA7_100Platform}[self.variant]()
-        if self.board == "ulx3s":
-            from amaranth_boards.ulx3s import ULX3S_85F_Platform
-            return ULX3S_85F_Platform()
-        raise AssertionError(self.board)
+        """A fresh Amaranth platform for the board (``hw.board.top.board_platform``)."""
+        from hw.board.top import board_platform
+        return board_platform(self.name)
 
 
 #: ``{board: {variant: Target}}``; the first variant of a board is its default.
