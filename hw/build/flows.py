@@ -98,13 +98,15 @@ def _git_source():
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                               capture_output=True, text=True, timeout=30).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "hw", "sw"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=30).stdout.strip()
+        # The gateware is hw/ and the widths and tables of sw/spec.py.
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "hw", "sw/spec.py"],
+                               cwd=ROOT, capture_output=True, text=True,
+                               timeout=30).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return "unknown (git not available)"
     if not head:
         return "unknown (not a git checkout)"
-    return f"git {head}" + (" with uncommitted changes in hw/ or sw/" if dirty else "")
+    return f"git {head}" + (" with uncommitted changes in hw/ or sw/spec.py" if dirty else "")
 
 
 def _provenance(argv):
