@@ -110,3 +110,21 @@ def test_programs_equal_on_both_devices(sim, name):
     np.testing.assert_array_equal(g_out, execute(program, x).output)
     assert s_cycles == g_cycles
     assert s_counters == g_counters
+
+
+@pytest.mark.parametrize("fault", ["drop", "corrupt"])
+def test_virtual_board_through_a_noisy_link(sim, fault):
+    from sw.device import Driver, FaultProxy
+    program = load(ROOT / "models" / "mnist_attq.attq")
+    x = np.random.default_rng(2).normal(0, 50 * program.ops[0].params["scale"],
+                                        (2,) + program.input_shape)
+    proxy = FaultProxy(sim.port, **{fault: 0.01}, seed=7)
+    drv = Driver(proxy, timeout=0.05, retries=40, run_margin=1000)
+    proxy.enabled = False
+    plan = drv.check_compatible(drv.hello(), program)
+    drv.load(plan)
+    proxy.enabled = True
+    ref = execute(program, x)
+    for i in range(len(x)):
+        np.testing.assert_array_equal(drv.infer(plan, x[i]).output, ref.output[i])
+    assert drv.stats["retries"] > 0
