@@ -142,8 +142,8 @@ def test_a_failed_inference_keeps_its_row(tmp_path, monkeypatch):
 
     real = device_mod.open_for_inference
 
-    def flaky_open(spec_str, program, model_path):
-        driver, plan, hello = real("golden", program, model_path)
+    def flaky_open(spec_str, program, model_path, **kwargs):
+        driver, plan, hello = real("golden", program, model_path, **kwargs)
         calls = {"n": 0}
         infer = driver.infer
 
@@ -319,3 +319,30 @@ def test_esr_bad_csv(tmp_path, capsys):
             "--device", "golden", "--out", str(out)], capsys, out, "input shape", "ESR")
 
 
+
+
+def test_link_faults_lose_no_event(reference):
+    """1 % of the bytes dropped and 1 % corrupted each way: every event gets a row, and
+    every row without an error equals the golden executor's."""
+    device = pytest.importorskip("sw.device")
+    from sw.data.tfr import tfr
+    from sw.infer.classify import classify_all
+    program, segments, res, _, _ = reference
+    driver = device.open_device("golden", timeout=0.02)
+    hello = driver.hello()
+    plan = driver.check_compatible(hello, program)
+    driver.load(plan)
+    driver.port = device.FaultProxy(driver.port, 0.01, 0.01, seed=5)
+    n = 3
+    x = tfr(segments.channels()[:n], n_fft=32, hop=32)
+    results = classify_all(driver, plan, program, x, progress=False)
+    assert len(results) == n
+    assert driver.port.stats["to_device"]["corrupted"] > 0
+    assert driver.stats["retries"] > 0
+    for i, r in enumerate(results):
+        if r.error:
+            assert r.error.startswith("DeviceError: device request")
+            assert r.class_index is None
+        else:
+            assert r.class_index == res.predictions()[i]
+            np.testing.assert_array_equal(r.output, res.output[i])

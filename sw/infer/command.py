@@ -52,6 +52,11 @@ def register(subparsers):
     p.add_argument("--fp-model", default=None,
                    help="full-precision PyTorch model (.pt) whose EC_T the energy report "
                         "adds (default for the bundled model: models/hits_fp.pt)")
+    p.add_argument("--link-faults", type=float, nargs=2, metavar=("DROP", "CORRUPT"),
+                   default=None,
+                   help="fault injection: after loading the program, drop / corrupt these "
+                        "fractions of the link's bytes in each direction (seeded)")
+    p.add_argument("--fault-seed", type=int, default=0, help="seed of --link-faults")
     p.add_argument("--max-clipped-fraction", type=float, default=None,
                    help="largest tolerated fraction of clipped samples (default 0.001)")
     p.add_argument("--table-rows", type=int, default=40,
@@ -90,11 +95,24 @@ def _fp_model_energy(path, program):
 
 
 def _device_errors():
+    from .device import DeviceUnavailable
     try:
         from ..device import DeviceError
     except ImportError:
-        return ()
-    return (DeviceError,)
+        return (DeviceUnavailable,)
+    return (DeviceUnavailable, DeviceError)
+
+
+def _link_stats(driver):
+    """The driver's retry counts and the fault proxy's damage, when there are any."""
+    stats = {}
+    if isinstance(getattr(driver, "stats", None), dict):
+        stats["driver"] = dict(driver.stats)
+    proxy = getattr(driver, "port", None)
+    if proxy is not None and hasattr(proxy, "rates") and hasattr(proxy, "stats"):
+        stats["faults"] = {"rates": {k: list(v) for k, v in proxy.rates.items()},
+                           "damage": proxy.stats}
+    return stats
 
 
 def run(args):
@@ -111,6 +129,11 @@ def run(args):
                          summary_text, table_text)
 
     _check_args(args)
+    if args.link_faults is not None:
+        drop, corrupt = args.link_faults
+        if not (0 <= drop <= 1 and 0 <= corrupt <= 1 and drop + corrupt <= 1):
+            raise InputError(f"--link-faults {drop} {corrupt}: each must be in [0, 1] and "
+                             f"their sum at most 1")
     model_path = Path(args.model) if args.model else DEFAULT_MODEL
     program = load(model_path)
     if not program.classes:
@@ -132,9 +155,12 @@ def run(args):
 
     errors = _device_errors()
     try:
-        driver, plan, hello = open_for_inference(args.device, program, model_path)
+        driver, plan, hello = open_for_inference(args.device, program, model_path,
+                                                 faults=args.link_faults,
+                                                 fault_seed=args.fault_seed)
     except errors as exc:
-        print(f"attq-fpga infer: device {args.device}: {exc}", file=sys.stderr)
+        text = str(exc) if args.device in str(exc) else f"device {args.device}: {exc}"
+        print(f"attq-fpga infer: {text}", file=sys.stderr)
         return 1
     try:
         caps = int(hello.get("caps", 0))
@@ -148,6 +174,7 @@ def run(args):
         inferences = classify_all(driver, plan, program, inputs.x,
                                   read_power=bool(caps & (POWER_MEASURED | POWER_MODELLED)),
                                   progress=not args.no_progress)
+        link = _link_stats(driver)
     finally:
         close = getattr(driver, "close", None)
         if close is not None:
@@ -161,7 +188,8 @@ def run(args):
             "input": inputs.source, "model": str(model_path),
             "model_hash": program.content_hash(), "classes": classes,
             "device": {"spec": args.device, "board_name": board_name,
-                       **{k: v for k, v in hello.items() if k != "magic"}}}
+                       **{k: v for k, v in hello.items() if k != "magic"}},
+            "link": link}
     files = {
         "results.csv": csv_text(rows, classes, inputs.kind, inputs.truth is not None),
         "results.json": json_text({**meta, "summary": summ, "events": rows}),
@@ -179,5 +207,11 @@ def run(args):
 
     print(table_text(rows, classes, inputs.kind, limit=args.table_rows), end="")
     print(summary_text(summ, classes, energy), end="")
+    if link.get("faults") or link.get("driver", {}).get("retries"):
+        d = link.get("driver", {})
+        print("link: " + ", ".join(f"{k} {v}" for k, v in d.items()) + "".join(
+            f"; {direction}: {v['dropped']} of {v['bytes']} bytes dropped, "
+            f"{v['corrupted']} corrupted" for direction, v in
+            link.get("faults", {}).get("damage", {}).items()))
     print(f"[infer] wrote {', '.join(sorted([*files, *pngs]))} in {out}")
     return 1 if summ["failed"] else 0

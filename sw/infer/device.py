@@ -17,7 +17,7 @@ from .. import spec
 from ..errors import InputError
 
 __all__ = ["ExecutorDevice", "ExecutorPlan", "open_for_inference", "DEFAULT_CLK_HZ",
-           "DEFAULT_BAUD", "POWER_MEASURED", "POWER_MODELLED"]
+           "DEFAULT_BAUD", "POWER_MEASURED", "POWER_MODELLED", "DeviceUnavailable"]
 
 #: Engine clock of the Arty A7 build (ARCHITECTURE.md "Board and link").
 DEFAULT_CLK_HZ = 100_000_000
@@ -105,8 +105,16 @@ def _driver_module():
     return device if hasattr(device, "open_device") else None
 
 
-def open_for_inference(spec_str, program, model_path):
+class DeviceUnavailable(RuntimeError):
+    """The device cannot be opened (no such port, the virtual board not wired in)."""
+
+
+def open_for_inference(spec_str, program, model_path, *, faults=None, fault_seed=0):
     """Open ``spec_str``, handshake, check the program fits it, load it.
+
+    ``faults`` = ``(drop, corrupt)``: after loading, put the link behind
+    :class:`sw.device.FaultProxy`, which drops / corrupts that fraction of the bytes in
+    each direction (seeded by ``fault_seed``).
 
     Returns
     -------
@@ -116,15 +124,17 @@ def open_for_inference(spec_str, program, model_path):
     Raises
     ------
     InputError
-        For a device string the driver cannot open, or a device the program does not fit
-        (the message says what differs).
+        For a device string of no known form, or a device the program does not fit (the
+        message says what differs).
+    DeviceUnavailable
+        For a device that cannot be opened.
     """
     mod = _driver_module()
     if mod is None:
-        if spec_str != "golden":
-            raise InputError(f"--device {spec_str}: the host driver (sw.device) is not "
-                             f"installed in this checkout; only --device golden runs "
-                             f"without it")
+        if spec_str != "golden" or faults is not None:
+            raise DeviceUnavailable(f"--device {spec_str}: the host driver (sw.device) is "
+                                    f"not installed in this checkout; only --device golden "
+                                    f"(without link faults) runs without it")
         driver = ExecutorDevice()
         hello = driver.hello()
         plan = ExecutorPlan(program, hello)
@@ -132,17 +142,24 @@ def open_for_inference(spec_str, program, model_path):
         return driver, plan, hello
     try:
         driver = mod.open_device(spec_str)
+    except NotImplementedError as exc:
+        raise DeviceUnavailable(str(exc)) from None
     except (ValueError, OSError) as exc:
         if isinstance(exc, InputError):
             raise
-        raise InputError(f"--device {spec_str}: cannot be opened ({exc})") from None
+        raise DeviceUnavailable(f"--device {spec_str}: cannot be opened ({exc})") from None
     try:
         hello = driver.hello()
         check = getattr(driver, "check_compatible", None)
-        if check is not None:
-            check(hello, program)
-        plan = mod.DevicePlan.build(program, hello)
+        plan = check(hello, program) if check is not None else None
+        if plan is None:
+            plan = mod.DevicePlan.build(program, hello)
         driver.load(plan)
+        if faults is not None:
+            # Damage the link only once the program is loaded: the inferences are what
+            # the fault injection is about.
+            drop, corrupt = faults
+            driver.port = mod.FaultProxy(driver.port, drop, corrupt, seed=fault_seed)
     except InputError:
         _close(driver)
         raise
