@@ -100,3 +100,53 @@ def test_report_with_no_success_is_nan_not_an_error():
     assert rep["succeeded"] == 0 and rep["estimated"]["total_j"] == 0
     assert math.isnan(rep["measured"]["per_inference_mean_j"])
     assert energy_png(rep)[:4] == b"\x89PNG"
+
+
+def _power_payload():
+    """1 ms RUN (100,000 cycles at 100 MHz), 10 run and 20 idle sample sets.
+
+    Codes: VCCINT 16384 (0.75 V, UG480: code x 3 V / 65536); isns0v95 16384 running,
+    8192 idle (0.25 / 0.125 V at the XADC); vsns5v0 53248 (0.8125 V); isns5v0 32768
+    running, 16384 idle (0.5 / 0.25 V).
+    """
+    codes = {"run": {"vccint": 16384, "isns0v95": 16384, "vsns5v0": 53248, "isns5v0": 32768},
+             "idle": {"vccint": 16384, "isns0v95": 8192, "vsns5v0": 53248, "isns5v0": 16384}}
+    payload = {"run_cycles": 100_000, "run_samples": 10, "idle_samples": 20}
+    for window, n in (("run", 10), ("idle", 20)):
+        for ch, code in codes[window].items():
+            payload[f"{window}_{ch}"] = n * code
+    return payload
+
+
+def test_board_power_by_hand():
+    pytest.importorskip("sw.power.energy")
+    from sw import spec
+    from sw.power.xadc_scale import Calibration, Factor
+
+    cal = Calibration(path="test", factors={
+        "isns0v95": Factor("isns0v95", 2.0, "A/V", 0.0, "test", "test"),
+        "isns5v0": Factor("isns5v0", 1.0, "A/V", 0.0, "test", "test"),
+        "vsns5v0": Factor("vsns5v0", 6.0, "V/V", 0.0, "test", "test")})
+    counters = dict.fromkeys(spec.ENGINE_COUNTERS, 0)
+    inf = Inference(class_index=0, probabilities=np.array([1.0, 0.0]), cycles=100_000,
+                    counters=counters, power=_power_payload())
+    hello = {"caps": int(spec.Capability.POWER), "clk_hz": 100_000_000}
+    rep = energy_report(_program(), [inf, inf], hello, calibration=cal)
+    # VCCINT: 0.75 V x (2 A/V x 0.25 V) = 0.375 W running, 0.1875 W idle: 0.1875 W x 1 ms.
+    vccint = 0.1875 * 1e-3
+    # 5 V input: 6 x 0.8125 = 4.875 V; 0.5 A running, 0.25 A idle: 1.21875 W x 1 ms.
+    board = 4.875 * 0.25 * 1e-3
+    assert rep["measured"]["kind"] == "measured"
+    assert rep["measured"]["per_inference_mean_j"] == pytest.approx(vccint)
+    assert rep["measured"]["total_j"] == pytest.approx(2 * vccint)
+    assert rep["measured"]["board_5v0_per_inference_mean_j"] == pytest.approx(board)
+    assert rep["per_inference"][0]["metered_rails_j"]["board_5v0"] == pytest.approx(board)
+    assert "unavailable" not in rep["measured"]
+    # Without measured factors (the committed calibration file holds nulls until someone
+    # measures them) the report says so and compares with the simulated figure instead.
+    nulls = Calibration(path="cal.json", factors={
+        ch: Factor(ch, None, f.unit, 0.0, "not measured", "docs/power.md")
+        for ch, f in cal.factors.items()})
+    rep = energy_report(_program(), [inf], hello, calibration=nulls)
+    assert rep["measured"]["kind"] == "simulated"
+    assert "gain is null" in rep["measured"]["unavailable"]

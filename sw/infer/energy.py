@@ -8,8 +8,9 @@ Three figures per inference, side by side:
 * **full precision**: the same Eq. 3 for the program's layers with every weight nonzero and
   32 bits wide (:func:`full_precision_energy`): the dense model of the same shape, which is
   what aTTQ is measured against (EC_G^T, Eq. 4).
-* **measured**: on the board, the XADC energy of each RUN (``driver.power()``, turned into
-  joules by :mod:`sw.power.energy`); on the virtual board and the golden device, which
+* **measured**: on the board, the XADC energy of each RUN above idle on the VCCINT rail
+  (``driver.power()``, turned into joules by :mod:`sw.power.energy` with the board's
+  calibration file; the 5 V board input is reported beside it); on the virtual board and the golden device, which
   have no power meter, the engine counters times per-event energies, labelled
   **simulated** (:func:`counter_energy`): every add (``adds_plus + adds_minus``) x 3.7 pJ,
   every on-chip memory access (``weight_words + act_reads + act_writes``) x
@@ -88,32 +89,46 @@ def full_precision_energy(program):
             + transfers * metrics.J_PER_TRANSFER, "layers": layers}
 
 
-def power_energy(power, clk_hz):
+def power_energy(power, clk_hz, calibration=None):
     """Joules of the last RUN above idle from a POWER dict (:mod:`sw.power.energy`).
+
+    Parameters
+    ----------
+    power : dict
+        The POWER fields (:data:`sw.spec.POWER_FIELDS`).
+    clk_hz : int
+    calibration : sw.power.xadc_scale.Calibration, optional
+        Default: the board's calibration file (:func:`sw.power.xadc_scale.load_calibration`).
 
     Returns
     -------
-    dict or None
-        ``total_j`` and ``rails`` (joules per rail), or None while :mod:`sw.power.energy`
-        is not installed.
+    dict
+        ``vccint_j`` (the FPGA core rail, what the engine's logic draws), ``board_j`` (the
+        board's 5 V input, regulators included), ``rails`` (joules per rail); or ``error``
+        saying why there is no figure (no :mod:`sw.power`, an uncalibrated factor, a
+        payload that makes no sense).
     """
+    from ..errors import InputError
     try:
-        from ..power import energy as power_mod
-    except ImportError:
-        return None
-    fn = getattr(power_mod, "run_energy", None)
-    if fn is None:
-        return None
-    result = fn(power, clk_hz)
-    rails = {k: float(v) for k, v in dict(result.get("energy_j", {})).items()}
-    return {"total_j": float(result.get("total_j", sum(rails.values()))), "rails": rails}
+        from ..power.energy import power_report
+        from ..power.xadc_scale import load_calibration
+    except ImportError as exc:
+        return {"error": f"sw.power is not installed ({exc})"}
+    try:
+        cal = calibration if calibration is not None else load_calibration()
+        report = power_report(power, int(clk_hz), cal)
+    except InputError as exc:
+        return {"error": str(exc)}
+    rails = {name: float(r.energy_j) for name, r in report.rails.items()}
+    return {"vccint_j": rails.get("vccint"), "board_j": rails.get("board_5v0"),
+            "rails": rails, "t_run_s": report.t_run_s}
 
 
 def _mean(values):
     return sum(values) / len(values) if values else math.nan
 
 
-def energy_report(program, inferences, hello, *, fp_model_energy_j=None):
+def energy_report(program, inferences, hello, *, fp_model_energy_j=None, calibration=None):
     """The energy report as a JSON-able dict.
 
     Parameters
@@ -124,6 +139,13 @@ def energy_report(program, inferences, hello, *, fp_model_energy_j=None):
         The device's HELLO (``caps``, ``clk_hz``, ``board``).
     fp_model_energy_j : float, optional
         EC_T of the full-precision PyTorch model (:func:`sw.metrics.energy`), when known.
+    calibration : sw.power.xadc_scale.Calibration, optional
+        Board factors for POWER payloads (default: the calibration file).
+
+    With a power meter, "measured" is the VCCINT rail's energy above idle (the FPGA core,
+    where the engine's logic draws); the board's 5 V input is reported beside it. When no
+    POWER payload gives a figure (e.g. an uncalibrated factor), the report says why under
+    ``measured.unavailable`` and "measured" falls back to the simulated figure.
     """
     from ..golden.energy import program_energy
     from .device import POWER_MEASURED, POWER_MODELLED
@@ -132,7 +154,7 @@ def energy_report(program, inferences, hello, *, fp_model_energy_j=None):
     fp = full_precision_energy(program)
     caps = int(hello.get("caps", 0))
     clk_hz = int(hello.get("clk_hz", 0)) or None
-    rows, simulated, metered = [], [], []
+    rows, simulated, metered, metered_board, meter_errors = [], [], [], [], []
     meter_kind = ("xadc" if caps & POWER_MEASURED else
                   "xadc_model" if caps & POWER_MODELLED else None)
     for i, inf in enumerate(inferences):
@@ -144,15 +166,20 @@ def energy_report(program, inferences, hello, *, fp_model_energy_j=None):
                        simulated_memory_j=sim["memory_j"])
             simulated.append(sim["total_j"])
         if not inf.error and meter_kind and inf.power is not None and clk_hz:
-            got = power_energy(inf.power, clk_hz)
-            if got is not None:
-                row.update(metered_j=got["total_j"], metered_rails_j=got["rails"])
-                metered.append(got["total_j"])
+            got = power_energy(inf.power, clk_hz, calibration)
+            if "error" in got:
+                row["metered_error"] = got["error"]
+                meter_errors.append(got["error"])
+            else:
+                row.update(metered_j=got["vccint_j"], metered_board_j=got["board_j"],
+                           metered_rails_j=got["rails"])
+                metered.append(got["vccint_j"])
+                metered_board.append(got["board_j"])
         rows.append(row)
     ok = sum(1 for inf in inferences if not inf.error)
     if meter_kind == "xadc" and metered:
-        measured = {"kind": "measured", "label": "measured (board XADC, energy of each "
-                    "RUN above idle)", "values": metered}
+        measured = {"kind": "measured", "label": "measured (board XADC: VCCINT energy of "
+                    "each RUN above idle)", "values": metered}
     else:
         measured = {"kind": "simulated", "label": "simulated (engine counters x per-event "
                     "energies; no power meter)", "values": simulated}
@@ -179,6 +206,13 @@ def energy_report(program, inferences, hello, *, fp_model_energy_j=None):
                      "ratio_to_estimated": mean_measured / est["ec_t_j"]},
         "per_inference": rows,
     }
+    if meter_kind == "xadc" and metered_board:
+        report["measured"]["board_5v0_per_inference_mean_j"] = _mean(metered_board)
+        report["measured"]["board_5v0_total_j"] = sum(metered_board)
+    if meter_kind and meter_errors:
+        report["measured"]["unavailable"] = (
+            f"{len(meter_errors)} of {ok} POWER readings gave no energy; first: "
+            f"{meter_errors[0]}")
     if simulated:
         report["simulated"] = {
             "label": "simulated (engine counters x per-event energies)",
@@ -186,8 +220,10 @@ def energy_report(program, inferences, hello, *, fp_model_energy_j=None):
             "ratio_to_estimated": _mean(simulated) / est["ec_t_j"]}
     if meter_kind == "xadc_model" and metered:
         report["xadc_model"] = {
-            "label": "simulated XADC model of the virtual board (not a measurement)",
-            "per_inference_mean_j": _mean(metered), "total_j": sum(metered)}
+            "label": "simulated XADC model of the virtual board (not a measurement): "
+                     "VCCINT energy above idle",
+            "per_inference_mean_j": _mean(metered), "total_j": sum(metered),
+            "board_5v0_per_inference_mean_j": _mean(metered_board)}
     if fp_model_energy_j is not None:
         report["full_precision"]["pytorch_model_j"] = float(fp_model_energy_j)
     return report

@@ -217,6 +217,12 @@ def summary_text(summ, classes, energy=None):
         lines.append(f"energy in total ({energy['succeeded']} inferences): estimated "
                      f"{e['total_j'] * 1e6:.2f} µJ, full precision {f['total_j'] * 1e6:.2f} µJ, "
                      f"{m['kind']} {m['total_j'] * 1e6:.2f} µJ")
+        if m.get("unavailable"):
+            lines.append(f"measured energy unavailable: {m['unavailable']}")
+        if "xadc_model" in energy:
+            x = energy["xadc_model"]
+            lines.append(f"{x['label']}: {x['per_inference_mean_j'] * 1e9:.1f} nJ per "
+                         f"inference")
     return "\n".join(lines) + "\n"
 
 
