@@ -210,9 +210,14 @@ def energy_report(program, inferences, hello, *, fp_model_energy_j=None, calibra
         report["measured"]["board_5v0_per_inference_mean_j"] = _mean(metered_board)
         report["measured"]["board_5v0_total_j"] = sum(metered_board)
     if meter_kind and meter_errors:
-        report["measured"]["unavailable"] = (
-            f"{len(meter_errors)} of {ok} POWER readings gave no energy; first: "
-            f"{meter_errors[0]}")
+        why = (f"{len(meter_errors)} of {ok} POWER readings gave no energy; first: "
+               f"{meter_errors[0]}")
+        if meter_kind == "xadc":
+            report["measured"]["unavailable"] = why
+        else:
+            report["xadc_model"] = {
+                "label": "simulated XADC model of the virtual board (not a measurement)",
+                "unavailable": why}
     if simulated:
         report["simulated"] = {
             "label": "simulated (engine counters x per-event energies)",
@@ -244,7 +249,7 @@ def energy_png(report, title="Energy per inference"):
     if not math.isnan(m["per_inference_mean_j"]):
         bars.append((f"{m['kind']}\n(mean)", m["per_inference_mean_j"],
                      "tab:orange" if m["kind"] == "simulated" else "tab:green"))
-    if "xadc_model" in report:
+    if "per_inference_mean_j" in report.get("xadc_model", {}):
         bars.append(("XADC model\n(simulated)", report["xadc_model"]["per_inference_mean_j"],
                      "tab:olive"))
     fig, ax = plt.subplots(figsize=(6.4, 4.0))

@@ -219,10 +219,12 @@ def summary_text(summ, classes, energy=None):
                      f"{m['kind']} {m['total_j'] * 1e6:.2f} µJ")
         if m.get("unavailable"):
             lines.append(f"measured energy unavailable: {m['unavailable']}")
-        if "xadc_model" in energy:
-            x = energy["xadc_model"]
+        x = energy.get("xadc_model")
+        if x is not None and "per_inference_mean_j" in x:
             lines.append(f"{x['label']}: {x['per_inference_mean_j'] * 1e9:.1f} nJ per "
                          f"inference")
+        elif x is not None:
+            lines.append(f"{x['label']}: no energy: {x['unavailable']}")
     return "\n".join(lines) + "\n"
 
 
