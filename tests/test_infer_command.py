@@ -346,3 +346,26 @@ def test_link_faults_lose_no_event(reference):
         else:
             assert r.class_index == res.predictions()[i]
             np.testing.assert_array_equal(r.output, res.output[i])
+
+
+def test_incompatible_device_is_refused_before_writing(tmp_path, capsys, monkeypatch):
+    """A device without LeakyReLU and with an older integer contract: both named."""
+    import sw.device as device
+    from sw.device.golden_device import GOLDEN_CAPS
+
+    real = device.open_device
+
+    def old_device(spec_str, **kwargs):
+        drv = real("golden", caps=GOLDEN_CAPS & ~spec.Capability.LEAKY_RELU)
+        hello = drv.hello
+
+        def older_hello():
+            return {**hello(), "format_version": spec.FORMAT_VERSION + 1}
+        drv.hello = older_hello
+        return drv
+
+    monkeypatch.setattr(device, "open_device", old_device)
+    out = tmp_path / "out"
+    _fails(["infer", str(RECORDING), "--device", "golden", "--out", str(out)], capsys, out,
+           "does not fit the program", "no LEAKY_RELU capability (layer 'conv1' needs it)",
+           f"format) version {spec.FORMAT_VERSION + 1}")
