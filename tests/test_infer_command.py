@@ -369,3 +369,21 @@ def test_incompatible_device_is_refused_before_writing(tmp_path, capsys, monkeyp
     _fails(["infer", str(RECORDING), "--device", "golden", "--out", str(out)], capsys, out,
            "does not fit the program", "no LEAKY_RELU capability (layer 'conv1' needs it)",
            f"format) version {spec.FORMAT_VERSION + 1}")
+
+
+def test_a_recording_without_hits(tmp_path):
+    """Blood-flow-free noise: no event, every file written, empty tables."""
+    from sw.doppler.recording import write_wav
+    rng = np.random.default_rng(0)
+    n = 4400 * 10
+    quiet = tmp_path / "quiet.wav"
+    write_wav(quiet, 0.01 * (rng.normal(size=n) + 1j * rng.normal(size=n)), 4400)
+    out = tmp_path / "out"
+    assert main(["infer", str(quiet), "--device", "golden", "--out", str(out),
+                 "--no-progress"]) == 0
+    assert (out / "results.csv").read_text().count("\n") == 1       # the header alone
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["events"] == [] and doc["summary"]["items"] == 0
+    energy = json.loads((out / "energy.json").read_text())["energy"]
+    assert energy["succeeded"] == 0 and energy["measured"]["per_inference_mean_j"] is None
+    assert (out / "energy.png").stat().st_size > 0

@@ -209,11 +209,12 @@ def summary_text(summ, classes, energy=None):
                      f"{summ['latency_us_mean']:.1f} µs per inference (mean)")
     if energy is not None:
         e, f, m = energy["estimated"], energy["full_precision"], energy["measured"]
+        mean = m["per_inference_mean_j"]
+        got = ("no inference succeeded" if mean is None or math.isnan(mean) else
+               f"{mean * 1e9:.1f} nJ (x{m['ratio_to_estimated']:.2f} the estimate)")
         lines.append(f"energy per inference: estimated (Eq. 3) {e['per_inference_j'] * 1e9:.1f}"
                      f" nJ; full precision (Eq. 3) {f['per_inference_j'] * 1e9:.1f} nJ "
-                     f"(EC_G^T {100 * f['ec_g_t']:.1f} %); {m['label'].split(' (')[0]} "
-                     f"{m['per_inference_mean_j'] * 1e9:.1f} nJ "
-                     f"(x{m['ratio_to_estimated']:.2f} the estimate)")
+                     f"(EC_G^T {100 * f['ec_g_t']:.1f} %); {m['label'].split(' (')[0]} {got}")
         lines.append(f"energy in total ({energy['succeeded']} inferences): estimated "
                      f"{e['total_j'] * 1e6:.2f} µJ, full precision {f['total_j'] * 1e6:.2f} µJ, "
                      f"{m['kind']} {m['total_j'] * 1e6:.2f} µJ")
