@@ -94,15 +94,6 @@ def _fp_model_energy(path, program):
     return metrics.energy(model, example, rounding="ceil")
 
 
-def _device_errors():
-    from .device import DeviceUnavailable
-    try:
-        from ..device import DeviceError
-    except ImportError:
-        return (DeviceUnavailable,)
-    return (DeviceUnavailable, DeviceError)
-
-
 def _link_stats(driver):
     """The driver's retry counts and the fault proxy's damage, when there are any."""
     stats = {}
@@ -122,7 +113,8 @@ def run(args):
     from ..errors import InputError
     from ..program.file import load
     from .classify import classify_all
-    from .device import POWER_MEASURED, POWER_MODELLED, open_for_inference
+    from ..device import DeviceError
+    from .device import POWER_MEASURED, POWER_MODELLED, DeviceUnavailable, open_for_inference
     from .energy import energy_png, energy_report
     from .inputs import esr_inputs, recording_inputs
     from .report import (build_rows, confusion_png, csv_text, json_text, summary,
@@ -152,13 +144,14 @@ def run(args):
         fp_path = DEFAULT_FP_MODEL
     fp_energy = _fp_model_energy(fp_path, program) if fp_path is not None else None
     out = Path(args.out) if args.out else Path("runs") / "infer" / name
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: exists and is not a directory")
 
-    errors = _device_errors()
     try:
         driver, plan, hello = open_for_inference(args.device, program, model_path,
                                                  faults=args.link_faults,
                                                  fault_seed=args.fault_seed)
-    except errors as exc:
+    except (DeviceUnavailable, DeviceError) as exc:
         text = str(exc) if args.device in str(exc) else f"device {args.device}: {exc}"
         print(f"attq-fpga infer: {text}", file=sys.stderr)
         return 1
