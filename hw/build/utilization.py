@@ -5,13 +5,15 @@
 * :func:`xc7_totals` turns ``synth_xilinx`` cells into the resources Vivado's utilization
   report counts (LUT, LUT as memory, FF, CARRY4, DSP48E1, RAMB36 equivalents).
 * :func:`parse_nextpnr_log` reads nextpnr's final device utilisation and Fmax per clock.
+* :func:`parse_vivado_wns` reads the worst negative slack of Vivado's timing summary.
 * :func:`headroom` sets used against available and says whether the design fits.
 """
 
 import dataclasses
 import re
 
-__all__ = ["parse_yosys_stat", "xc7_totals", "parse_nextpnr_log", "Fmax", "Usage",
+__all__ = ["parse_yosys_stat", "xc7_totals", "parse_nextpnr_log", "parse_vivado_wns", "Fmax",
+           "Usage",
            "headroom", "fits", "usage_table", "LUTRAM_LUTS", "TIGHT_PERCENT"]
 
 #: LUTs (6-input sites in SLICEMs) that each distributed-RAM or shift-register primitive
@@ -148,6 +150,26 @@ def parse_nextpnr_log(text):
         fmax[match[1]] = Fmax(match[1], float(match[2]), target,
                               match[3] != "FAIL" if match[3] else True)
     return utilisation, fmax
+
+
+def parse_vivado_wns(text):
+    """Worst negative slack (ns) from Vivado's ``report_timing_summary``, or None.
+
+    The "Design Timing Summary" prints a header row starting ``WNS(ns)``, a row of dashes,
+    then the values; WNS is the first. ``inf`` (no constrained path) gives None.
+    """
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.split()[:1] == ["WNS(ns)"]:
+            for row in lines[i + 1:i + 4]:
+                fields = row.split()
+                if fields and not set(fields[0]) <= {"-"}:
+                    try:
+                        value = float(fields[0])
+                    except ValueError:
+                        return None
+                    return None if value in (float("inf"), float("-inf")) else value
+    return None
 
 
 @dataclasses.dataclass(frozen=True)
