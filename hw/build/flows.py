@@ -324,6 +324,8 @@ def build_trellis(target, out, bitstreams, results, argv):
                "yowasp-ecppack", "", f"Command: `{meta['command']}`  ",
                f"Machine: {meta['machine']}  ", f"Date: {meta['date']}  ",
                f"Source: {meta['source']}  ", f"Top: `{top}`  ",
+               "Tools: " + "; ".join(versions[k] or f"{k} not found"
+                                     for k in ("yosys", "nextpnr-ecp5", "ecppack")) + "  ",
                f"Times: elaboration {t_elab:.0f} s, synthesis + place and route + pack "
                f"{t_run:.0f} s", "", *fmax_rows, "", verdict, "", *bel_rows]
     bit = dest / "top.bit"
