@@ -150,13 +150,24 @@ class DevicePlan:
         segments = cls._segments(program, act_depth)
         items = [item for kind, payload in segments if kind != "host"
                  for item in (payload["hw"] if kind == "run" else [payload["tiled"]])]
+        problems = []
         try:
             image = EngineImage.build(items, lanes, lane_words=lane_words,
                                       act_depth=act_depth)
         except ValueError as exc:
-            raise InputError(f"the program does not fit the device's weight memory "
-                             f"({lanes} lanes of {lane_words} words): {exc}") from None
-        problems = []
+            # Lay it out with the fewest copied words to say by how much it overflows.
+            try:
+                image = EngineImage._build(items, lanes, True, float("inf"), act_depth)
+            except ValueError:
+                raise InputError(f"the program does not fit the device: {exc}") from None
+            most = max(image.lane_words_used())
+            if most > lane_words:
+                problems.append(f"weight memory: a lane needs at least {most} words (no "
+                                f"word copied to a second lane), the device has {lane_words} "
+                                f"a lane ({most - lane_words} too many)")
+            if not problems and max(len(c) for c in image.channels) <= spec.MAX_CHANNELS \
+                    and len(image.params) <= 1 << spec.PARAM_ADDR_WIDTH:
+                problems.append(str(exc))
         most = max(len(c) for c in image.channels)
         if most > int(hello["chan_depth"]):
             problems.append(f"channel table: a lane needs {most} entries, the device has "
