@@ -298,3 +298,24 @@ def test_random_layers_match_the_loop_reference(kind, lanes):
         assert counters["weight_words"] == (nz + empty) * layer.positions
         assert counters["act_writes"] == layer.out_size
         done += 1
+
+
+def test_run_of_a_malformed_layer_is_refused_and_changes_nothing():
+    layer = one_channel([[[[1, 0], [0, -1]]]], (1, 3, 3))
+    layer.out_base = 9
+    dev = GoldenDevice(lanes=1, lane_words=64, act_depth=64, config_depth=64)
+    image = load_layers(dev, [layer], lanes=1)
+    ask(dev, 1, Op.WRITE, write_payload(Mem.ACT, 0, 0, range(1, 10), 1))
+    assert ask(dev, 2, Op.RUN, bytes([0, 1]))[0] == Status.OK
+    before = dev.act.copy()
+    # The lane's last word loses its last flag: the engine would run on into the next
+    # position's sums; the golden device refuses the RUN instead.
+    words = [dict(w) for w in image.words[0]]
+    words[-1]["last"] = 0
+    ask(dev, 3, Op.WRITE, write_payload(Mem.WEIGHT, 0, 0,
+                                        [spec.pack_fields(spec.WEIGHT_WORD_FIELDS, w)
+                                         for w in words], 5))
+    ask(dev, 4, Op.WRITE, write_payload(Mem.ACT, 0, 0, [0] * 9, 1))
+    assert ask(dev, 5, Op.RUN, bytes([0, 1]))[0] == Status.BAD_ARGS
+    assert "no last flag" in dev.log[-1]
+    np.testing.assert_array_equal(dev.act[9:13], before[9:13])
