@@ -20,18 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-def _verilator():
-    try:
-        from sw.toolchain import verilator_bin_dir
-        return verilator_bin_dir() is not None
-    except ImportError:
-        return False
-
-
 @pytest.fixture(scope="module")
-def sim():
-    if not _verilator():
-        pytest.skip("Verilator is not installed")
+def sim(verilator):
     drv = open_device("sim")
     yield drv
     drv.close()

@@ -18,14 +18,6 @@ RECORDING = ROOT / "data" / "example" / "tcd-example.wav"
 pytestmark = pytest.mark.slow
 
 
-def _verilator():
-    try:
-        from sw.toolchain import verilator_bin_dir
-        return verilator_bin_dir() is not None
-    except ImportError:
-        return False
-
-
 def _run(device, out):
     status = main(["infer", str(RECORDING), "--device", device, "--out", str(out),
                    "--no-progress", "--table-rows", "0"])
@@ -33,9 +25,7 @@ def _run(device, out):
     return status, rows, json.loads((out / "results.json").read_text())
 
 
-def test_virtual_board_equals_golden_event_by_event(tmp_path):
-    if not _verilator():
-        pytest.skip("Verilator is not installed")
+def test_virtual_board_equals_golden_event_by_event(tmp_path, verilator):
     pytest.importorskip("hw.virtual.board")
     from scipy.special import softmax
 

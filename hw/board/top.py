@@ -1,6 +1,7 @@
 """Board tops: the :class:`~hw.board.system.System` on a board's pins."""
 
 from amaranth.hdl import Elaboratable, Module
+from amaranth.lib import io
 
 from .configs import board_config
 from .system import System
@@ -47,8 +48,11 @@ class BoardTop(Elaboratable):
             raise ValueError(f"{self.config.name} expects a {self.config.clk_hz} Hz clock; "
                              f"the platform's is {platform.default_clk_frequency} Hz")
         m.submodules.system = system = System(self.config)
-        uart = platform.request("uart", 0)
-        m.d.comb += [system.rx.eq(uart.rx.i), uart.tx.o.eq(system.tx)]
+        uart = platform.request("uart", 0, dir="-")
+        m.submodules.uart_rx = rx = io.Buffer("i", uart.rx)
+        m.submodules.uart_tx = tx = io.Buffer("o", uart.tx)
+        m.d.comb += [system.rx.eq(rx.i), tx.o.eq(system.tx)]
         for k in range(4):
-            m.d.comb += platform.request("led", k).o.eq(system.leds[k])
+            m.submodules[f"led{k}"] = led = io.Buffer("o", platform.request("led", k, dir="-"))
+            m.d.comb += led.o.eq(system.leds[k])
         return m
