@@ -46,10 +46,10 @@ def test_resource_names_unique_and_sense_pins_single_use(cls):
         if r.name == "xadc_vaux":
             continue
         for sub in r.ios:
-            for io in getattr(sub, "ios", [sub]):
-                names = getattr(io, "names", None) or []
-                if hasattr(io, "p"):
-                    names = io.p.names + io.n.names
+            for pins in getattr(sub, "ios", [sub]):
+                names = getattr(pins, "names", None) or []
+                if hasattr(pins, "p"):
+                    names = pins.p.names + pins.n.names
                 assert not sense & set(names), (r.name, r.number)
     for conn in cls.connectors:
         pins = [pin for pin in conn.mapping.values() if pin != "-"]

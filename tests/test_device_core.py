@@ -4,7 +4,6 @@ device with its outputs equal to the golden executor's, the RUN cycles are the c
 model's plus the sequencer's documented overhead, and bad requests change nothing."""
 
 import numpy as np
-import pytest
 from amaranth.sim import Simulator
 
 from hw.board.configs import board_config

@@ -156,7 +156,7 @@ def test_model_feeding_meter_matches_reference_and_formula():
                  model.sample.ready.eq(meter.sample.ready)]
     # (busy, activity) phases: idle, run at 3 lanes, idle, run at 1 lane, idle.
     phases = [(0, 0, 97), (1, 3, 151), (0, 0, 60), (1, 1, 75), (0, 0, 13)]
-    events, conversions = [], []
+    events = []
     result = {}
 
     async def testbench(ctx):

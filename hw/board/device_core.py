@@ -1,7 +1,7 @@
 """The device behind the link: command decoder, layer sequencer, engine, power meter."""
 
 from amaranth.hdl import Module
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from sw import spec

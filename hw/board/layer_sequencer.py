@@ -1,6 +1,6 @@
 """The on-chip layer sequencer: runs a range of layers from the configuration memory."""
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out

@@ -286,7 +286,7 @@ class GoldenDevice:
         return b""
 
     def _op_read(self, payload):
-        mem, lane = payload[0], payload[1]
+        mem = payload[0]
         addr = int.from_bytes(payload[2:4], "little")
         count = int.from_bytes(payload[4:6], "little")
         if mem != Mem.ACT:

@@ -37,16 +37,7 @@ from ..golden.engine_image import EngineImage
 from ..golden.hardware_layer import place_maps
 from ..program.ir import EngineLayer
 
-__all__ = ["DevicePlan", "HostStep", "RunStep", "BandStep", "tiling_available"]
-
-
-def tiling_available():
-    """Whether row bands (sw/golden/tiling.py, with EngineImage support) are present."""
-    try:
-        from ..golden import tiling  # noqa: F401
-    except ImportError:
-        return False
-    return "groups" in {f.name for f in dataclasses.fields(EngineImage)}
+__all__ = ["DevicePlan", "HostStep", "RunStep", "BandStep"]
 
 
 @dataclasses.dataclass
@@ -241,14 +232,6 @@ class DevicePlan:
                 continue
             except ValueError:
                 pass
-            in_size = int(np.prod(op.in_shape))
-            out_size = int(np.prod(op.out_shape))
-            if not tiling_available():
-                raise InputError(
-                    f"layer {op.name!r} (op {index}): its input ({in_size} bytes) and output "
-                    f"({out_size} bytes) need {in_size + out_size} bytes of activation "
-                    f"memory, the device has {act_depth} ({in_size + out_size - act_depth} "
-                    f"too many), and row bands (sw/golden/tiling.py) are not available")
             from ..golden.tiling import plan_bands
             try:
                 tiled = plan_bands(op, act_depth, name=op.name)
