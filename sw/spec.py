@@ -435,7 +435,9 @@ RUN_RESULT_FIELDS = (
 POWER_CHANNELS = ("vccint", "isns0v95", "vsns5v0", "isns5v0")
 
 #: POWER response payload: 16-bit XADC codes summed over the samples taken while the last
-#: RUN was busy and over the idle time before it.
+#: RUN was busy and over the idle time before it. A sample is one complete set of
+#: conversions, one code of each of POWER_CHANNELS, so ``run_<channel> / run_samples`` is
+#: that channel's exact mean code.
 POWER_FIELDS = (
     ("run_cycles", 4),
     ("run_samples", 4),
