@@ -147,7 +147,8 @@ async def conformance(dut):
     NAK and the resend; a RUN resent with its seq is not run again; POWER."""
     bench = Bench(dut)
     await bench.reset()
-    hello = spec.unpack_bytes(spec.HELLO_FIELDS, (await bench.request(Op.HELLO, b"", "HELLO")).payload)
+    answer = await bench.request(Op.HELLO, b"", "HELLO")
+    hello = spec.unpack_bytes(spec.HELLO_FIELDS, answer.payload)
     assert hello["magic"] == spec.LINK_MAGIC and hello["lanes"] == CONFIG["lanes"]
 
     for op, payload, what in [
@@ -250,9 +251,12 @@ def random_request(rng, bench):
     if kind == "run_bad":
         return Op.RUN, bytes([rng.randrange(200, 256), rng.randrange(1, 5)])
     if kind == "bad_op":
-        return rng.choice([0, 7, 0x42, 0xFF]), bytes(rng.randrange(256) for _ in range(rng.randrange(4)))
+        op = rng.choice([0, 7, 0x42, 0xFF])
+        return op, bytes(rng.randrange(256) for _ in range(rng.randrange(4)))
     op = rng.choice([Op.HELLO, Op.READ, Op.RUN, Op.COUNTERS, Op.POWER, Op.WRITE])
-    n = {Op.READ: rng.choice([5, 7]), Op.RUN: rng.choice([1, 3]), Op.WRITE: rng.randrange(4)}.get(op, 1)
+    # A length the op does not take: READ takes 6, RUN 2, WRITE at least 4, the rest 0.
+    n = {Op.READ: rng.choice([5, 7]), Op.RUN: rng.choice([1, 3]),
+         Op.WRITE: rng.randrange(4)}.get(op, 1)
     return op, bytes(rng.randrange(256) for _ in range(n))
 
 

@@ -43,13 +43,15 @@ __all__ = [
     "ActMode", "ACT_MODE_WIDTH",
     "EPILOGUE_FIELDS", "EPILOGUE_LATENCY",
     "signed_range", "check_int", "fields_width", "pack_fields", "unpack_fields",
-    "LayerMode", "ACT_ADDR_WIDTH", "DIM_WIDTH", "KERNEL_WIDTH", "CHAN_WIDTH", "MAX_CHANNELS", "PARAM_ADDR_WIDTH",
+    "LayerMode", "ACT_ADDR_WIDTH", "DIM_WIDTH", "KERNEL_WIDTH", "CHAN_WIDTH", "MAX_CHANNELS",
+    "PARAM_ADDR_WIDTH",
     "WEIGHT_WORD_FIELDS", "PARAM_WORD_FIELDS", "CHUNKS_WIDTH", "LANE_FIFO_DEPTH", "ENGINE_COUNTERS",
     "LAYER_CONFIG_FIELDS", "lane_config_fields", "CONFIG_WORD_WIDTH", "config_words_per_layer",
     "pack_layer_config",
     "LINK_VERSION", "LINK_SYNC", "LINK_HEADER_BYTES", "LINK_CRC_BYTES", "LINK_MAX_PAYLOAD",
     "LINK_TIMEOUT_BYTES", "LINK_MAGIC", "Op", "Status", "Mem", "MEM_WORD_BYTES", "Board",
-    "Capability", "HELLO_FIELDS", "SEQUENCER_LAYER_OVERHEAD", "RUN_RESULT_FIELDS", "POWER_CHANNELS", "POWER_FIELDS",
+    "Capability", "HELLO_FIELDS", "SEQUENCER_LAYER_OVERHEAD", "RUN_RESULT_FIELDS",
+    "POWER_CHANNELS", "POWER_FIELDS",
     "field_bytes", "pack_bytes", "unpack_bytes",
 ]
 

@@ -70,7 +70,8 @@ def simulate(config, requests, *, bad_crc=()):
         ctx.set(dut.tx_payload.ready, 1)
         for n, (op, payload, *seq) in enumerate(requests):
             state["buf"] = payload
-            ctx.set(dut.frame.payload, {"seq": seq[0] if seq else n % 256, "code": int(op), "length": len(payload),
+            ctx.set(dut.frame.payload, {"seq": seq[0] if seq else n % 256, "code": int(op),
+                                        "length": len(payload),
                                         "crc_ok": int(n not in bad_crc)})
             ctx.set(dut.frame.valid, 1)
             cycles = 0
