@@ -29,6 +29,7 @@ from sim.uart import UartSink, UartSource, settle_comb_at_time_zero
 from sw import spec
 from sw.device.golden_device import GoldenDevice
 from sw.device.plan import DevicePlan, RunStep
+from sw.device.requests import read_payload, write_payloads
 from sw.link import FrameParser, encode_frame
 from sw.spec import Mem, Op, Status
 
@@ -37,6 +38,8 @@ FRAMES = int(os.environ.get("BENCH_FRAMES", "200"))
 DIVISOR = int(os.environ.get("BENCH_DIVISOR", "4"))
 CONFIG = json.loads(os.environ.get("BENCH_CONFIG", "{}"))
 CLOCK_NS = 10
+#: Words a WRITE of the bench carries (small frames: more of them, each quick).
+CHUNK = 48
 QUIET_CYCLES = spec.LINK_TIMEOUT_BYTES * 10 * DIVISOR + 20 * DIVISOR + 50
 
 
@@ -108,29 +111,6 @@ class Bench:
         return frames[0]
 
 
-def small_program():
-    """A three-layer program (dense conv, ternary conv, classifier) with pooling."""
-    from tests.test_engine_program import small_program as layers_of
-    from sw.program.ir import HostOp, Program
-    rng = np.random.default_rng(3)
-    layers = layers_of(rng)
-    program = Program(input_shape=(1, 8, 10), ops=[
-        HostOp("quantize", {"scale": 1.0, "map_shape": [1, 8, 10], "pad": [1, 1]}), *layers])
-    return program, layers, rng.integers(-128, 128, (1, 8, 10))
-
-
-def write_payloads(mem, lane, addr, words, chunk=48):
-    nbytes = spec.MEM_WORD_BYTES[mem]
-    mask = (1 << (8 * nbytes)) - 1
-    for pos in range(0, len(words), chunk):
-        data = b"".join((int(w) & mask).to_bytes(nbytes, "little") for w in words[pos:pos + chunk])
-        yield bytes([mem, lane]) + (addr + pos).to_bytes(2, "little") + data
-
-
-def read_payload(addr, count, mem=Mem.ACT):
-    return bytes([mem, 0]) + addr.to_bytes(2, "little") + count.to_bytes(2, "little")
-
-
 def _write_summary(name, data):
     path = os.environ.get("BENCH_SUMMARY")
     if not path:
@@ -175,13 +155,16 @@ async def conformance(dut):
     await bench.exchange(bytes(frame), "resent after the NAK")
 
     # A program, loaded through the link and run by the on-chip sequencer.
-    program, layers, x = small_program()
+    from tests.test_engine_program import small_network
+    rng = np.random.default_rng(3)
+    program, layers = small_network(rng)
+    x = rng.integers(-128, 128, (1, 8, 10))
     plan = DevicePlan.build(program, hello)
     for mem, lane, addr, words in plan.load_writes():
-        for payload in write_payloads(mem, lane, addr, words):
+        for payload in write_payloads(mem, lane, addr, words, CHUNK):
             await bench.request(Op.WRITE, payload, f"load {mem.name}")
     (step,) = [s for s in plan.steps if isinstance(s, RunStep)]
-    for payload in write_payloads(Mem.ACT, 0, step.in_base, x.reshape(-1).astype(np.int64)):
+    for payload in write_payloads(Mem.ACT, 0, step.in_base, x.reshape(-1), CHUNK):
         await bench.request(Op.WRITE, payload, "input")
     expected = plan.expected_cycles(range(step.first, step.first + step.count))
     runs_before = bench.golden.runs_executed

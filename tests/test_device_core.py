@@ -11,46 +11,23 @@ from hw.board.device_core import DeviceCore
 from hw.board.layer_sequencer import SEQUENCER_LAYER_OVERHEAD
 from sw import spec
 from sw.golden import executor
+from sw.device.plan import DevicePlan, RunStep
+from sw.device.requests import read_payload, write_payload, write_payloads
 from sw.golden.cycle_model import program_cycles
-from sw.golden.engine_image import EngineImage
-from sw.golden.hardware_layer import place_maps
-from sw.program.ir import HostOp, Program
 from sw.spec import Mem, Op, Status
-from tests.test_engine_program import small_program
+from tests.test_engine_program import small_network
 
 CONFIG = board_config("virtual").replace(name="test", lanes=3, lane_words=256,
                                           act_depth=1024, config_depth=64, power=None)
 
 
-def write_requests(mem, values, *, lane=0, addr=0, chunk=200):
-    """WRITE payloads of ``values`` (ints), ``chunk`` words a frame."""
-    nbytes = spec.MEM_WORD_BYTES[mem]
-    out = []
-    for start in range(0, len(values), chunk):
-        part = values[start:start + chunk]
-        data = b"".join((int(v) & ((1 << (8 * nbytes)) - 1)).to_bytes(nbytes, "little")
-                        for v in part)
-        out.append((Op.WRITE, bytes([mem, lane]) + (addr + start).to_bytes(2, "little") + data))
-    return out
-
-
-def image_requests(image, config):
-    reqs = []
-    for k in range(image.lanes):
-        reqs += write_requests(Mem.WEIGHT, [spec.pack_fields(spec.WEIGHT_WORD_FIELDS, w)
-                                            for w in image.words[k]], lane=k)
-        reqs += write_requests(Mem.CHAN, image.channels[k], lane=k)
-    reqs += write_requests(Mem.PARAM, [spec.pack_fields(spec.PARAM_WORD_FIELDS, p)
-                                       for p in image.params])
-    words = []
-    for layer in image.layers:
-        words += spec.pack_layer_config(layer["cfg"], layer["lane_cfg"], config.word_addr_width)
-    reqs += write_requests(Mem.CONFIG, words)
-    return reqs
+def write_requests(mem, words, *, lane=0, addr=0, chunk=200):
+    """WRITE requests of ``words``, ``chunk`` words a frame."""
+    return [(Op.WRITE, p) for p in write_payloads(mem, lane, addr, words, chunk)]
 
 
 def read_request(addr, count):
-    return (Op.READ, bytes([Mem.ACT, 0]) + addr.to_bytes(2, "little") + count.to_bytes(2, "little"))
+    return (Op.READ, read_payload(addr, count))
 
 
 def simulate(config, requests, *, bad_crc=()):
@@ -134,8 +111,7 @@ def test_write_read_activations_and_bad_write_changes_nothing():
     data = np.random.default_rng(1).integers(-128, 128, 300)
     reqs = write_requests(Mem.ACT, data, addr=100, chunk=128)
     # Overruns the memory by one byte: refused whole.
-    reqs.append((Op.WRITE, bytes([Mem.ACT, 0]) + (CONFIG.act_depth - 2).to_bytes(2, "little")
-                 + bytes(3)))
+    reqs.append((Op.WRITE, write_payload(Mem.ACT, 0, CONFIG.act_depth - 2, bytes(3))))
     # A bad-CRC write is not executed either.
     reqs += write_requests(Mem.ACT, [7] * 10, addr=100)
     reqs += [read_request(100, 300), read_request(CONFIG.act_depth - 2, 2), read_request(0, 0)]
@@ -149,20 +125,19 @@ def test_write_read_activations_and_bad_write_changes_nothing():
 
 def test_program_runs_on_device():
     rng = np.random.default_rng(3)
-    layers = small_program(rng)
-    program = Program(input_shape=(1, 8, 10), ops=[
-        HostOp("quantize", {"scale": 1.0, "map_shape": [1, 8, 10], "pad": [1, 1]}), *layers])
-    image = EngineImage.build(place_maps(layers, CONFIG.act_depth), CONFIG.lanes,
-                              lane_words=CONFIG.lane_words, act_depth=CONFIG.act_depth)
+    program, layers = small_network(rng)
+    plan = DevicePlan.build(program, CONFIG.hello())
+    (step,) = [s for s in plan.steps if isinstance(s, RunStep)]
+    assert (step.first, step.count) == (0, len(layers))
     x = rng.integers(-128, 128, (1, 8, 10))
-    last = image.layers[-1]["hw"]
-    out_size = last.c_out * last.out_h * last.out_w
-    reqs = (image_requests(image, CONFIG)
-            + write_requests(Mem.ACT, x.reshape(-1), addr=image.layers[0]["hw"].in_base))
+    reqs = [req for mem, lane, addr, words in plan.load_writes()
+            for req in write_requests(mem, words, lane=lane, addr=addr)]
+    reqs += write_requests(Mem.ACT, x.reshape(-1), addr=step.in_base)
     run = (Op.RUN, bytes([0, len(layers)]), len(reqs))
     # The RUN resent with its seq (its response lost) must not run again: the first run's
     # layers overwrote maps the second would read.
-    reqs += [run, run, (Op.COUNTERS, b""), read_request(last.out_base, out_size)]
+    reqs += [run, run, (Op.COUNTERS, b""),
+             read_request(step.out_base, int(np.prod(step.out_shape)))]
     got = simulate(CONFIG, reqs)
     assert all(r["code"] == Status.OK for r in got)
     first_run = spec.unpack_bytes(spec.RUN_RESULT_FIELDS, payload(got[-4]))

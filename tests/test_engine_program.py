@@ -54,11 +54,18 @@ def run_on_engine(image, x, lanes):
     return outputs, cycles
 
 
-def test_program_layer_after_layer():
-    rng = np.random.default_rng(3)
+def small_network(rng):
+    """``(program, layers)``: :func:`small_program`'s layers after the quantize host op
+    (unit scale, so int8 inputs go in as they are) that pads the input for conv1."""
     layers = small_program(rng)
     program = Program(input_shape=(1, 8, 10), ops=[
         HostOp("quantize", {"scale": 1.0, "map_shape": [1, 8, 10], "pad": [1, 1]}), *layers])
+    return program, layers
+
+
+def test_program_layer_after_layer():
+    rng = np.random.default_rng(3)
+    program, layers = small_network(rng)
     lanes = 3
     image = EngineImage.build(place_maps(layers, 1024), lanes, lane_words=256, act_depth=1024)
     x = rng.integers(-128, 128, (1, 8, 10))

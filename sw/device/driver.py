@@ -38,11 +38,10 @@ from ..link.frame import FrameParser, encode_frame
 from ..spec import Capability, Mem, Op, Status
 from .errors import DeviceError, IncompatibleDevice
 from .plan import DevicePlan, HostStep, RunStep
+from .requests import MEM_HEADER_BYTES, encode_words, read_payload, write_payload
 
 __all__ = ["Driver", "InferenceResult", "required_caps"]
 
-#: Bytes of the WRITE / READ header (mem, lane, addr).
-_MEM_HEADER = 4
 #: Bytes a frame adds to its payload.
 _OVERHEAD = spec.LINK_HEADER_BYTES + spec.LINK_CRC_BYTES
 
@@ -114,7 +113,7 @@ class Driver:
         self.min_chunk = int(min_chunk)
         self.run_margin = float(run_margin)
         self.max_payload = spec.LINK_MAX_PAYLOAD
-        self._chunk = self.max_payload - _MEM_HEADER
+        self._chunk = self.max_payload - MEM_HEADER_BYTES
         self._streak = 0
         self._seq = 0
         self._parser = FrameParser(self.max_payload)
@@ -198,7 +197,7 @@ class Driver:
                     if adaptive:
                         self._streak += 1
                         if self._streak >= 16:
-                            self._chunk = min(self._chunk * 2, self.max_payload - _MEM_HEADER)
+                            self._chunk = min(self._chunk * 2, self.max_payload - MEM_HEADER_BYTES)
                             self._streak = 0
                     return response.payload, meta
                 try:
@@ -237,9 +236,9 @@ class Driver:
                 self.baud = hello["baud"]
             if hello["clk_hz"]:
                 self.clk_hz = hello["clk_hz"]
-            if _MEM_HEADER + self.min_chunk <= hello["max_payload"] <= spec.LINK_MAX_PAYLOAD:
+            if MEM_HEADER_BYTES + self.min_chunk <= hello["max_payload"] <= spec.LINK_MAX_PAYLOAD:
                 self.max_payload = hello["max_payload"]
-                self._chunk = min(self._chunk, self.max_payload - _MEM_HEADER)
+                self._chunk = min(self._chunk, self.max_payload - MEM_HEADER_BYTES)
         return hello
 
     def check_compatible(self, hello, program):
@@ -267,7 +266,7 @@ class Driver:
             for bit, layer in required_caps(program).items():
                 if not hello["caps"] & bit:
                     problems.append(f"no {bit.name} capability (layer {layer!r} needs it)")
-            if not _MEM_HEADER + self.min_chunk <= hello["max_payload"]:
+            if not MEM_HEADER_BYTES + self.min_chunk <= hello["max_payload"]:
                 problems.append(f"max_payload {hello['max_payload']} is too small for "
                                 f"WRITE frames")
         plan = None
@@ -291,15 +290,14 @@ class Driver:
         if mem is Mem.ACT:
             data = np.asarray(words).astype(np.int8).tobytes()
         else:
-            mask = (1 << (8 * nbytes)) - 1
-            data = b"".join((int(w) & mask).to_bytes(nbytes, "little") for w in words)
+            data = encode_words(mem, words)
         n = len(data) // nbytes
         pos = 0
         while pos < n:
             def build(pos=pos):
                 k = max(1, min(n - pos, self._chunk // nbytes))
-                header = bytes([mem, lane]) + (addr + pos).to_bytes(2, "little")
-                return header + data[pos * nbytes:(pos + k) * nbytes], k
+                return write_payload(mem, lane, addr + pos,
+                                     data[pos * nbytes:(pos + k) * nbytes]), k
             _, k = self._request(Op.WRITE, build, f"WRITE {mem.name} lane {lane} @ "
                                  f"{addr + pos}", adaptive=True)
             pos += k
@@ -312,8 +310,7 @@ class Driver:
 
             def build(pos=pos):
                 k = max(1, min(count - pos, self._chunk, self.max_payload))
-                return bytes([Mem.ACT, 0]) + (addr + pos).to_bytes(2, "little") + \
-                    k.to_bytes(2, "little"), k
+                return read_payload(addr + pos, k), k
             data, k = self._request(Op.READ, build, f"READ ACT @ {addr + pos}",
                                     reply_bytes=min(count - pos, self._chunk), adaptive=True)
             # A late answer to an earlier, longer try of this READ is as good (its bytes
