@@ -242,8 +242,7 @@ def test_socket_url_runs_the_same_code_path(mnist_on_golden):
     port = serve_golden(GoldenDevice())
     drv = open_device(f"socket://127.0.0.1:{port}", timeout=2.0)
     try:
-        plan = drv.check_compatible(drv.hello(), program)
-        drv.load(plan)
+        plan = drv.prepare(program)
         res = drv.infer(plan, x[:2])
     finally:
         drv.close()

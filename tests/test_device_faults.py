@@ -35,8 +35,7 @@ def test_inference_survives_a_noisy_link(mnist, fault, rate):
     proxy = FaultProxy(dev, **{fault: rate}, seed=int(rate * 1000))
     drv = Driver(proxy, timeout=0.005, retries=40)
     proxy.enabled = False        # the program goes in over a clean link, the inputs not
-    plan = drv.check_compatible(drv.hello(), program)
-    drv.load(plan)
+    plan = drv.prepare(program)
     proxy.enabled = True
     start = time.monotonic()
     for i in range(len(x)):
@@ -56,8 +55,7 @@ def test_program_load_survives_one_percent_corruption(mnist):
     dev = GoldenDevice()
     proxy = FaultProxy(dev, corrupt=0.01, seed=5)
     drv = Driver(proxy, timeout=0.005, retries=40)
-    plan = drv.check_compatible(drv.hello(), program)
-    drv.load(plan)
+    plan = drv.prepare(program)
     np.testing.assert_array_equal(drv.infer(plan, x[0]).output, ref.output[0])
     assert proxy.stats["to_device"]["corrupted"] > 100
 

@@ -91,8 +91,7 @@ def test_programs_equal_on_both_devices(sim, name):
     x = rng.normal(0, 50 * scale, (2,) + program.input_shape)
     results = []
     for drv in (sim, open_device("golden")):
-        plan = drv.check_compatible(drv.hello(), program)
-        drv.load(plan)
+        plan = drv.prepare(program)
         results.append(drv.infer(plan, x))
     (s_out, s_int, s_cycles, s_counters), (g_out, g_int, g_cycles, g_counters) = results
     np.testing.assert_array_equal(s_out, g_out)
@@ -111,8 +110,7 @@ def test_virtual_board_through_a_noisy_link(sim, fault):
     proxy = FaultProxy(sim.port, **{fault: 0.01}, seed=7)
     drv = Driver(proxy, timeout=0.05, retries=40, run_margin=1000)
     proxy.enabled = False
-    plan = drv.check_compatible(drv.hello(), program)
-    drv.load(plan)
+    plan = drv.prepare(program)
     proxy.enabled = True
     ref = execute(program, x)
     for i in range(len(x)):

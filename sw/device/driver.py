@@ -347,6 +347,13 @@ class Driver:
         return self._hello
 
     # -- a program ------------------------------------------------------------------------
+    def prepare(self, program):
+        """HELLO, refuse the device unless ``program`` fits it (:meth:`check_compatible`),
+        load the program; returns its :class:`DevicePlan`."""
+        plan = self.check_compatible(self.hello(), program)
+        self.load(plan)
+        return plan
+
     def load(self, plan):
         """Send the plan's engine image (weights, channel tables, parameters, configuration)."""
         self._hello = plan.hello

@@ -52,13 +52,11 @@ def measure(program, x, fault, rate, *, seed=0, timeout=0.005, retries=100):
     t0 = time.monotonic()
     load_error = None
     try:
-        plan = drv.check_compatible(drv.hello(), program)
-        drv.load(plan)
+        plan = drv.prepare(program)
     except DeviceError as exc:       # a load that fails is a result too
         load_error = str(exc)
         proxy.enabled = False
-        plan = drv.check_compatible(drv.hello(), program)
-        drv.load(plan)
+        plan = drv.prepare(program)
         proxy.enabled = True
     load = dict(drv.stats, seconds=time.monotonic() - t0)
     rows, errors, correct = [], [], 0
