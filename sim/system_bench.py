@@ -205,7 +205,7 @@ async def conformance(dut):
     _write_summary("conformance", dict(bench.tally))
 
 
-def random_request(rng, bench):
+def random_request(rng):
     """A random request, valid or not, and a name for it."""
     lanes, depth = CONFIG["lanes"], CONFIG["act_depth"]
     kind = rng.choice(["hello", "write_act", "write_act", "write_mem", "read", "read",
@@ -255,7 +255,7 @@ async def random_frames(dut):
     wall = time.perf_counter()
     previous_damaged = False
     for n in range(FRAMES):
-        op, payload = random_request(rng, bench)
+        op, payload = random_request(rng)
         frame = encode_frame(bench.next_seq(), op, payload)
         kind = "good" if previous_damaged or rng.random() < 0.75 else rng.choice(damage)
         cases[kind] += 1

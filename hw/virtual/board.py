@@ -46,7 +46,7 @@ def build_virtual_board(config=None, *, divisor=DEFAULT_DIVISOR, build_root=None
     build_root : path, optional
         Where builds are kept (``build/virtual_board``).
     log : callable, optional
-        Takes progress messages (``print`` by default; ``None``-returning callables only).
+        Takes the progress messages (default: print them to stderr).
     """
     configure()
     from amaranth.back import verilog
