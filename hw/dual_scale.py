@@ -69,16 +69,18 @@ class DualScaleUnit(wiring.Component):
 
     LATENCY = spec.EPILOGUE_LATENCY
 
+    def __new__(cls, *, acc_width=spec.ACC_WIDTH, mult_width=spec.MULT_WIDTH,
+                bias_width=spec.BIAS_WIDTH, shift_width=spec.SHIFT_WIDTH):
+        # Checked here, before the object exists: Amaranth reports an elaboratable that is
+        # created and never elaborated (UnusedElaboratable), refused ones included.
+        _check_width("acc_width", acc_width, 2, 48)
+        _check_width("mult_width", mult_width, 2, 27)
+        _check_width("bias_width", bias_width, 1, 64)
+        _check_width("shift_width", shift_width, 1, 6)
+        return super().__new__(cls, src_loc_at=1)
+
     def __init__(self, *, acc_width=spec.ACC_WIDTH, mult_width=spec.MULT_WIDTH,
                  bias_width=spec.BIAS_WIDTH, shift_width=spec.SHIFT_WIDTH):
-        try:
-            _check_width("acc_width", acc_width, 2, 48)
-            _check_width("mult_width", mult_width, 2, 27)
-            _check_width("bias_width", bias_width, 1, 64)
-            _check_width("shift_width", shift_width, 1, 6)
-        except ValueError:
-            self._MustUse__silence = True   # never built, so nothing to warn about
-            raise
         self.acc_width = acc_width
         self.mult_width = mult_width
         self.bias_width = bias_width

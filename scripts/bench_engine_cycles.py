@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from sw.atomic import write_text  # noqa: E402
 from sw.results import results_header  # noqa: E402
-from sw.golden.cycle_model import lane_words_and_positions, layer_cycles  # noqa: E402
-from sw.golden.hardware_layer import HardwareLayer  # noqa: E402
+from sw.mapping.cycle_model import lane_words_and_positions, layer_cycles  # noqa: E402
+from sw.mapping.hardware_layer import HardwareLayer  # noqa: E402
 from sw.program.file import load  # noqa: E402
 
 

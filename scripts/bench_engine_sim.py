@@ -31,17 +31,19 @@ def main():
     args = parser.parse_args()
 
     from hw.engine.layer_engine import LayerEngine
-    from sim.model_jobs import model_jobs
-    from sim.runner import available_simulators, build_dir_for, run_cocotb
-    from sim.test_engine_models import ACT_DEPTH, LANE_WORDS, LANES, MODELS
-    from sw.data.mnist import load_mnist
+    from testsupport.model_jobs import model_jobs
+    from testsupport.runner import available_simulators, build_dir_for, run_cocotb
+    from sw.mapping.boards import board_config
+    from testsupport.bundled import INPUTS, MODELS
+    board = board_config("arty_a7_35t")
+    LANES, LANE_WORDS, ACT_DEPTH = board.lanes, board.lane_words, board.act_depth
     from sw.models import load_model
     from sw.program.file import load
 
     model_path, program_path = MODELS["mnist"]
     model, _ = load_model(model_path)
     program = load(program_path)
-    x = load_mnist().x_test[:args.samples]
+    x = INPUTS["mnist"](args.samples)
     jobs = [j for j in model_jobs("mnist", model, program, x, LANES, ACT_DEPTH, LANE_WORDS)
             if "whole model" in j["name"]]
     engine_cycles = sum(m["busy_cycles"] for j in jobs for m in j["model"])

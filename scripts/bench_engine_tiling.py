@@ -3,12 +3,12 @@
 
 For every conv layer of the given compiled programs (``attq-fpga compile`` output), each
 activation memory size and lane count: the layer split into row bands that fit
-(``sw.golden.tiling.plan_bands``), the engine cycles of all its bands against the same
+(``sw.mapping.tiling.plan_bands``), the engine cycles of all its bands against the same
 layer untiled on an engine whose memory holds it (the cycle model, which the RTL benches
 check band by band: sim/test_engine_tiling.py), the output rows recomputed, and the bytes
 the host moves for it (band inputs written, kept output rows read back), which an untiled
-layer in a chain does not move at all. Then each whole program with
-``place_maps(tile=True)``: cycles and link bytes against the untiled run.
+layer in a chain does not move at all. Then each whole program laid out as the driver
+lays it out (``sw.mapping.plan.DevicePlan``): cycles and link bytes against the untiled run.
 
 Times assume a 100 MHz engine clock and the 4 Mbaud link's ~400 KB/s (ARCHITECTURE.md).
 
@@ -30,10 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sw.atomic import write_text  # noqa: E402
-from sw.golden.cycle_model import lane_words_and_positions, layer_cycles  # noqa: E402
-from sw.golden.engine_image import EngineImage  # noqa: E402
-from sw.golden.hardware_layer import HardwareLayer, place_maps  # noqa: E402
-from sw.golden.tiling import TiledLayer, plan_bands  # noqa: E402
+from sw.mapping.cycle_model import lane_words_and_positions, layer_cycles  # noqa: E402
+from sw.errors import InputError  # noqa: E402
+from sw.mapping.boards import board_config  # noqa: E402
+from sw.mapping.engine_image import EngineImage  # noqa: E402
+from sw.mapping.hardware_layer import HardwareLayer  # noqa: E402
+from sw.mapping.plan import BandStep, DevicePlan, RunStep  # noqa: E402
+from sw.mapping.tiling import plan_bands  # noqa: E402
 from sw.program.file import load  # noqa: E402
 from sw.results import results_header  # noqa: E402
 
@@ -84,30 +87,9 @@ def layer_rows(path, act_depths, lanes_list):
     return rows
 
 
-def link_bytes(placed):
-    """``(written, read)``: every byte the host moves to run ``placed`` (place_maps's
-    output), as the driver does: the first input, each band's input rows and kept output
-    rows, the map before a tiled layer read back and the map after it written again, and
-    the last output."""
-    written = read = 0
-    for k, item in enumerate(placed):
-        tiled = isinstance(item, TiledLayer)
-        before = placed[k - 1] if k else None
-        if tiled:
-            link = item.link_bytes()
-            written += link["written"]
-            read += link["read"]
-            if before is not None and not isinstance(before, TiledLayer):
-                read += before.out_size
-        elif before is None or isinstance(before, TiledLayer):
-            written += item.in_size
-    if not isinstance(placed[-1], TiledLayer):
-        read += placed[-1].out_size
-    return written, read
-
-
 def program_rows(path, act_depths, lanes_list):
-    """Whole program, layer after layer: untiled (maps on chip) against place_maps(tile=True)."""
+    """Whole program as the driver runs it (``sw.mapping.plan.DevicePlan``, whose
+    ``segment_program`` is the one placement policy) against every layer's maps on chip."""
     program = load(path)
     layers = program.engine_layers
     baseline = int(np.prod(layers[0].in_shape)) + int(np.prod(layers[-1].out_shape))
@@ -116,22 +98,27 @@ def program_rows(path, act_depths, lanes_list):
         untiled = sum(layer_cycles(*lane_words_and_positions(
             HardwareLayer.from_program(l).lane_program(lanes)))["busy_cycles"] for l in layers)
         for depth in act_depths:
+            # Weight memories large enough for any program: only the activation memory,
+            # the one this benchmark varies, decides the placement.
+            hello = board_config().replace(lanes=lanes, act_depth=depth,
+                                           lane_words=1 << 16, config_depth=1 << 16).hello()
             try:
-                placed = place_maps(layers, depth, tile=True)
-            except ValueError as err:
+                plan = DevicePlan.build(program, hello)
+            except InputError as err:
                 rows.append({"program": Path(path).name, "lanes": lanes, "act_depth": depth,
                              "error": str(err)})
                 continue
-            image = EngineImage.build(placed, lanes)
             cycles = sum(layer_cycles(*lane_words_and_positions(e["lanes"]))["busy_cycles"]
-                         for e in image.layers)
-            written, read = link_bytes(placed)
+                         for e in plan.image.layers)
+            link = plan.link_bytes()
+            tiled = [step.name for step in plan.steps if isinstance(step, BandStep)]
             rows.append({"program": Path(path).name, "lanes": lanes, "act_depth": depth,
-                         "tiled_layers": [p.name for p in placed if isinstance(p, TiledLayer)],
+                         "tiled_layers": tiled, "runs": sum(isinstance(step, RunStep)
+                                                            for step in plan.steps),
                          "untiled_cycles": untiled, "tiled_cycles": cycles,
-                         "overhead": cycles / untiled - 1, "link_written": written,
-                         "link_read": read, "link_untiled": baseline,
-                         "link_ms": 1e3 * (written + read) / LINK_BYTES_PER_S,
+                         "overhead": cycles / untiled - 1, "link_written": link["written"],
+                         "link_read": link["read"], "link_untiled": baseline,
+                         "link_ms": 1e3 * (link["written"] + link["read"]) / LINK_BYTES_PER_S,
                          "engine_ms": 1e3 * cycles / CLOCK_HZ})
     return rows
 
@@ -152,7 +139,7 @@ def main():
                json.dumps({**meta, "layers": layers, "programs": programs}, indent=2) + "\n")
     lines += [
         "Every layer whose input + output maps exceed the activation memory, run as row "
-        "bands (sw/golden/tiling.py). Cycles from the cycle model, which the RTL bench "
+        "bands (sw/mapping/tiling.py). Cycles from the cycle model, which the RTL bench "
         "(sim/test_engine_tiling.py) checks band by band; untiled = the same layer on an "
         "engine whose memory holds it. Link bytes: band inputs written + kept output rows "
         "read, all of which an untiled layer in a chain keeps on chip. Times: 100 MHz "
@@ -175,20 +162,22 @@ def main():
             f"{r['link_read']} | {r['link_ms']:.1f} | {r['engine_ms']:.2f} |")
     lines += [
         "", "## Whole programs", "",
-        "Every engine layer in turn, `place_maps(tile=True)`: layers that fit keep their "
-        "maps on chip; around a tiled layer the map before it is read back and the map "
-        "after it written again. Link bytes: all the host moves (the input, the logits, "
-        "and what tiling adds); untiled, only the input and the logits cross.", "",
-        "| program | P | act memory | tiled layers | untiled cycles | tiled cycles | overhead "
-        "| link bytes untiled | link bytes written + read | link ms | engine ms |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+        "The program laid out as the driver lays it out (`DevicePlan`, whose "
+        "`segment_program` is the one placement policy): consecutive layers whose maps fit "
+        "together run in one RUN with their maps on chip, a layer that does not fit with "
+        "the run before it starts a new RUN, and a layer whose own maps do not fit runs in "
+        "bands. Link bytes: all the host moves (the input, the logits, and what the extra "
+        "RUNs and the bands add); untiled, only the input and the logits cross.", "",
+        "| program | P | act memory | runs of whole layers | layers in bands | untiled cycles | tiled cycles "
+        "| overhead | link bytes untiled | link bytes written + read | link ms | engine ms |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in programs:
         if "error" in r:
             lines.append(f"| {r['program']} | {r['lanes']} | {r['act_depth']} | "
-                         f"cannot be tiled: {r['error']} |||||||")
+                         f"cannot run: {r['error']} ||||||||")
             continue
         lines.append(
-            f"| {r['program']} | {r['lanes']} | {r['act_depth']} | "
+            f"| {r['program']} | {r['lanes']} | {r['act_depth']} | {r['runs']} | "
             f"{', '.join(r['tiled_layers']) or '-'} | {r['untiled_cycles']} | "
             f"{r['tiled_cycles']} | {100 * r['overhead']:+.1f} % | {r['link_untiled']} | "
             f"{r['link_written']} + {r['link_read']} | {r['link_ms']:.1f} | "

@@ -141,7 +141,7 @@ def main():
 
     import torch
 
-    from sw.data.tfr import tfr
+    from sw.data.transform import apply_transform
     from sw.doppler.detector import front_end
     from sw.program.file import load
     torch.set_num_threads(1)
@@ -177,14 +177,16 @@ def main():
             "accuracy": s.get("accuracy"), "board": doc["device"]["board_name"],
             "clk_hz": doc["device"]["clk_hz"], "baud": doc["device"]["baud"]}
 
-    # Host work per HITS that the board would leave on the host: the TFR of its segment.
+    # Host work per HITS that the board would leave on the host: the program's input
+    # transform (the TFR) of its segment.
     rec, segments = front_end(RECORDING)
     chans = segments.channels()
+    transform = program.input_transform
     t0 = time.perf_counter()
     for i in range(len(chans)):
-        tfr(chans[i:i + 1], n_fft=32, hop=32)
+        apply_transform(transform, chans[i:i + 1])
     tfr_s = (time.perf_counter() - t0) / len(chans)
-    x0 = tfr(chans[:1], n_fft=32, hop=32)[0]
+    x0 = apply_transform(transform, chans[:1])[0]
 
     golden = per_device.get("golden", {})
     clk = golden.get("clk_hz", 100_000_000)

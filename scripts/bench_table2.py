@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sw.atomic import write_text  # noqa: E402
-from sw.experiments.report import provenance  # noqa: E402
+from sw.results import provenance  # noqa: E402
 
 LIMIT_S = 60 * 60
 PAPER_REPS = 10
@@ -39,7 +39,7 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     if args.run:
-        from sw.experiments import run_table2
+        from sw.experiments.table2 import run_table2
         with tempfile.TemporaryDirectory() as tmp:
             rec = run_table2(dataset="mnist", reps=args.run, out_dir=tmp,
                              epochs_scale=args.epochs_scale, workers=args.workers,

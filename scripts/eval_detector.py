@@ -2,7 +2,7 @@
 """Detector quality against the simulator's truth, at the default settings.
 
 Simulates 30-minute recordings, writes each as a 16-bit stereo WAV with its truth CSV,
-runs the front end on the file exactly as ``attq-fpga detect`` does (read, check,
+runs the front end on the file exactly as ``attq-fpga recordings detect`` does (read, check,
 detect), and scores the detections against the truth (one-to-one matching by time
 overlap). The main figure is for seed 2026, which was not used while choosing the
 detector's defaults (seeds 7-10 were); four more seeds show the spread, and the same seeds
@@ -160,7 +160,7 @@ def main():
         f"Segment centring (emboli): detected midpoint vs truth centre, median "
         f"{m['centre_error_ms_median']:.1f} ms, 95th percentile {m['centre_error_ms_p95']:.1f} ms; "
         f"artefacts: median {m['artefact_centre_error_ms_median']:.0f} ms, 95th percentile "
-        f"{m['artefact_centre_error_ms_p95']:.0f} ms (make-dataset hits centres the training "
+        f"{m['artefact_centre_error_ms_p95']:.0f} ms (data make hits centres the training "
         "segments on the truth centre).",
         "",
         "Missed events: " + (", ".join(f"{x['class']} at {x['onset_s']} s ({x['duration_ms']} ms, "

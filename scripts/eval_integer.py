@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Integer program vs quantized PyTorch model on held-out data (the issue-5 agreement check).
 
-For each saved model: compile it (``sw.compiler.compile_saved``, calibration on its
+For each saved model: compile it (``sw.compiler.compiler.compile_saved``, calibration on its
 training split), run the program with the golden executor on the whole test split, and
 compare the MCC of its decisions with the PyTorch model's. Also reports the program's
 per-layer counts, EC_T (Eq. 3) of the program and of the PyTorch models, EC_G^T against
@@ -53,9 +53,10 @@ def evaluate(label, path, data_path, calibrations, n_calibration, prog_dir):
     import torch
 
     from sw import metrics
-    from sw.compiler import compile_saved
-    from sw.golden.energy import program_energy
-    from sw.golden.executor import execute, program_cycles
+    from sw.compiler.compiler import compile_saved
+    from sw.power.estimate import program_energy
+    from sw.golden.executor import execute
+    from sw.mapping.cycle_model import program_cycles
     from sw.models import load_model
     from sw.program import save
     from sw.train.pipeline import load_dataset
@@ -64,7 +65,7 @@ def evaluate(label, path, data_path, calibrations, n_calibration, prog_dir):
     model, rec = load_model(path)
     data = rec.get("data") or {}
     seed = int((rec.get("training") or {}).get("settings", {}).get("seed", 0))
-    split = load_dataset(data["dataset"], rec.get("preset") or rec["arch"], seed=seed,
+    split = load_dataset(data["dataset"], transform=rec["input_transform"], seed=seed,
                          data_path=data_path)
     t0 = time.perf_counter()
     y_pt = predict(model, split.x_test)
@@ -155,7 +156,7 @@ def markdown(report):
         "(`sw/golden/executor.py`, bit-exact integer model of the engine) on the whole test "
         "split; PyTorch runs the same quantized model in floating point. MCC difference in "
         "points (1 point = 0.01 MCC). EC_T is Eq. 3 (ceil rounding) per inference: "
-        "'program' from the compiled program (sw/golden/energy.py: ternary layers at 2 "
+        "'program' from the compiled program (sw/power/estimate.py: ternary layers at 2 "
         "bits, the other layers at int8 with per-channel scales), 'PyTorch q' from "
         "sw.metrics.energy on the quantized PyTorch model (its layers that are not "
         "ternary at 32 bits, as the paper counts them); EC_G^T of the program against the "
@@ -183,7 +184,7 @@ def markdown(report):
                   f"- data: {m['description']}",
                   f"- training: {m['training']}",
                   f"- program: `{p['program']}` sha256 `{p['sha256']}`",
-                  f"- engine cycles at P = 4 (sw.golden.cycle_model.program_cycles): "
+                  f"- engine cycles at P = 4 (sw.mapping.cycle_model.program_cycles): "
                   f"{_cycles(p.get('cycles'))}", "",
                   "| layer | mode | positions | nnz | adds + | adds − | weight words | "
                   "act reads | act writes |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]

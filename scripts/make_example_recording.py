@@ -6,7 +6,7 @@ Two minutes of simulated middle-cerebral-artery Doppler with HITS (16-bit PCM st
 
     .venv/bin/python scripts/make_example_recording.py
 
-It runs exactly ``attq-fpga simulate-recording --minutes 2 --seed 2024
+It runs exactly ``attq-fpga recordings simulate --minutes 2 --seed 2024
 --out data/example/tcd-example.wav``; the same seed gives the same bytes.
 """
 
@@ -21,5 +21,5 @@ from sw.cli import main  # noqa: E402
 OUT = ROOT / "data" / "example" / "tcd-example.wav"
 
 if __name__ == "__main__":
-    sys.exit(main(["simulate-recording", "--minutes", "2", "--seed", "2024",
+    sys.exit(main(["recordings", "simulate", "--minutes", "2", "--seed", "2024",
                    "--out", str(OUT), "--no-progress"]))

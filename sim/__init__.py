@@ -1,1 +1,2 @@
-"""cocotb benches of the RTL (collected by ``pytest sim/``) and their helpers."""
+"""cocotb benches of the RTL, collected by ``pytest sim/``; the helpers they share with the
+tests live in :mod:`testsupport`."""

@@ -2,7 +2,7 @@
 
 Every cycle the bench drives random valid and ready, and asserts the unit's ``i.ready``,
 ``o.valid`` and ``o.payload`` against the cycle model
-(:class:`sw.golden.cycle_model.ElasticPipeline`) and the golden integer reference
+(:class:`sw.mapping.cycle_model.ElasticPipeline`) and the golden integer reference
 (:func:`sw.golden.dual_scale.dual_scale`). Settings come from the environment:
 ``BENCH_SEED``, ``BENCH_COUNT`` (random vectors after the corners), ``BENCH_SUMMARY``
 (a JSON file to write the tallies to).
@@ -16,9 +16,9 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
-from sim.epilogue_vectors import expected, vectors
+from testsupport.epilogue_vectors import expected, vectors
 from sw import spec
-from sw.golden.cycle_model import ElasticPipeline
+from sw.mapping.cycle_model import ElasticPipeline
 
 SEED = int(os.environ.get("BENCH_SEED", "1"))
 COUNT = int(os.environ.get("BENCH_COUNT", "2000"))

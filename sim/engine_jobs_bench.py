@@ -3,7 +3,7 @@
 ``BENCH_OUT``, when set, names a pickle to write what the engine produced (each layer's
 output map, busy cycles and counters, per job).
 
-A job, prepared outside the simulator (sim/model_jobs.py, sim/engine_cases.py) and
+A job, prepared outside the simulator (testsupport/model_jobs.py, testsupport/engine_cases.py) and
 pickled to ``BENCH_JOBS``, holds placed HardwareLayers, the input map, and what each layer
 must give: its output (from the golden model or the plain-loop reference) and the cycle
 model's busy cycles, weight words and stall cycles, and optionally a ``stall`` sequence
@@ -11,7 +11,7 @@ per layer (random back-pressure on the shared epilogue, which the cycle model is
 too). The engine runs the layers one after the other, its maps never leaving the
 activation memory, and all of it is asserted.
 
-A job's layer may be a :class:`sw.golden.tiling.TiledLayer`: the bench then does what the
+A job's layer may be a :class:`sw.mapping.tiling.TiledLayer`: the bench then does what the
 host does for row bands (for each band, its input rows written at the band's ``in_base``,
 its register entry run, the output rows it keeps read back) and the map crosses the link
 before and after it. Cycles and stall sequences are per image entry (a band each).
@@ -28,11 +28,11 @@ from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from cocotb.utils import get_sim_time
 
 from hw.engine.layouts import lane_config_layout, layer_config_layout
-from sim.engine_loader import image_writes, input_writes, layer_registers
+from testsupport.engine_loader import image_writes, input_writes, layer_registers
 from sw import spec
-from sw.golden.engine_image import EngineImage
+from sw.mapping.engine_image import EngineImage
 
-WRITE_ENABLES = ("word_en", "chan_en", "param_en", "act_w_en")
+WRITE_ENABLES = ("weight_w__en", "chan_w__en", "param_w__en", "act_w__en")
 PERIOD_NS = 10
 
 
@@ -57,8 +57,8 @@ async def _read(dut, base, count):
     for a in range(count + 1):
         await FallingEdge(dut.clk)
         if a:
-            out.append(dut.act_r_data.value.to_signed())
-        dut.act_r_addr.value = base + a
+            out.append(dut.act_r__data.value.to_signed())
+        dut.act_r__addr.value = base + a
     return out
 
 
@@ -68,6 +68,7 @@ async def jobs(dut):
     dut.rst.value = 1
     dut.start.value = 0
     dut.stall.value = 0
+    dut.act_r__en.value = 1
     for name in WRITE_ENABLES:
         getattr(dut, name).value = 0
     for _ in range(2):

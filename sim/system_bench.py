@@ -27,8 +27,8 @@ from cocotb.triggers import RisingEdge
 from sim.link_bench import _corrupt
 from sim.uart import UartSink, UartSource, settle_comb_at_time_zero
 from sw import spec
-from sw.device.golden_device import GoldenDevice
-from sw.device.plan import DevicePlan, RunStep
+from sw.golden.device import GoldenDevice
+from sw.mapping.plan import DevicePlan, RunStep
 from sw.device.requests import read_payload, write_payloads
 from sw.link import FrameParser, encode_frame
 from sw.spec import Mem, Op, Status
@@ -155,7 +155,7 @@ async def conformance(dut):
     await bench.exchange(bytes(frame), "resent after the NAK")
 
     # A program, loaded through the link and run by the on-chip sequencer.
-    from tests.test_engine_program import small_network
+    from testsupport.networks import small_network
     rng = np.random.default_rng(3)
     program, layers = small_network(rng)
     x = rng.integers(-128, 128, (1, 8, 10))

@@ -3,7 +3,7 @@
 import pytest
 
 from hw.dual_scale import DualScaleUnit
-from sim.runner import run_cocotb, simulator_param
+from testsupport.runner import run_cocotb, simulator_param
 
 
 @pytest.mark.parametrize("simulator", simulator_param())

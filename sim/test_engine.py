@@ -1,13 +1,13 @@
 """pytest entry: the layer engine's cocotb bench on Verilator and on Icarus, on every case
-of sim/engine_cases.py and random layers."""
+of testsupport/engine_cases.py and random layers."""
 
 import pickle
 
 import pytest
 
 from hw.engine.layer_engine import LayerEngine
-from sim.engine_cases import case_jobs
-from sim.runner import build_dir_for, run_cocotb, simulator_param
+from testsupport.engine_cases import case_jobs
+from testsupport.runner import build_dir_for, run_cocotb, simulator_param
 
 LANES = 4
 LANE_WORDS = 256

@@ -10,35 +10,14 @@ import pickle
 
 import pytest
 
-from hw.engine.layer_engine import ARTY_A7_35T, LayerEngine
-from sim.model_jobs import model_jobs
-from sim.runner import ROOT, build_dir_for, run_cocotb, simulator_param
+from hw.engine.layer_engine import LayerEngine
+from sw.mapping.boards import board_config
+from testsupport.bundled import INPUTS, MODELS
+from testsupport.model_jobs import model_jobs
+from testsupport.runner import build_dir_for, run_cocotb, simulator_param
 
-LANES = ARTY_A7_35T["lanes"]
-LANE_WORDS = ARTY_A7_35T["lane_words"]
-ACT_DEPTH = ARTY_A7_35T["act_depth"]
-
-MODELS = {
-    "mnist": (ROOT / "models" / "mnist_attq.pt", ROOT / "models" / "mnist_attq.attq"),
-    "hits": (ROOT / "models" / "hits_attq.pt", ROOT / "models" / "hits_attq.attq"),
-}
-
-
-def mnist_inputs(samples=2):
-    from sw.data.mnist import load_mnist
-    return load_mnist().x_test[:samples]
-
-
-def hits_inputs(samples=1):
-    """Time-frequency maps of HITS the front end cuts from the bundled recording."""
-    from sw.data.tfr import tfr
-    from sw.doppler.detector import front_end
-    from sw.models import HITS_TFR_HOP
-    _, segments = front_end(ROOT / "data" / "example" / "tcd-example.wav")
-    return tfr(segments.channels()[:samples], n_fft=32, hop=HITS_TFR_HOP)
-
-
-INPUTS = {"mnist": mnist_inputs, "hits": hits_inputs}
+BOARD = board_config("arty_a7_35t")
+LANES, LANE_WORDS, ACT_DEPTH = BOARD.lanes, BOARD.lane_words, BOARD.act_depth
 
 
 @pytest.mark.parametrize("simulator", simulator_param())

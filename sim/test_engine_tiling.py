@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from hw.engine.layer_engine import LayerEngine
-from sim.engine_cases import random_layer
-from sim.model_jobs import cycle_model
-from sim.runner import build_dir_for, run_cocotb, simulator_param
-from sw.golden.hardware_layer import reference_layer
-from sw.golden.tiling import plan_bands
+from testsupport.engine_cases import random_layer
+from testsupport.model_jobs import cycle_model
+from testsupport.runner import build_dir_for, run_cocotb, simulator_param
+from sw.golden.reference import reference_layer
+from sw.mapping.tiling import plan_bands
 from sw.spec import ActMode, LayerMode
 
 LANES = 4

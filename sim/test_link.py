@@ -5,7 +5,7 @@ import json
 import pytest
 
 from hw.link import LinkEcho
-from sim.runner import run_cocotb, simulator_param
+from testsupport.runner import run_cocotb, simulator_param
 
 DIVISOR = 4
 FRAMES = {"verilator": 4300, "icarus": 800}

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from hw.board.configs import board_config
+from sw.mapping.boards import board_config
 from hw.board.system import System
-from sim.runner import run_cocotb, simulator_param
+from testsupport.runner import run_cocotb, simulator_param
 
 DIVISOR = 4
 FRAMES = {"verilator": 5000, "icarus": 400}

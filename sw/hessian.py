@@ -104,8 +104,8 @@ def run(args):
     if args.samples < 1:
         raise InputError(f"--samples: expected at least 1, got {args.samples}")
     model, rec = load_model(args.model)
-    preset = rec.get("preset") or {"mnist": "mnist_cnn"}.get(args.dataset)
-    split = load_dataset(args.dataset, preset, seed=args.seed, data_path=args.data_path)
+    split = load_dataset(args.dataset, transform=rec["input_transform"], seed=args.seed,
+                         data_path=args.data_path)
     x = torch.from_numpy(split.x_train[:args.n_data])
     y = torch.from_numpy(split.y_train[:args.n_data])
     batches = [(x[i:i + args.batch_size], y[i:i + args.batch_size])

@@ -32,7 +32,7 @@ Width proofs
 from enum import IntEnum
 
 __all__ = [
-    "FORMAT_VERSION",
+    "FORMAT_VERSION", "PROGRAM_FILE_VERSION",
     "ACT_WIDTH", "ACT_MIN", "ACT_MAX",
     "MAX_FAN_IN", "ACC_WIDTH", "ACC_MIN", "ACC_MAX",
     "MULT_WIDTH", "MULT_MIN", "MULT_MAX",
@@ -55,9 +55,16 @@ __all__ = [
     "field_bytes", "pack_bytes", "unpack_bytes",
 ]
 
-#: Version of the integer contract and of every format derived from it (programs, frames).
-#: Bump it whenever anything in this module changes meaning.
+#: Version of the integer contract (the meaning of every number in this module, and of the
+#: memory images and frames derived from it). The device reports it in HELLO
+#: (``format_version``) and the driver checks it. Bump it whenever anything in this module
+#: changes meaning.
 FORMAT_VERSION = 1
+
+#: Version of the program file (``.attq``, docs/program-format.md), apart from the integer
+#: contract: a change to the file alone (version 2: the model's input transform in
+#: ``meta.input_transform``) bumps this and leaves the device's ``FORMAT_VERSION`` as it is.
+PROGRAM_FILE_VERSION = 2
 
 
 def signed_range(width):

@@ -1,4 +1,4 @@
-"""``attq-fpga board-sim``: the virtual board as a command. It prints its socket:// URL,
+"""``attq-fpga board sim``: the virtual board as a command. It prints its socket:// URL,
 answers a HELLO through pyserial at that URL, and stops with its simulator process on
 SIGTERM; bad arguments exit 2."""
 
@@ -20,7 +20,7 @@ def test_board_sim_answers_hello_over_pyserial_socket(verilator):
     import serial
     from sw.link import FrameParser, encode_frame
 
-    proc = subprocess.Popen([sys.executable, "-m", "sw.cli", "board-sim"],
+    proc = subprocess.Popen([sys.executable, "-m", "sw.cli", "board", "sim"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
@@ -50,5 +50,5 @@ def test_board_sim_answers_hello_over_pyserial_socket(verilator):
 
 @pytest.mark.parametrize("args", [["--divisor", "1"], ["--port", "70000"]])
 def test_board_sim_bad_arguments(args, capsys):
-    assert main(["board-sim", *args]) == 2
+    assert main(["board", "sim", *args]) == 2
     assert args[0] in capsys.readouterr().err

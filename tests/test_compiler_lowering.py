@@ -7,7 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sw.compiler import compile_model, extract_stages, fold_batch_norm, int8_per_channel
+from sw.compiler.compiler import compile_model
+from sw.compiler.graph import extract_stages
+from sw.compiler.lower import fold_batch_norm, int8_per_channel
 from sw.errors import InputError
 from sw.golden.executor import execute
 from sw.quant import QuantConfig, export_quantized, quantize_model
@@ -189,7 +191,7 @@ def test_wrong_records_refused():
 
 
 def test_calibration_by_hand():
-    from sw.compiler import calibrate
+    from sw.compiler.calibrate import calibrate
     from sw.compiler.calibrate import tensor_threshold
 
     assert tensor_threshold([0.0, 1.0, 2.0, 3.0], "max") == 3.0

@@ -10,6 +10,8 @@ import copy
 
 import numpy as np
 import pytest
+
+from sw.program.file import content_hash
 import torch
 
 from sw import metrics
@@ -48,7 +50,7 @@ def test_cli_compile_save_load_same_hash_and_outputs(trained, tmp_path, capsys):
     printed = capsys.readouterr().out
     prog = load(out)
     assert file_hash(out) in printed
-    assert prog.content_hash() == file_hash(out)
+    assert content_hash(prog) == file_hash(out)
     assert to_bytes(prog) == out.read_bytes()
     # Compiling again gives the same program (deterministic calibration and lowering).
     out2 = tmp_path / "again.attq"
@@ -60,10 +62,14 @@ def test_cli_compile_save_load_same_hash_and_outputs(trained, tmp_path, capsys):
                                   execute(load(out2), x).int_output)
     assert [op.mode for op in prog.engine_layers] == ["ternary", "ternary", "dense", "dense"]
     assert prog.classes == [str(d) for d in range(10)]
+    # The model file's input transform, copied into the program (pixels / 255).
+    from sw.models import read_record
+    assert prog.meta["input_transform"] == read_record(path)["input_transform"] == {
+        "steps": [{"kind": "scale", "divisor": 255.0}]}
 
 
 def test_integer_program_mcc_matches_pytorch(trained):
-    from sw.compiler import compile_saved
+    from sw.compiler.compiler import compile_saved
     from sw.train.trainer import predict
 
     path, _, q, split = trained

@@ -9,31 +9,25 @@ import struct
 
 import numpy as np
 import pytest
+
+from sw.program.file import content_hash
 import torch
 from torch import nn
 
-from sw.compiler import compile_model
+from sw.compiler.compiler import compile_model
 from sw.compiler.graph import stage_forward
 from sw.compiler.transformer import _encoder_op, front_stages
 from sw.errors import InputError
-from sw.golden.executor import execute, run_host_op, run_layer
+from sw.golden.executor import execute, run_layer
+from sw.program.host_ops import run_host_op
 from sw.models.cnn_transformer import CNNTransformer
 from sw.program import EngineLayer, HostOp, from_bytes, to_bytes
 from sw.program.file import HEADER_SIZE
-from sw.quant import QuantConfig, quantize_model
+from testsupport.networks import randomise_norms, signals, small_cnn_transformer
 
 
 def _rng(seed=0):
     return np.random.default_rng(seed)
-
-
-def _randomise_norms(module, seed):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in module.modules():
-            if isinstance(m, nn.LayerNorm):
-                m.weight.copy_(1 + 0.5 * torch.randn(m.weight.shape, generator=g))
-                m.bias.copy_(0.3 * torch.randn(m.bias.shape, generator=g))
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
@@ -43,7 +37,7 @@ def test_encoder_layer_host_op_matches_torch(norm_first, activation):
     layer = nn.TransformerEncoderLayer(16, 4, 12, dropout=0.3, activation=activation,
                                        batch_first=True, norm_first=norm_first,
                                        layer_norm_eps=1e-4)
-    _randomise_norms(layer, 2)
+    randomise_norms(layer, 2)
     layer = layer.double().eval()
     x = _rng(3).normal(size=(3, 7, 16)) * 2
     with torch.no_grad():
@@ -56,7 +50,7 @@ def test_encoder_layer_host_op_matches_torch(norm_first, activation):
 def test_layer_norm_and_linear_host_ops_match_torch():
     torch.manual_seed(4)
     ln = nn.LayerNorm(10, eps=1e-3).double()
-    _randomise_norms(ln, 5)
+    randomise_norms(ln, 5)
     lin = nn.Linear(10, 3).double()
     x = _rng(6).normal(size=(4, 5, 10)) * 3 + 1
     ln_op = HostOp("layer_norm", dict(eps=1e-3), arrays=dict(
@@ -103,39 +97,10 @@ def test_class_token_posenc_matches_model():
                                rtol=1e-12, atol=1e-12)
 
 
-def _small_model(seed=0):
-    torch.manual_seed(seed)
-    model = CNNTransformer(in_channels=1, n_samples=48, n_classes=3, d_model=16, n_heads=2,
-                           d_hid=8, n_layers=2, dropout=0.1, projection=4, n_conv_layers=2,
-                           conv_channels=8)
-    with torch.no_grad():
-        model.cls_token.normal_(0, 0.5)
-    _randomise_norms(model, seed + 1)
-    quantize_model(model, QuantConfig(method="attq", t_min=-1.0, t_max=0.5))
-    model.eval()
-    # Centre the logits on the inputs' distribution so that every class gets predicted
-    # (random weights otherwise favour one class for all inputs).
-    with torch.no_grad():
-        logits = model(torch.from_numpy(_signals(512, seed + 9)))
-        model.head[-1].bias -= logits.mean(0)
-        model.head[-1].bias /= logits.std(0)
-        model.head[-1].weight /= logits.std(0)[:, None]
-    return model
-
-
-def _signals(n, seed):
-    """Noisy sinusoids whose frequency varies: inputs the conv front responds to."""
-    rng = _rng(seed)
-    t = np.arange(48) / 48
-    f = rng.uniform(1, 8, size=(n, 1))
-    x = np.sin(2 * np.pi * f * t + rng.uniform(0, 6, (n, 1))) + 0.3 * rng.normal(size=(n, 48))
-    return x[:, None, :].astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def compiled():
-    model = _small_model()
-    prog = compile_model(model, _signals(256, 1))
+    model = small_cnn_transformer()
+    prog = compile_model(model, signals(256, 1))
     return model, prog
 
 
@@ -150,7 +115,7 @@ def test_small_cnn_transformer_agrees_with_pytorch(compiled):
     np.testing.assert_allclose(enc.arrays["linear2_weight"],
                                model.encoder.layers[0].linear2.weight.detach().double(),
                                rtol=1e-6)
-    x = _signals(300, 2)
+    x = signals(300, 2)
     with torch.no_grad():
         want = model(torch.from_numpy(x)).numpy()
     res = execute(prog, x)
@@ -190,9 +155,9 @@ def test_round_trip_keeps_hash_and_outputs(compiled, tmp_path):
     path = tmp_path / "t.attq"
     digest = save(prog, path)
     back = load(path)
-    assert back.content_hash() == digest == prog.content_hash()
+    assert content_hash(back) == digest == content_hash(prog)
     assert save(back, tmp_path / "u.attq") == digest
-    x = _signals(20, 3)
+    x = signals(20, 3)
     np.testing.assert_array_equal(execute(back, x).output, execute(prog, x).output)
 
 
@@ -248,7 +213,7 @@ def test_changed_architecture_is_refused():
     model = MeanPooled(n_samples=48, n_classes=3, d_model=16, n_heads=2, d_hid=8,
                        n_layers=1, conv_channels=8).eval()
     with pytest.raises(InputError, match="does not reproduce"):
-        compile_model(model, _signals(16, 1))
+        compile_model(model, signals(16, 1))
 
 
 def test_programs_without_float_ops_keep_the_first_format(compiled):

@@ -7,7 +7,7 @@ from sw.cli import main
 
 def test_synthetic_esr_then_check_with_png(tmp_path, capsys):
     out = tmp_path / "syn.csv"
-    assert main(["data", "synthetic-esr", str(out), "--rows", "100", "--seed", "1"]) == 0
+    assert main(["data", "make", "esr-synthetic", str(out), "--rows", "100", "--seed", "1"]) == 0
     with open(out, newline="") as fh:
         assert sum(1 for _ in csv.reader(fh)) == 101          # header + 100 rows
     png = tmp_path / "tfr.png"
@@ -32,5 +32,5 @@ def test_bad_input_exits_2_with_the_file_named(tmp_path, capsys):
     assert f"{bad}: header (line 1)" in capsys.readouterr().err
     assert main(["data", "check", "hits", str(tmp_path / "none")]) == 2
     assert main(["data", "check", "esr"]) == 2
-    assert main(["data", "synthetic-esr", str(tmp_path / "x.csv"), "--rows", "2"]) == 2
+    assert main(["data", "make", "esr-synthetic", str(tmp_path / "x.csv"), "--rows", "2"]) == 2
     assert not (tmp_path / "x.csv").exists()

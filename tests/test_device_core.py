@@ -6,16 +6,15 @@ model's plus the sequencer's documented overhead, and bad requests change nothin
 import numpy as np
 from amaranth.sim import Simulator
 
-from hw.board.configs import board_config
 from hw.board.device_core import DeviceCore
-from hw.board.layer_sequencer import SEQUENCER_LAYER_OVERHEAD
 from sw import spec
 from sw.golden import executor
-from sw.device.plan import DevicePlan, RunStep
+from sw.mapping.plan import DevicePlan, RunStep
 from sw.device.requests import read_payload, write_payload, write_payloads
-from sw.golden.cycle_model import program_cycles
+from sw.mapping.boards import board_config
+from sw.mapping.cycle_model import program_cycles
 from sw.spec import Mem, Op, Status
-from tests.test_engine_program import small_network
+from testsupport.networks import small_network
 
 CONFIG = board_config("virtual").replace(name="test", lanes=3, lane_words=256,
                                           act_depth=1024, config_depth=64, power=None)
@@ -151,7 +150,10 @@ def test_program_runs_on_device():
 
     model = program_cycles(program, CONFIG.lanes)
     busy = sum(layer["busy_cycles"] for layer in model)
-    overhead = len(layers) * (CONFIG.config_words + SEQUENCER_LAYER_OVERHEAD)
+    # The contract's 3 cycles a layer: read the first configuration word, pulse start,
+    # see busy fall.
+    assert spec.SEQUENCER_LAYER_OVERHEAD == 3
+    overhead = len(layers) * (CONFIG.config_words + 3)
     assert first_run == {"cycles": busy + overhead, "layers": len(layers)}
     assert resend == first_run
     counters = np.frombuffer(payload(got[-2]), "<u4")

@@ -13,8 +13,9 @@ from sw import spec
 from sw.device import (DevicePlan, Driver, GoldenDevice, IncompatibleDevice, RunStep,
                        open_device)
 from sw.errors import InputError
-from sw.golden.cycle_model import program_cycles
-from sw.golden.executor import execute, layer_counts
+from sw.mapping.cycle_model import program_cycles
+from sw.golden.executor import execute
+from sw.mapping.counts import layer_counts
 from sw.program import load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,12 +49,14 @@ def expected_counters(program, lanes):
 @pytest.fixture(scope="module")
 def mnist_on_golden():
     from sw.data.mnist import load_mnist
+    from sw.data.transform import apply_transform
     program = load(MNIST)
     drv = open_device("golden")
     hello = drv.hello()
     plan = drv.check_compatible(hello, program)
     drv.load(plan)
-    return program, drv, plan, hello, load_mnist().x_test[:6]
+    x = apply_transform(program.input_transform, load_mnist(raw=True).x_test[:6])
+    return program, drv, plan, hello, x
 
 
 def test_mnist_equals_the_executor(mnist_on_golden):
@@ -127,15 +130,15 @@ def test_rows_bands_when_the_maps_do_not_fit():
 def test_cnn_transformer_host_ops():
     import torch
     torch.set_num_threads(1)
-    from sw.compiler import compile_model
-    from tests.test_compiler_transformer import _signals, _small_model
-    program = compile_model(_small_model(), _signals(256, 1))
+    from sw.compiler.compiler import compile_model
+    from testsupport.networks import signals, small_cnn_transformer
+    program = compile_model(small_cnn_transformer(), signals(256, 1))
     drv = open_device("golden")
     plan = drv.check_compatible(drv.hello(), program)
     assert sum(isinstance(s, RunStep) for s in plan.steps) == 1
     assert sum(type(s).__name__ == "HostStep" for s in plan.steps) == len(program.host_ops)
     drv.load(plan)
-    x = _signals(3, 7)
+    x = signals(3, 7)
     for xi in x:
         res = drv.infer(plan, xi)
         ref = execute(program, xi[None])     # the same host ops on the same one input

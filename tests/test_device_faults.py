@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def mnist():
     from sw.data.mnist import load_mnist
+    from sw.data.transform import apply_transform
     program = load(ROOT / "models" / "mnist_attq.attq")
-    x = load_mnist().x_test[:3]
+    x = apply_transform(program.input_transform, load_mnist(raw=True).x_test[:3])
     return program, x, execute(program, x)
 
 

@@ -14,10 +14,11 @@ import pytest
 
 from sw import spec
 from sw.device import Driver, GoldenDevice
-from sw.golden.cycle_model import lane_words_and_positions, layer_cycles
-from sw.golden.dual_scale import DualScaleParams
-from sw.golden.engine_image import EngineImage
-from sw.golden.hardware_layer import HardwareLayer, reference_layer
+from sw.mapping.cycle_model import lane_words_and_positions, layer_cycles
+from sw.program.epilogue import DualScaleParams
+from sw.mapping.engine_image import EngineImage
+from sw.mapping.hardware_layer import HardwareLayer
+from sw.golden.reference import reference_layer
 from sw.spec import ActMode, LayerMode, Mem, Op, Status
 
 

@@ -1,4 +1,4 @@
-"""make-dataset hits: the layout of the data set contract, counts, subjects, split."""
+"""data make hits: the layout of the data set contract, counts, subjects, split."""
 
 import csv
 import json
@@ -16,7 +16,7 @@ COUNTS = {"artefact": 7, "gaseous": 9, "solid": 9}
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     out = tmp_path_factory.mktemp("ds") / "hits"
-    assert main(["make-dataset", "hits", "--out", str(out), "--counts", "7", "9", "9",
+    assert main(["data", "make", "hits", "--out", str(out), "--counts", "7", "9", "9",
                  "--subjects", "4", "--seed", "5", "--no-progress"]) == 0
     return out
 
@@ -27,7 +27,7 @@ def rows(out):
 
 
 def test_default_counts_are_the_papers():
-    args = build_parser().parse_args(["make-dataset", "hits", "--out", "x"])
+    args = build_parser().parse_args(["data", "make", "hits", "--out", "x"])
     assert tuple(args.counts) == (403, 569, 569)
 
 
@@ -78,11 +78,11 @@ def test_emboli_are_centred_in_their_segments(dataset):
 
 def test_no_split_leaves_column_empty_and_refuses_nonempty_dir(tmp_path, capsys):
     out = tmp_path / "d"
-    assert main(["make-dataset", "hits", "--out", str(out), "--counts", "1", "2", "2",
+    assert main(["data", "make", "hits", "--out", str(out), "--counts", "1", "2", "2",
                  "--subjects", "2", "--no-split", "--no-progress"]) == 0
     assert {r["split"] for r in rows(out)} == {""}
     before = sorted(p.name for p in out.rglob("*"))
-    assert main(["make-dataset", "hits", "--out", str(out), "--counts", "1", "1", "1",
+    assert main(["data", "make", "hits", "--out", str(out), "--counts", "1", "1", "1",
                  "--no-progress"]) == 2
     assert "not an empty directory" in capsys.readouterr().err
     assert sorted(p.name for p in out.rglob("*")) == before
@@ -91,7 +91,7 @@ def test_no_split_leaves_column_empty_and_refuses_nonempty_dir(tmp_path, capsys)
 
 def test_same_seed_same_dataset(dataset, tmp_path):
     again = tmp_path / "again"
-    assert main(["make-dataset", "hits", "--out", str(again), "--counts", "7", "9", "9",
+    assert main(["data", "make", "hits", "--out", str(again), "--counts", "7", "9", "9",
                  "--subjects", "4", "--seed", "5", "--no-progress"]) == 0
     assert (again / "labels.csv").read_bytes() == (dataset / "labels.csv").read_bytes()
     for r in rows(dataset):

@@ -122,7 +122,7 @@ def test_simulated_recording_detected_well():
     pairs = match_events(dets, r.events)
     assert len(pairs) / len(r.events) >= 0.93
     assert len(pairs) / len(dets) >= 0.9
-    # Segment centres agree with truth centres (what make-dataset hits cuts on).
+    # Segment centres agree with truth centres (what data make hits cuts on).
     err = [abs(dets[i].centre_s - r.events[j].centre_s) for i, j in pairs
            if r.events[j].cls != "artefact"]
     assert np.median(err) < 0.005
@@ -136,7 +136,7 @@ def test_front_end_and_cli_outputs(tmp_path):
     rec, seg = front_end(tmp_path / "r.wav")
     assert seg.samples.shape == (len(seg.detections), 2048)
     out = tmp_path / "det"
-    assert main(["detect", str(tmp_path / "r.wav"), "--truth", str(tmp_path / "r.truth.csv"),
+    assert main(["recordings", "detect", str(tmp_path / "r.wav"), "--truth", str(tmp_path / "r.truth.csv"),
                  "--out", str(out)]) == 0
     lines = (out / "events.csv").read_text().splitlines()
     assert lines[0] == ("index,onset_s,offset_s,duration_s,peak_s,peak_db,direction_db,"

@@ -159,7 +159,7 @@ def test_cli_detect_exits_nonzero_and_writes_nothing(tmp_path, name, capsys):
     make(path)
     before = set(tmp_path.rglob("*"))
     out = tmp_path / "out"
-    assert main(["detect", str(path), "--out", str(out)]) == 2
+    assert main(["recordings", "detect", str(path), "--out", str(out)]) == 2
     assert not out.exists()
     assert set(tmp_path.rglob("*")) == before
     assert words in capsys.readouterr().err
@@ -211,7 +211,7 @@ def test_bad_truth_csv_refused_by_cli(tmp_path, text, words, capsys):
     write_wav(tmp_path / "r.wav", tone(300, 2.0, 4400, 0.1), 4400)
     (tmp_path / "t.csv").write_text(text)
     out = tmp_path / "out"
-    assert main(["detect", str(tmp_path / "r.wav"), "--truth", str(tmp_path / "t.csv"),
+    assert main(["recordings", "detect", str(tmp_path / "r.wav"), "--truth", str(tmp_path / "t.csv"),
                  "--out", str(out)]) == 2
     assert not out.exists()
     err = capsys.readouterr().err
@@ -232,12 +232,12 @@ def test_truth_csv_text_has_one_row_per_event():
 
 def test_cli_simulate_npz_then_detect(tmp_path):
     from sw.cli import main as cli
-    assert cli(["simulate-recording", "--minutes", "0.25", "--out", str(tmp_path / "r.npz"),
+    assert cli(["recordings", "simulate", "--minutes", "0.25", "--out", str(tmp_path / "r.npz"),
                 "--seed", "1", "--no-progress"]) == 0
     rec = read_recording(tmp_path / "r.npz")
     assert rec.sample_rate_hz == 4400 and len(rec.iq) == 15 * 4400
     assert read_truth_csv(tmp_path / "r.truth.csv", duration_s=rec.duration_s) is not None
-    assert cli(["detect", str(tmp_path / "r.npz"), "--out", str(tmp_path / "d"),
+    assert cli(["recordings", "detect", str(tmp_path / "r.npz"), "--out", str(tmp_path / "d"),
                 "--view", "1", "5"]) == 0
     assert (tmp_path / "d" / "spectrogram.png").is_file()
 
@@ -249,13 +249,13 @@ def test_cli_simulate_npz_then_detect(tmp_path):
 def test_cli_simulate_refuses_bad_output(tmp_path, argv, words, capsys):
     (tmp_path / "dir.wav").mkdir()
     argv = [a.replace("{d}", str(tmp_path)) for a in argv]
-    assert main(["simulate-recording", *argv, "--no-progress"]) == 2
+    assert main(["recordings", "simulate", *argv, "--no-progress"]) == 2
     assert words in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir.wav"]
 
 
 def test_cli_detect_refuses_view_outside(tmp_path, capsys):
     write_wav(tmp_path / "r.wav", tone(300, 2.0, 4400, 0.1), 4400)
-    assert main(["detect", str(tmp_path / "r.wav"), "--out", str(tmp_path / "o"),
+    assert main(["recordings", "detect", str(tmp_path / "r.wav"), "--out", str(tmp_path / "o"),
                  "--view", "5", "1"]) == 2
     assert "--view" in capsys.readouterr().err and not (tmp_path / "o").exists()

@@ -74,7 +74,7 @@ def test_background_is_pulsatile_at_the_heart_rate():
 
 def test_same_seed_same_file_bytes(tmp_path):
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
-        assert main(["simulate-recording", "--minutes", "0.5", "--out",
+        assert main(["recordings", "simulate", "--minutes", "0.5", "--out",
                      str(tmp_path / f"{name}.wav"), "--seed", str(seed),
                      "--no-progress"]) == 0
     read = lambda n: (tmp_path / n).read_bytes()   # noqa: E731

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from sim.epilogue_vectors import vectors
+from testsupport.epilogue_vectors import vectors
 from sw import spec
-from sw.golden.dual_scale import DualScaleParams, dual_scale, dual_scale_float, error_bound
+from sw.program.epilogue import DualScaleParams
+from sw.golden.dual_scale import dual_scale, dual_scale_float, error_bound
 from sw.spec import ActMode
 
 

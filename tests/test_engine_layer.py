@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from hw.engine.layer_engine import LayerEngine
-from sim.amaranth_engine import apply_writes, counters, read_map, simulate
-from sim.amaranth_engine import run_layer as run_layer_on
-from sim.engine_cases import CASES, random_layer
-from sim.engine_loader import layer_writes
-from sw.golden.cycle_model import lane_words_and_positions, layer_cycles
-from sw.golden.hardware_layer import reference_layer
+from testsupport.amaranth_engine import apply_writes, counters, read_map, simulate
+from testsupport.amaranth_engine import run_layer as run_layer_on
+from testsupport.engine_cases import CASES, random_layer
+from testsupport.engine_loader import layer_writes
+from sw.mapping.cycle_model import lane_words_and_positions, layer_cycles
+from sw.golden.reference import reference_layer
 from sw.spec import ActMode, LayerMode
 
 def run_layer(layer, x, lanes, skip_zeros=True, stall=None):

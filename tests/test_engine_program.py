@@ -5,37 +5,13 @@ every layer's cycles equal the cycle model's."""
 import numpy as np
 
 from hw.engine.layer_engine import LayerEngine
-from sim.amaranth_engine import apply_writes, counters, read_map, run_layer, simulate
-from sim.engine_loader import image_writes, input_writes, layer_registers
+from testsupport.amaranth_engine import apply_writes, counters, read_map, run_layer, simulate
+from testsupport.engine_loader import image_writes, input_writes, layer_registers
+from testsupport.networks import small_network
 from sw.golden import executor
-from sw.golden.cycle_model import program_cycles
-from sw.golden.dual_scale import DualScaleParams
-from sw.golden.engine_image import EngineImage
-from sw.golden.hardware_layer import place_maps
-from sw.program.ir import EngineLayer, HostOp, Program
-from sw.spec import ActMode
-
-def small_program(rng):
-    def params(c, act):
-        return DualScaleParams(rng.integers(200, 900, c), rng.integers(-900, -200, c),
-                               rng.integers(-2000, 2000, c), rng.integers(10, 12, c), act,
-                               1 << 12)
-
-    def ternary(shape, sparsity):
-        return rng.choice([-1, 0, 1], size=shape, p=[(1 - sparsity) / 2, sparsity, (1 - sparsity) / 2])
-
-    layers = [
-        EngineLayer.from_weights("conv1", rng.integers(-60, 60, (4, 1, 3, 3)), in_shape=(1, 8, 10),
-                                 pad=(1, 1), pool=(2, 2), out_pad=(1, 1), mode="dense",
-                                 epilogue=params(4, ActMode.LEAKY)),
-        EngineLayer.from_weights("conv2", ternary((6, 4, 3, 3), 0.7), in_shape=(4, 4, 5),
-                                 pad=(1, 1), pool=(2, 2), mode="ternary",
-                                 epilogue=params(6, ActMode.LEAKY)),
-        EngineLayer.from_weights("fc", rng.integers(-100, 100, (3, 6, 2, 2)), in_shape=(6, 2, 2),
-                                 mode="dense", epilogue=params(3, ActMode.NONE)),
-    ]
-    return layers
-
+from sw.mapping.cycle_model import program_cycles
+from sw.mapping.engine_image import EngineImage
+from sw.mapping.hardware_layer import place_maps
 
 def run_on_engine(image, x, lanes):
     dut = LayerEngine(lanes=lanes, lane_words=256, act_depth=1024)
@@ -52,15 +28,6 @@ def run_on_engine(image, x, lanes):
 
     simulate(dut, testbench)
     return outputs, cycles
-
-
-def small_network(rng):
-    """``(program, layers)``: :func:`small_program`'s layers after the quantize host op
-    (unit scale, so int8 inputs go in as they are) that pads the input for conv1."""
-    layers = small_program(rng)
-    program = Program(input_shape=(1, 8, 10), ops=[
-        HostOp("quantize", {"scale": 1.0, "map_shape": [1, 8, 10], "pad": [1, 1]}), *layers])
-    return program, layers
 
 
 def test_program_layer_after_layer():

@@ -1,4 +1,4 @@
-"""Row-band tiling of layers whose maps exceed the activation memory (sw/golden/tiling.py):
+"""Row-band tiling of layers whose maps exceed the activation memory (sw/mapping/tiling.py):
 band plans, the banded golden path against the plain-loop reference on the whole map, the
 image's shared words, the cycle model per band, and the amaranth.sim engine running bands."""
 
@@ -6,14 +6,17 @@ import numpy as np
 import pytest
 
 from hw.engine.layer_engine import LayerEngine
-from sim.amaranth_engine import apply_writes, counters, read_map, run_layer, simulate
-from sim.engine_cases import random_layer
-from sim.engine_loader import image_writes, input_writes, layer_registers
-from sw.golden.cycle_model import lane_words_and_positions, layer_cycles
-from sw.golden.dual_scale import DualScaleParams
-from sw.golden.engine_image import EngineImage
-from sw.golden.hardware_layer import HardwareLayer, place_maps, reference_layer
-from sw.golden.tiling import TiledLayer, plan_bands, run_tiled
+from testsupport.amaranth_engine import apply_writes, counters, read_map, run_layer, simulate
+from testsupport.engine_cases import random_layer
+from testsupport.engine_loader import image_writes, input_writes, layer_registers
+from sw.mapping.cycle_model import lane_words_and_positions, layer_cycles
+from sw.program.epilogue import DualScaleParams
+from sw.mapping.engine_image import EngineImage
+from sw.mapping.hardware_layer import HardwareLayer, place_maps
+from sw.mapping.plan import segment_program
+from sw.golden.reference import reference_layer
+from sw.mapping.tiling import TiledLayer, plan_bands
+from sw.golden.reference import run_tiled
 from sw.program.ir import EngineLayer
 from sw.spec import ActMode, LayerMode
 
@@ -173,16 +176,37 @@ def program_layers(rng):
     ]
 
 
-def test_place_maps_tiles_only_when_asked():
+def test_segment_program_runs_bands_only_where_a_layer_does_not_fit():
     layers = program_layers(np.random.default_rng(8))
     with pytest.raises(ValueError, match="conv1"):
         place_maps(layers, 256)
-    # conv1: 160 + 160 bytes, tiled; conv2: 160 + 48 bytes, whole.
-    placed = place_maps(layers, 256, tile=True)
-    assert isinstance(placed[0], TiledLayer) and len(placed[0].bands) > 1
-    assert placed[0].name == "conv1"
-    assert not isinstance(placed[1], TiledLayer) and placed[1].in_base == 0
-    assert placed[1].out_base + placed[1].out_size <= 256
+    # conv1: 160 + 160 bytes > 256, in bands; conv2: 160 + 48 bytes, whole, input at 0.
+    segments = segment_program(layers, 256)
+    assert [seg.kind for seg in segments] == ["band", "run"]
+    tiled = segments[0].tiled
+    assert isinstance(tiled, TiledLayer) and len(tiled.bands) > 1 and tiled.name == "conv1"
+    (conv2,) = segments[1].hw
+    assert conv2.in_base == 0 and conv2.out_base + conv2.out_size <= 256
+    # With room for both maps of both layers, one run of both.
+    segments = segment_program(layers, 1024)
+    assert [seg.kind for seg in segments] == ["run"]
+    assert [layer.name for layer in segments[0].layers] == ["conv1", "conv2"]
+
+
+def test_segment_program_starts_a_new_run_where_the_maps_stop_fitting():
+    rng = np.random.default_rng(8)
+    conv1 = program_layers(rng)[0]
+    wide = EngineLayer.from_weights(
+        "wide", rng.choice([-1, 0, 1], (8, 4, 3, 3)), in_shape=(4, 8, 5), pad=(1, 1),
+        mode="ternary", epilogue=DualScaleParams([500] * 8, [-500] * 8, [0] * 8, [10] * 8,
+                                                 ActMode.RELU, 0))
+    # By hand, 500 bytes: conv1 alone takes 160 + 160 (input at 0, output at 160); wide's
+    # 320-byte output then goes after its input, at 320, and would end at 640; alone, wide
+    # takes 160 + 320 = 480 bytes: two runs, no bands.
+    segments = segment_program([conv1, wide], 500)
+    assert [seg.kind for seg in segments] == ["run", "run"]
+    assert [[layer.name for layer in seg.layers] for seg in segments] == [["conv1"], ["wide"]]
+    assert (segments[1].hw[0].in_base, segments[1].hw[0].out_base) == (0, 160)
 
 
 def test_image_shares_words_and_cycles_per_band():

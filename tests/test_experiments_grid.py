@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from sw.experiments import run_grid
+from sw.experiments.grid import run_grid
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

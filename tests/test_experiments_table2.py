@@ -5,7 +5,7 @@ import json
 import pytest
 
 from sw.cli import main
-from sw.experiments import run_table2
+from sw.experiments.table2 import run_table2
 from sw.experiments.runner import run_tasks
 from sw.errors import InputError
 from sw.models import load_model

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from sw import metrics
-from sw.compiler import compile_model
-from sw.golden.dual_scale import DualScaleParams
-from sw.golden.energy import energy_gain, program_energy
+from sw.compiler.compiler import compile_model
+from sw.program.epilogue import DualScaleParams
+from sw.power.estimate import energy_gain, program_energy
 from sw.program import EngineLayer, HostOp, Program
 
 

@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sw import spec
-from sw.golden.dual_scale import DualScaleParams
-from sw.golden.executor import execute, layer_accumulators, layer_counts, run_layer
+from sw.program.epilogue import DualScaleParams
+from sw.golden.executor import execute, layer_accumulators, run_layer
+from sw.mapping.counts import layer_counts
 from sw.program import EngineLayer, HostOp, Program
 from sw.spec import ActMode
 

@@ -12,6 +12,8 @@ import shutil
 import numpy as np
 import pytest
 
+from sw.program.file import content_hash
+
 from sw import spec
 from sw.cli import main
 from sw.infer.command import DEFAULT_MODEL, ROOT
@@ -33,15 +35,18 @@ def golden_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def reference():
     """The same recording through the front end and the golden executor, directly."""
-    from sw.data.tfr import tfr
+    from sw.data.transform import apply_transform
     from sw.doppler.detector import front_end, match_events
     from sw.doppler.recording import read_truth_csv
     from sw.golden.executor import execute
     from sw.program.file import load
 
     program = load(DEFAULT_MODEL)
+    # The default model's recorded transform: the TFR it was trained on (n_fft 32, hop 32).
+    assert program.input_transform.to_dict() == {"steps": [
+        {"kind": "tfr", "n_fft": 32, "hop": 32, "iq": True, "clip": True}]}
     rec, segments = front_end(RECORDING)
-    x = tfr(segments.channels(), n_fft=32, hop=32)
+    x = apply_transform(program.input_transform, segments.channels())
     res = execute(program, x)
     truth = read_truth_csv(TRUTH, duration_s=rec.duration_s)
     pairs = match_events(segments.detections, truth)
@@ -102,7 +107,7 @@ def test_files_and_schema(golden_run, reference):
                        "direction_db", "consensus", "class_index", "class"]
                       + [f"p_{c}" for c in program.classes] + ["cycles", "latency_us"]
                       + list(spec.ENGINE_COUNTERS) + ["truth_class", "error"])
-    assert doc["model_hash"] == program.content_hash()
+    assert doc["model_hash"] == content_hash(program)
     assert doc["classes"] == program.classes
     assert doc["device"]["board_name"] == "GOLDEN"
     assert doc["device"]["board"] == spec.Board.GOLDEN
@@ -257,8 +262,10 @@ def test_unknown_device_fails_before_writing(tmp_path, capsys):
 
 
 def _tiny_esr_program():
-    """float [1, 178] -> quantize -> dense 178 -> 2 -> dequantize (weights by hand)."""
-    from sw.golden.dual_scale import DualScaleParams
+    """float [1, 178] -> quantize -> dense 178 -> 2 -> dequantize (weights by hand); input
+    transform: each row min-max scaled (the ESR CNN-transformer's)."""
+    from sw.data.esr import ROW_SCALING
+    from sw.program.epilogue import DualScaleParams
     from sw.program.ir import EngineLayer, HostOp, Program
     # The 178 samples as 178 channels of a 1 x 1 map (the engine's kernels are at most
     # 16 wide).
@@ -269,13 +276,14 @@ def _tiny_esr_program():
     fc = EngineLayer.from_weights("fc", w, in_shape=(178, 1, 1), epilogue=ep, mode="dense")
     return Program(input_shape=(1, 178), classes=["seizure", "non-seizure"], ops=[
         HostOp("quantize", dict(scale=1 / 127, map_shape=[178, 1, 1], pad=[0, 0])), fc,
-        HostOp("dequantize", dict(scale=0.1))])
+        HostOp("dequantize", dict(scale=0.1))],
+        meta={"input_transform": ROW_SCALING.to_dict()})
 
 
 def test_esr_rows_equal_the_golden_executor(tmp_path):
     from scipy.special import softmax
 
-    from sw.data.esr import minmax_per_sample, read_esr_csv
+    from sw.data.esr import read_esr_csv
     from sw.data.esr_synthetic import write_synthetic_esr
     from sw.golden.executor import execute
     from sw.program.file import save
@@ -290,7 +298,10 @@ def test_esr_rows_equal_the_golden_executor(tmp_path):
     assert status == 0
     rows = list(csv.DictReader(open(out / "results.csv", newline="")))
     ids, signals, y5 = read_esr_csv(csv_path)
-    res = execute(program, minmax_per_sample(signals)[:, None, :])
+    # Each row to [0, 1] by its own extremes, written out here.
+    lo = signals.min(axis=1, keepdims=True)
+    hi = signals.max(axis=1, keepdims=True)
+    res = execute(program, ((signals - lo) / (hi - lo))[:, None, :])
     assert [r["id"] for r in rows] == ids
     assert [int(r["class_index"]) for r in rows] == res.predictions().tolist()
     np.testing.assert_allclose([[float(r["p_seizure"]), float(r["p_non-seizure"])]
@@ -321,11 +332,89 @@ def test_esr_bad_csv(tmp_path, capsys):
 
 
 
+# ----------------------------------------------------------------------------- transform
+
+
+def _program_with(tmp_path, name, transform):
+    """The default program with another recorded input transform (None: without one)."""
+    from sw.program.file import load, save
+    program = load(DEFAULT_MODEL)
+    if transform is None:
+        del program.meta["input_transform"]
+    else:
+        program.meta["input_transform"] = transform
+    path = tmp_path / name
+    save(program, path)
+    return program, path
+
+
+def test_infer_computes_the_programs_recorded_transform(tmp_path, reference):
+    """The same program recording the TFR without clipping: infer's inputs are that
+    transform of each segment (same shape, other values), not the default model's."""
+    from scipy.special import softmax
+
+    from sw.data.transform import apply_transform
+    from sw.golden.executor import execute
+    unclipped = {"steps": [{"kind": "tfr", "n_fft": 32, "hop": 32, "iq": True,
+                            "clip": False}]}
+    program, path = _program_with(tmp_path, "unclipped.attq", unclipped)
+    _, segments, res, _, _ = reference
+    x = apply_transform(unclipped, segments.channels())
+    assert not np.array_equal(x, apply_transform(reference[0].input_transform,
+                                                 segments.channels()))
+    want = execute(program, x)
+    out = tmp_path / "out"
+    assert main(["infer", str(RECORDING), "--model", str(path), "--device", "golden",
+                 "--out", str(out), "--no-progress"]) == 0
+    rows = list(csv.DictReader(open(out / "results.csv", newline="")))
+    assert [int(r["class_index"]) for r in rows] == want.predictions().tolist()
+    np.testing.assert_allclose([[float(r[f"p_{c}"]) for c in program.classes] for r in rows],
+                               softmax(want.output, axis=1), atol=1e-6)
+    assert not np.array_equal(want.output, res.output)
+
+
+def test_a_recorded_hop_that_does_not_make_the_input_shape_is_refused(tmp_path, capsys):
+    hop16 = {"steps": [{"kind": "tfr", "n_fft": 32, "hop": 16, "iq": True, "clip": True}]}
+    _, path = _program_with(tmp_path, "hop16.attq", hop16)
+    out = tmp_path / "out"
+    err = _fails(["infer", str(RECORDING), "--model", str(path), "--device", "golden",
+                  "--out", str(out)], capsys, out)
+    assert (f"{path}: input shape [1, 32, 64]: the program's input transform (TFR n_fft 32, "
+            f"hop 16, I/Q, clipped) makes [1, 32, 127] of the front end's segment "
+            f"[2, 2048]; is this a HITS model?") in err
+
+
+def test_a_program_without_a_transform_is_refused(tmp_path, capsys):
+    _, path = _program_with(tmp_path, "none.attq", None)
+    out = tmp_path / "out"
+    err = _fails(["infer", str(RECORDING), "--model", str(path), "--device", "golden",
+                  "--out", str(out)], capsys, out)
+    assert (f"{path}: the program records no input transform (field "
+            f"'meta.input_transform')") in err
+    assert f"recompile the model with `attq-fpga compile MODEL.pt -o {path}`" in err
+
+
+def test_an_older_program_file_is_refused(tmp_path, capsys):
+    """``attq-fpga infer --model OLD.attq``: version 1, before programs recorded their
+    input transform; exit status 2, the file, both versions and the command named."""
+    import struct
+    old = tmp_path / "old.attq"
+    data = bytearray(DEFAULT_MODEL.read_bytes())
+    struct.pack_into("<I", data, 8, 1)
+    old.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    _fails(["infer", str(RECORDING), "--model", str(old), "--device", "golden",
+            "--out", str(out)], capsys, out,
+           f"{old}: wrong format version 1: this software reads program files of "
+           f"version {spec.PROGRAM_FILE_VERSION}",
+           f"recompile the model with `attq-fpga compile MODEL.pt -o {old}`")
+
+
 def test_link_faults_lose_no_event(reference):
     """1 % of the bytes dropped and 1 % corrupted each way: every event gets a row, and
     every row without an error equals the golden executor's."""
     device = pytest.importorskip("sw.device")
-    from sw.data.tfr import tfr
+    from sw.data.transform import apply_transform
     from sw.infer.classify import classify_all
     program, segments, res, _, _ = reference
     driver = device.open_device("golden", timeout=0.02)
@@ -334,7 +423,7 @@ def test_link_faults_lose_no_event(reference):
     driver.load(plan)
     driver.port = device.FaultProxy(driver.port, 0.01, 0.01, seed=5)
     n = 3
-    x = tfr(segments.channels()[:n], n_fft=32, hop=32)
+    x = apply_transform(program.input_transform, segments.channels()[:n])
     results = classify_all(driver, plan, program, x, progress=False)
     assert len(results) == n
     assert driver.port.stats["to_device"]["corrupted"] > 0
@@ -351,7 +440,7 @@ def test_link_faults_lose_no_event(reference):
 def test_incompatible_device_is_refused_before_writing(tmp_path, capsys, monkeypatch):
     """A device without LeakyReLU and with an older integer contract: both named."""
     import sw.device as device
-    from sw.device.golden_device import GOLDEN_CAPS
+    from sw.golden.device import GOLDEN_CAPS
 
     real = device.open_device
 

@@ -29,7 +29,7 @@ def test_virtual_board_equals_golden_event_by_event(tmp_path, verilator):
     pytest.importorskip("hw.virtual.board")
     from scipy.special import softmax
 
-    from sw.data.tfr import tfr
+    from sw.data.transform import apply_transform
     from sw.doppler.detector import front_end
     from sw.golden.executor import execute
     from sw.program.file import load
@@ -38,7 +38,7 @@ def test_virtual_board_equals_golden_event_by_event(tmp_path, verilator):
     assert status == 0 and doc["device"]["board"] == spec.Board.VIRTUAL
     program = load(DEFAULT_MODEL)
     _, segments = front_end(RECORDING)
-    res = execute(program, tfr(segments.channels(), n_fft=32, hop=32))
+    res = execute(program, apply_transform(program.input_transform, segments.channels()))
     assert len(rows) == len(res.output) > 0
     for i, (row, event) in enumerate(zip(rows, doc["events"])):
         assert row["error"] == ""

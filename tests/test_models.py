@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from sw.models import (ARTY_A7_35T_BRAM_BYTES, HITS_DEFAULT, build_preset, engine_budget)
+from sw.mapping.boards import board_config
+from sw.models import HITS_DEFAULT, build_preset, engine_budget
 
 
 def n_params(m):
@@ -48,7 +49,7 @@ def test_hits_presets_run():
 def test_hits_default_fits_the_35t_block_ram():
     m = build_preset(HITS_DEFAULT)
     b = engine_budget(m, (1, 32, 64), m.default_quantized, worst_case=True)
-    assert ARTY_A7_35T_BRAM_BYTES == 1_800 * 1024 // 8 == 230_400
+    assert board_config("arty_a7_35t").bram_bytes == 1_800 * 1024 // 8 == 230_400
     # By hand, n = 8 filters, input 1 × 32 × 64, every ternary weight nonzero:
     # conv1 int8 72; conv2 16·8·9 = 1152 offsets·2 B + 16 ch·4 B = 2368;
     # conv3 4608·2 + 32·4 = 9344; conv4 18432·2 + 64·4 = 37120; fc int8 512·3 = 1536

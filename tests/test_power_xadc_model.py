@@ -1,7 +1,10 @@
 """XADCModel in amaranth.sim: cadence, channel order, track-and-hold, codes and clamping."""
 
+import gc
+import warnings
+
 import pytest
-from amaranth.hdl import Fragment
+from amaranth.hdl import Fragment, UnusedElaboratable
 from amaranth.sim import Simulator
 
 from hw.power.xadc_model import XADCModel
@@ -93,6 +96,21 @@ def test_sample_not_taken_is_replaced():
 def test_rejects_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         XADCModel(**kwargs)
+
+
+def test_model_refused_leaves_no_unused_warning():
+    # Amaranth reports an elaboratable that was created and never elaborated once anything
+    # has been elaborated; a refused construction must create none.
+    Fragment.get(XADCModel(), None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError):
+            XADCModel(divider=1)
+        gc.collect()
+        XADCModel()     # an unused one is still reported, from this file
+        gc.collect()
+    unused = [w for w in caught if issubclass(w.category, UnusedElaboratable)]
+    assert [w.filename for w in unused] == [__file__]
 
 
 def test_channel_count_matches_spec():

@@ -6,9 +6,11 @@ import struct
 import numpy as np
 import pytest
 
+from sw.program.file import content_hash
+
 from sw import spec
 from sw.errors import InputError
-from sw.golden.dual_scale import DualScaleParams
+from sw.program.epilogue import DualScaleParams
 from sw.golden.executor import execute
 from sw.program import EngineLayer, HostOp, Program, from_bytes, load, save, to_bytes
 from sw.spec import ActMode
@@ -39,9 +41,9 @@ def test_round_trip_same_hash_and_outputs(tmp_path):
     digest = save(prog, path)
     data = path.read_bytes()
     # The header's hash is the sha256 of everything after the 52-byte prefix.
-    assert digest == hashlib.sha256(data[52:]).hexdigest() == prog.content_hash()
+    assert digest == hashlib.sha256(data[52:]).hexdigest() == content_hash(prog)
     back = load(path)
-    assert back.content_hash() == digest
+    assert content_hash(back) == digest
     assert to_bytes(back) == data
     x = np.random.default_rng(0).uniform(-2, 2, size=(5, 2, 5, 5))
     a, b = execute(prog, x), execute(back, x)
@@ -56,7 +58,7 @@ def test_round_trip_same_hash_and_outputs(tmp_path):
 def test_prefix_layout():
     data = to_bytes(small_program())
     magic, version, length = struct.unpack_from("<8sIQ", data)
-    assert magic == b"ATTQPRG\x00" and version == spec.FORMAT_VERSION
+    assert magic == b"ATTQPRG\x00" and version == spec.PROGRAM_FILE_VERSION == 2
     assert length == len(data) - 52
 
 
@@ -64,7 +66,7 @@ def test_different_programs_different_hashes():
     a = small_program()
     b = small_program()
     b.engine_layers[0].epilogue.bias[0] += 1  # one bias LSB
-    assert a.content_hash() != b.content_hash()
+    assert content_hash(a) != content_hash(b)
 
 
 def _refused(data, tmp_path, match):
@@ -92,8 +94,59 @@ def test_corrupted_refused(tmp_path):
 
 def test_wrong_version_refused(tmp_path):
     data = bytearray(to_bytes(small_program()))
-    struct.pack_into("<I", data, 8, spec.FORMAT_VERSION + 1)
-    _refused(bytes(data), tmp_path, f"wrong format version {spec.FORMAT_VERSION + 1}")
+    struct.pack_into("<I", data, 8, spec.PROGRAM_FILE_VERSION + 1)
+    _refused(bytes(data), tmp_path, f"wrong format version {spec.PROGRAM_FILE_VERSION + 1}")
+
+
+def test_older_version_refused_saying_to_recompile(tmp_path):
+    """A version 1 file (before programs recorded their input transform): the message names
+    the file, its version, the version read, and the command that makes a new one."""
+    data = bytearray(to_bytes(small_program()))
+    struct.pack_into("<I", data, 8, 1)
+    path = tmp_path / "old.attq"
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError) as info:
+        load(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: wrong format version 1: ")
+    assert f"program files of version {spec.PROGRAM_FILE_VERSION}" in msg
+    assert "input transform" in msg
+    assert f"`attq-fpga compile MODEL.pt -o {path}`" in msg
+
+
+def test_program_file_version_is_not_the_device_format_version():
+    """The file's version moved to 2; the integer contract the device reports in HELLO
+    did not."""
+    assert spec.FORMAT_VERSION == 1 and spec.PROGRAM_FILE_VERSION == 2
+    assert dict(spec.HELLO_FIELDS)["format_version"] == 1
+
+
+def test_input_transform_round_trips(tmp_path):
+    from sw.program.transform import TFR, InputTransform, MinMax
+    transform = InputTransform((MinMax(), TFR(n_fft=16, hop=8, iq=False, clip=False)))
+    prog = small_program()
+    assert prog.input_transform is None
+    prog = Program(input_shape=prog.input_shape, ops=prog.ops, classes=prog.classes,
+                   meta={"source": "test", "input_transform": transform.to_dict()})
+    path = tmp_path / "p.attq"
+    save(prog, path)
+    back = load(path)
+    assert back.input_transform == transform
+    assert back.meta["input_transform"] == transform.to_dict()
+
+
+def test_bad_input_transform_refused(tmp_path):
+    """A transform that does not parse is refused when the file is read, naming the field."""
+    prog = small_program()
+    prog.meta["input_transform"] = {"steps": [{"kind": "tfr", "n_fft": 32, "hop": 0,
+                                               "iq": True, "clip": True}]}
+    data = to_bytes(prog)   # the writer does not parse meta: a damaged writer's file
+    path = tmp_path / "bad.attq"
+    path.write_bytes(data)
+    with pytest.raises(InputError) as info:
+        load(path)
+    assert str(info.value) == (f"{path}: field 'meta.input_transform'.steps[0].hop: "
+                               f"expected an integer >= 1, got 0")
 
 
 def test_wrong_magic_refused(tmp_path):
@@ -120,8 +173,8 @@ def test_bad_content_with_valid_hash_refused(tmp_path):
     head += b"\0" * (-len(head) % 8)
     start = 4 + jlen + (-(4 + jlen) % 8)
     new_payload = head + payload[start:]
-    bad = struct.pack("<8sIQ32s", b"ATTQPRG\x00", spec.FORMAT_VERSION, len(new_payload),
-                      hashlib.sha256(new_payload).digest()) + new_payload
+    bad = struct.pack("<8sIQ32s", b"ATTQPRG\x00", spec.PROGRAM_FILE_VERSION,
+                      len(new_payload), hashlib.sha256(new_payload).digest()) + new_payload
     _refused(bad, tmp_path, "op 1.*kernel")
     with pytest.raises(InputError):
         from_bytes(bad)

@@ -9,7 +9,9 @@ import torch
 
 from sw.models import build_preset
 from sw.quant import QuantConfig, quantize_model, quantized_layers
-from sw.train import class_weights, fit, noam_factor, predict, table1
+from sw.train.noam import noam_factor
+from sw.train.settings import table1
+from sw.train.trainer import class_weights, fit, predict
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

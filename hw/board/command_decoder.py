@@ -2,12 +2,15 @@
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import ReadPort, WritePort
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
 
 from sw import spec
 from sw.spec import Mem, Op, Status
 
 from ..engine.layouts import param_word_layout, weight_word_layout
+from ..engine.ports import LaneWriteSignature
 from ..link.layouts import frame_header_layout, frame_info_layout
 
 __all__ = ["CommandDecoder", "power_layout"]
@@ -37,15 +40,20 @@ class CommandDecoder(wiring.Component):
 
     Parameters
     ----------
-    config : hw.board.configs.BoardConfig
+    config : sw.mapping.boards.BoardConfig
         Sizes, clock and baud; the HELLO payload comes from it.
 
     Attributes
     ----------
     frame, buf_addr, buf_data : the frame receiver's side.
     tx_header, tx_payload : the frame transmitter's side.
-    word_*, chan_*, param_*, act_* : the engine's host ports.
-    cfg_w_* , run, first, count, seq_busy, cycles, layers, totals : the layer sequencer.
+    weight_w, chan_w, param_w, act_w, act_r : In(...)
+        The engine's host ports: the signatures of the
+        :class:`~hw.engine.LayerEngine` members of the same names, flipped; ``act_r.en``
+        is left high.
+    cfg_w : In(WritePort.Signature(...))
+        The layer sequencer's configuration memory write port (its ``cfg_w``, flipped).
+    run, first, count, seq_busy, cycles, layers, totals : the layer sequencer's control.
     power : In(power_layout)
         The power meter's results (tie to zero when the device has none).
     active : Out(1)
@@ -62,24 +70,19 @@ class CommandDecoder(wiring.Component):
             "buf_data": In(8),
             "tx_header": Out(stream.Signature(frame_header_layout)),
             "tx_payload": Out(stream.Signature(8)),
-            "word_lane": Out(range(config.lanes)),
-            "word_addr": Out(config.word_addr_width),
-            "word_data": Out(weight_word_layout),
-            "word_en": Out(1),
-            "chan_addr": Out(spec.CHAN_WIDTH),
-            "chan_data": Out(spec.CHAN_WIDTH),
-            "chan_en": Out(1),
-            "param_addr": Out(spec.PARAM_ADDR_WIDTH),
-            "param_data": Out(param_word_layout),
-            "param_en": Out(1),
-            "act_w_addr": Out(spec.ACT_ADDR_WIDTH),
-            "act_w_data": Out(signed(spec.ACT_WIDTH)),
-            "act_w_en": Out(1),
-            "act_r_addr": Out(spec.ACT_ADDR_WIDTH),
-            "act_r_data": In(signed(spec.ACT_WIDTH)),
-            "cfg_w_addr": Out(range(config.config_depth)),
-            "cfg_w_data": Out(spec.CONFIG_WORD_WIDTH),
-            "cfg_w_en": Out(1),
+            "weight_w": In(LaneWriteSignature(lanes=config.lanes,
+                                              addr_width=config.word_addr_width,
+                                              shape=weight_word_layout)),
+            "chan_w": In(LaneWriteSignature(lanes=config.lanes, addr_width=spec.CHAN_WIDTH,
+                                            shape=spec.CHAN_WIDTH)),
+            "param_w": In(WritePort.Signature(addr_width=spec.PARAM_ADDR_WIDTH,
+                                              shape=param_word_layout)),
+            "act_w": In(WritePort.Signature(addr_width=spec.ACT_ADDR_WIDTH,
+                                            shape=signed(spec.ACT_WIDTH))),
+            "act_r": In(ReadPort.Signature(addr_width=spec.ACT_ADDR_WIDTH,
+                                           shape=signed(spec.ACT_WIDTH))),
+            "cfg_w": In(WritePort.Signature(addr_width=ceil_log2(config.config_depth),
+                                            shape=spec.CONFIG_WORD_WIDTH)),
             "run": Out(1),
             "first": Out(8),
             "count": Out(8),
@@ -156,28 +159,29 @@ class CommandDecoder(wiring.Component):
 
         # The engine's write ports see the word being completed.
         m.d.comb += [
-            self.word_lane.eq(lane), self.word_addr.eq(target),
-            self.word_data.as_value().eq(word_value),
-            self.chan_addr.eq(target), self.chan_data.eq(word_value),
-            self.param_addr.eq(target), self.param_data.as_value().eq(word_value),
-            self.act_w_addr.eq(target), self.act_w_data.eq(word_value),
-            self.cfg_w_addr.eq(target), self.cfg_w_data.eq(word_value),
-            self.act_r_addr.eq(addr + idx),
+            self.weight_w.lane.eq(lane), self.weight_w.addr.eq(target),
+            self.weight_w.data.as_value().eq(word_value),
+            self.chan_w.lane.eq(lane), self.chan_w.addr.eq(target),
+            self.chan_w.data.eq(word_value),
+            self.param_w.addr.eq(target), self.param_w.data.as_value().eq(word_value),
+            self.act_w.addr.eq(target), self.act_w.data.eq(word_value),
+            self.cfg_w.addr.eq(target), self.cfg_w.data.eq(word_value),
+            self.act_r.addr.eq(addr + idx),
             self.first.eq(run_first), self.count.eq(run_count),
         ]
         write_now = Signal()
         with m.If(write_now):
             with m.Switch(mem):
                 with m.Case(Mem.ACT):
-                    m.d.comb += self.act_w_en.eq(1)
+                    m.d.comb += self.act_w.en.eq(1)
                 with m.Case(Mem.WEIGHT):
-                    m.d.comb += self.word_en.eq(1)
+                    m.d.comb += self.weight_w.en.eq(1)
                 with m.Case(Mem.CHAN):
-                    m.d.comb += self.chan_en.eq(1)
+                    m.d.comb += self.chan_w.en.eq(1)
                 with m.Case(Mem.PARAM):
-                    m.d.comb += self.param_en.eq(1)
+                    m.d.comb += self.param_w.en.eq(1)
                 with m.Case(Mem.CONFIG):
-                    m.d.comb += self.cfg_w_en.eq(1)
+                    m.d.comb += self.cfg_w.en.eq(1)
 
         def respond(st, n=0, kind=0):
             m.d.sync += [status.eq(st), resp_len.eq(n), resp_kind.eq(kind)]
@@ -310,7 +314,7 @@ class CommandDecoder(wiring.Component):
             with m.State("PAYLOAD"):
                 m.d.comb += [
                     self.tx_payload.valid.eq(1),
-                    self.tx_payload.payload.eq(Mux(resp_kind == 1, self.act_r_data,
+                    self.tx_payload.payload.eq(Mux(resp_kind == 1, self.act_r.data,
                                                    vector.word_select(idx, 8))),
                 ]
                 with m.If(self.tx_payload.ready):

@@ -19,7 +19,7 @@ class DeviceCore(wiring.Component):
 
     Parameters
     ----------
-    config : hw.board.configs.BoardConfig
+    config : sw.mapping.boards.BoardConfig
     power : hw.power.power_meter.PowerMeter or None
         The power meter, fed by the XADC or its model (the caller connects its ``sample``);
         its ``busy`` is driven here. None answers POWER with zeros.
@@ -64,15 +64,16 @@ class DeviceCore(wiring.Component):
         wiring.connect(m, dec.tx_payload, wiring.flipped(self.tx_payload))
         m.d.comb += [self.buf_addr.eq(dec.buf_addr), dec.buf_data.eq(self.buf_data)]
 
-        for name in ("word_lane", "word_addr", "word_data", "word_en", "chan_addr",
-                     "chan_data", "chan_en", "param_addr", "param_data", "param_en",
-                     "act_w_addr", "act_w_data", "act_w_en", "act_r_addr"):
-            m.d.comb += getattr(engine, name).eq(getattr(dec, name))
-        m.d.comb += dec.act_r_data.eq(engine.act_r_data)
+        # The engine's and the sequencer's memories, written (and read) by the decoder.
+        wiring.connect(m, dec.weight_w, engine.weight_w)
+        wiring.connect(m, dec.chan_w, engine.chan_w)
+        wiring.connect(m, dec.param_w, engine.param_w)
+        wiring.connect(m, dec.act_w, engine.act_w)
+        wiring.connect(m, dec.act_r, engine.act_r)
+        wiring.connect(m, dec.cfg_w, seq.cfg_w)
 
-        for name in ("cfg_w_addr", "cfg_w_data", "cfg_w_en", "run", "first", "count"):
-            m.d.comb += getattr(seq, name).eq(getattr(dec, name))
         m.d.comb += [
+            seq.run.eq(dec.run), seq.first.eq(dec.first), seq.count.eq(dec.count),
             dec.seq_busy.eq(seq.busy), dec.cycles.eq(seq.cycles), dec.layers.eq(seq.layers),
             dec.totals.eq(seq.totals),
             engine.cfg.eq(seq.e_cfg), engine.lane_cfg.eq(seq.e_lane_cfg),

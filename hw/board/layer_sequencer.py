@@ -2,19 +2,15 @@
 
 from amaranth.hdl import Module, Signal
 from amaranth.lib import data, wiring
-from amaranth.lib.memory import Memory
+from amaranth.lib.memory import Memory, WritePort
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
 
 from sw import spec
 
 from ..engine.layouts import lane_config_layout, layer_config_layout
 
-__all__ = ["LayerSequencer", "SEQUENCER_LAYER_OVERHEAD"]
-
-#: Cycles a layer costs the sequencer beyond the engine's busy cycles and its configuration
-#: words: one to read the first word, one to pulse ``start``, one to see ``busy`` fall.
-#: A RUN takes sum(busy_cycles + config_words + SEQUENCER_LAYER_OVERHEAD) cycles.
-SEQUENCER_LAYER_OVERHEAD = 3
+__all__ = ["LayerSequencer"]
 
 
 class LayerSequencer(wiring.Component):
@@ -39,7 +35,8 @@ class LayerSequencer(wiring.Component):
 
     Attributes
     ----------
-    cfg_w_addr, cfg_w_data, cfg_w_en : configuration memory write port (host side).
+    cfg_w : Out(WritePort.Signature(addr_width=ceil_log2(config_depth), shape=CONFIG_WORD_WIDTH))
+        Write port of the configuration memory (host side).
     run : In(1)
         Starts a run of ``count`` layers from ``first`` (both sampled with ``run``); ignored
         while ``busy``. ``count = 0`` runs nothing.
@@ -63,9 +60,8 @@ class LayerSequencer(wiring.Component):
                              f"{self.config_words} words")
         self.counter_layout = data.StructLayout({name: 32 for name in spec.ENGINE_COUNTERS})
         super().__init__({
-            "cfg_w_addr": In(range(config_depth)),
-            "cfg_w_data": In(spec.CONFIG_WORD_WIDTH),
-            "cfg_w_en": In(1),
+            "cfg_w": Out(WritePort.Signature(addr_width=ceil_log2(config_depth),
+                                             shape=spec.CONFIG_WORD_WIDTH)),
             "run": In(1),
             "first": In(8),
             "count": In(8),
@@ -86,10 +82,8 @@ class LayerSequencer(wiring.Component):
         ww = spec.CONFIG_WORD_WIDTH
 
         m.submodules.mem = mem = Memory(shape=ww, depth=self.config_depth, init=[])
-        wp = mem.write_port()
+        wiring.connect(m, wiring.flipped(self.cfg_w), mem.write_port())
         rp = mem.read_port()
-        m.d.comb += [wp.addr.eq(self.cfg_w_addr), wp.data.eq(self.cfg_w_data),
-                     wp.en.eq(self.cfg_w_en)]
 
         # The register image the engine sees: one word written a cycle while loading.
         shadow = Signal(n_words * ww)

@@ -22,7 +22,7 @@ class System(wiring.Component):
 
     Parameters
     ----------
-    config : hw.board.configs.BoardConfig
+    config : sw.mapping.boards.BoardConfig
     divisor : int, optional
         Clock cycles per UART bit; ``config.divisor`` unless given (the virtual board and
         the benches use a smaller one to simulate faster; the HELLO then reports the baud

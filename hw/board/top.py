@@ -3,7 +3,7 @@
 from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import io
 
-from .configs import board_config
+from sw.mapping.boards import board_config
 from .system import System
 
 __all__ = ["BoardTop", "board_platform", "PLATFORMS"]
@@ -35,8 +35,8 @@ class BoardTop(Elaboratable):
 
     Parameters
     ----------
-    board : str or hw.board.configs.BoardConfig
-        ``"arty_a7_35t"``, ``"arty_a7_100t"`` or ``"ulx3s_85f"`` (``hw.board.configs.BOARDS``).
+    board : str or sw.mapping.boards.BoardConfig
+        ``"arty_a7_35t"``, ``"arty_a7_100t"`` or ``"ulx3s_85f"`` (``sw.mapping.boards.BOARDS``).
     """
 
     def __init__(self, board):

@@ -2,24 +2,25 @@
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
-from amaranth.lib.memory import Memory
+from amaranth.lib.memory import Memory, ReadPort, WritePort
 from amaranth.lib.wiring import In, Out
 
 from sw import spec
+from sw.mapping.boards import board_config
 
 from ..dual_scale import DualScaleUnit
 from .lane import Lane
 from .layouts import (lane_config_layout, layer_config_layout, param_word_layout,
                       weight_word_layout)
+from .ports import LaneWriteSignature
 
-__all__ = ["LayerEngine", "ARTY_A7_35T"]
+__all__ = ["LayerEngine"]
 
 COUNTER_WIDTH = 32
 
-#: The engine sized for the Arty A7-35T (50 RAMB36): 8 lanes of 3,072 weight words
-#: (3 RAMB36 each) and 6 KB of activations (one copy per lane), enough for the default
-#: HITS model (largest input + output pair: 2,048 + 4,096 bytes); see docs/engine.md.
-ARTY_A7_35T = {"lanes": 8, "lane_words": 3072, "act_depth": 6144}
+#: Sizes when none are given: the default board's (``sw.mapping.boards``; the Arty A7-35T's
+#: 8 lanes of 3,072 weight words and 6 KB of activations, docs/engine.md).
+_DEFAULT = board_config()
 
 
 class LayerEngine(wiring.Component):
@@ -55,17 +56,24 @@ class LayerEngine(wiring.Component):
         lanes keep working until their queues fill). Tie low when unused.
     busy : Out(1)
         High from the cycle after ``start`` until the layer's last output is written.
-    act_w_addr, act_w_data, act_w_en, act_r_addr, act_r_data : host access to the
-        activation memory, only while not busy (reads return data the next cycle).
-    word_lane, word_addr, word_data, word_en : weight memory write port, ``word_lane``
-        selecting the lane; ``chan_*`` the same for the lanes' channel tables.
-    param_addr, param_data, param_en : epilogue parameter memory write port.
+    act_w : Out(WritePort.Signature(addr_width=ACT_ADDR_WIDTH, shape=signed(8)))
+        Host write port of the activation memory (all lanes' copies), only while not busy.
+    act_r : Out(ReadPort.Signature(addr_width=ACT_ADDR_WIDTH, shape=signed(8)))
+        Host read port of the activation memory, only while not busy: data the cycle after
+        ``addr`` while ``en`` is high (as it is unless driven).
+    weight_w : Out(LaneWriteSignature(lanes=lanes, addr_width=W, shape=weight_word_layout))
+        Write port of the lanes' weight memories, ``lane`` selecting the lane
+        (``W = (lane_words - 1).bit_length()``).
+    chan_w : Out(LaneWriteSignature(lanes=lanes, addr_width=CHAN_WIDTH, shape=CHAN_WIDTH))
+        The same for the lanes' channel tables.
+    param_w : Out(WritePort.Signature(addr_width=PARAM_ADDR_WIDTH, shape=param_word_layout))
+        Write port of the epilogue parameter memory.
     counters : Out(StructLayout of sw.spec.ENGINE_COUNTERS, 32 bits each)
         Cleared by ``start``.
     """
 
-    def __init__(self, *, lanes=ARTY_A7_35T["lanes"], lane_words=ARTY_A7_35T["lane_words"],
-                 act_depth=ARTY_A7_35T["act_depth"]):
+    def __init__(self, *, lanes=_DEFAULT.lanes, lane_words=_DEFAULT.lane_words,
+                 act_depth=_DEFAULT.act_depth):
         spec.check_int("lanes", lanes, 1, 64)
         for name, value, hi in (("lane_words", lane_words, 1 << 16),
                                 ("act_depth", act_depth, 1 << spec.ACT_ADDR_WIDTH)):
@@ -82,21 +90,16 @@ class LayerEngine(wiring.Component):
             "start": In(1),
             "stall": In(1),
             "busy": Out(1),
-            "act_w_addr": In(spec.ACT_ADDR_WIDTH),
-            "act_w_data": In(signed(spec.ACT_WIDTH)),
-            "act_w_en": In(1),
-            "act_r_addr": In(spec.ACT_ADDR_WIDTH),
-            "act_r_data": Out(signed(spec.ACT_WIDTH)),
-            "word_lane": In(range(lanes)),
-            "word_addr": In(self.word_addr_width),
-            "word_data": In(weight_word_layout),
-            "word_en": In(1),
-            "chan_addr": In(spec.CHAN_WIDTH),
-            "chan_data": In(spec.CHAN_WIDTH),
-            "chan_en": In(1),
-            "param_addr": In(spec.PARAM_ADDR_WIDTH),
-            "param_data": In(param_word_layout),
-            "param_en": In(1),
+            "act_w": Out(WritePort.Signature(addr_width=spec.ACT_ADDR_WIDTH,
+                                             shape=signed(spec.ACT_WIDTH))),
+            "act_r": Out(ReadPort.Signature(addr_width=spec.ACT_ADDR_WIDTH,
+                                            shape=signed(spec.ACT_WIDTH))),
+            "weight_w": Out(LaneWriteSignature(lanes=lanes, addr_width=self.word_addr_width,
+                                               shape=weight_word_layout)),
+            "chan_w": Out(LaneWriteSignature(lanes=lanes, addr_width=spec.CHAN_WIDTH,
+                                             shape=spec.CHAN_WIDTH)),
+            "param_w": Out(WritePort.Signature(addr_width=spec.PARAM_ADDR_WIDTH,
+                                               shape=param_word_layout)),
             "counters": Out(self.counter_layout),
         })
 
@@ -127,9 +130,9 @@ class LayerEngine(wiring.Component):
             m.d.comb += [wp.en.eq(wr_en), wp.addr.eq(wr_addr), wp.data.eq(wr_data)]
             if k == 0:
                 m.d.comb += [
-                    rd.addr.eq(Mux(running, lane.act_addr, self.act_r_addr)),
-                    rd.en.eq(Mux(running, lane.act_en, 1)),
-                    self.act_r_data.eq(rd.data),
+                    rd.addr.eq(Mux(running, lane.act_addr, self.act_r.addr)),
+                    rd.en.eq(Mux(running, lane.act_en, self.act_r.en)),
+                    self.act_r.data.eq(rd.data),
                 ]
             else:
                 m.d.comb += [rd.addr.eq(lane.act_addr), rd.en.eq(lane.act_en)]
@@ -138,20 +141,18 @@ class LayerEngine(wiring.Component):
                 lane.lane_cfg.eq(self.lane_cfg[k]),
                 lane.start.eq(self.start),
                 lane.act_data.eq(rd.data),
-                lane.word_addr.eq(self.word_addr),
-                lane.word_data.eq(self.word_data),
-                lane.word_en.eq(self.word_en & (self.word_lane == k)),
-                lane.chan_addr.eq(self.chan_addr),
-                lane.chan_data.eq(self.chan_data),
-                lane.chan_en.eq(self.chan_en & (self.word_lane == k)),
+                lane.word_addr.eq(self.weight_w.addr),
+                lane.word_data.eq(self.weight_w.data),
+                lane.word_en.eq(self.weight_w.en & (self.weight_w.lane == k)),
+                lane.chan_addr.eq(self.chan_w.addr),
+                lane.chan_data.eq(self.chan_w.data),
+                lane.chan_en.eq(self.chan_w.en & (self.chan_w.lane == k)),
             ]
 
         m.submodules.params = params = Memory(shape=param_word_layout,
                                               depth=1 << spec.PARAM_ADDR_WIDTH, init=[])
-        pwr = params.write_port()
+        wiring.connect(m, wiring.flipped(self.param_w), params.write_port())
         prd = params.read_port()
-        m.d.comb += [pwr.addr.eq(self.param_addr), pwr.data.eq(self.param_data),
-                     pwr.en.eq(self.param_en)]
 
         # --- Round-robin arbiter: the first lane with a result after the last granted. --
         last = Signal(range(self.lanes), init=self.lanes - 1)
@@ -262,9 +263,9 @@ class LayerEngine(wiring.Component):
         ]
         wb_write = wb_valid & wb.last
         m.d.comb += [
-            wr_en.eq(wb_write | self.act_w_en),
-            wr_addr.eq(Mux(wb_write, out_addr, self.act_w_addr)[:addr_bits]),
-            wr_data.eq(Mux(wb_write, best, self.act_w_data)),
+            wr_en.eq(wb_write | self.act_w.en),
+            wr_addr.eq(Mux(wb_write, out_addr, self.act_w.addr)[:addr_bits]),
+            wr_data.eq(Mux(wb_write, best, self.act_w.data)),
         ]
 
         # --- Busy and counters. -------------------------------------------------------

@@ -47,14 +47,18 @@ class FrameReceiver(wiring.Component):
         That byte, one cycle after the address (a synchronous read port).
     """
 
+    def __new__(cls, max_payload=spec.LINK_MAX_PAYLOAD,
+                timeout_cycles=spec.LINK_TIMEOUT_BYTES * 10 * 25):
+        # Checked here, before the object exists: Amaranth reports an elaboratable that is
+        # created and never elaborated (UnusedElaboratable), refused ones included.
+        spec.check_int("max_payload", max_payload, 1, 0xFFFF)
+        spec.check_int("timeout_cycles", timeout_cycles, 1, 1 << 32)
+        return super().__new__(cls, src_loc_at=1)
+
     def __init__(self, max_payload=spec.LINK_MAX_PAYLOAD,
                  timeout_cycles=spec.LINK_TIMEOUT_BYTES * 10 * 25):
-        try:
-            self.max_payload = spec.check_int("max_payload", max_payload, 1, 0xFFFF)
-            self.timeout_cycles = spec.check_int("timeout_cycles", timeout_cycles, 1, 1 << 32)
-        except ValueError:
-            self._MustUse__silence = True   # never built, so nothing to warn about
-            raise
+        self.max_payload = int(max_payload)
+        self.timeout_cycles = int(timeout_cycles)
         super().__init__({
             "i": In(stream.Signature(8)),
             "frame": Out(stream.Signature(frame_info_layout)),

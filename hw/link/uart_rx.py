@@ -45,12 +45,14 @@ class UARTReceiver(wiring.Component):
     frame_error: Out(1)
     overrun: Out(1)
 
+    def __new__(cls, divisor):
+        # Checked here, before the object exists: Amaranth reports an elaboratable that is
+        # created and never elaborated (UnusedElaboratable), refused ones included.
+        spec.check_int("divisor", divisor, 2, 1 << 16)
+        return super().__new__(cls, src_loc_at=1)
+
     def __init__(self, divisor):
-        try:
-            self.divisor = spec.check_int("divisor", divisor, 2, 1 << 16)
-        except ValueError:
-            self._MustUse__silence = True   # never built, so nothing to warn about
-            raise
+        self.divisor = int(divisor)
         super().__init__()
 
     def elaborate(self, platform):

@@ -54,21 +54,24 @@ class PowerMeter(wiring.Component):
         One per :data:`sw.spec.POWER_CHANNELS`.
     """
 
+    def __new__(cls, clk_hz, *, count_width=None, sum_width=None):
+        # Checked here, before the object exists: Amaranth reports an elaboratable that is
+        # created and never elaborated (UnusedElaboratable), refused ones included.
+        spec.check_int("clk_hz", clk_hz, 1, 10**10)
+        if count_width is not None:
+            spec.check_int("count_width", count_width, 1, 64)
+        if sum_width is not None:
+            spec.check_int("sum_width", sum_width, CODE_WIDTH, 96)
+        return super().__new__(cls, src_loc_at=1)
+
     def __init__(self, clk_hz, *, count_width=None, sum_width=None):
-        try:
-            spec.check_int("clk_hz", clk_hz, 1, 10**10)
-            widths = _field_widths()
-            if count_width is not None:
-                spec.check_int("count_width", count_width, 1, 64)
-                widths.update({k: count_width for k in ("run_cycles", "run_samples",
-                                                         "idle_samples")})
-            if sum_width is not None:
-                spec.check_int("sum_width", sum_width, CODE_WIDTH, 96)
-                widths.update({f"{p}_{c}": sum_width for p in ("run", "idle")
-                               for c in spec.POWER_CHANNELS})
-        except ValueError:
-            self._MustUse__silence = True
-            raise
+        widths = _field_widths()
+        if count_width is not None:
+            widths.update({k: count_width for k in ("run_cycles", "run_samples",
+                                                     "idle_samples")})
+        if sum_width is not None:
+            widths.update({f"{p}_{c}": sum_width for p in ("run", "idle")
+                           for c in spec.POWER_CHANNELS})
         self.clk_hz = clk_hz
         self.widths = widths
         self.max_run_s = ((1 << widths["run_cycles"]) - 1) / clk_hz

@@ -72,18 +72,21 @@ class XADCModel(wiring.Component):
         Clock cycles between two samples.
     """
 
+    def __new__(cls, *, max_activity=8, idle_codes=DEFAULT_IDLE_CODES,
+                codes_per_activity=DEFAULT_CODES_PER_ACTIVITY, divider=4,
+                conversion_adcclk=26):
+        # Checked here, before the object exists: Amaranth reports an elaboratable that is
+        # created and never elaborated (UnusedElaboratable), refused ones included.
+        spec.check_int("max_activity", max_activity, 1, 1 << 16)
+        _check_codes("idle_codes", idle_codes)
+        _check_codes("codes_per_activity", codes_per_activity)
+        spec.check_int("divider", divider, 2, 255)
+        spec.check_int("conversion_adcclk", conversion_adcclk, 1, 1 << 10)
+        return super().__new__(cls, src_loc_at=1)
+
     def __init__(self, *, max_activity=8, idle_codes=DEFAULT_IDLE_CODES,
                  codes_per_activity=DEFAULT_CODES_PER_ACTIVITY, divider=4,
                  conversion_adcclk=26):
-        try:
-            spec.check_int("max_activity", max_activity, 1, 1 << 16)
-            _check_codes("idle_codes", idle_codes)
-            _check_codes("codes_per_activity", codes_per_activity)
-            spec.check_int("divider", divider, 2, 255)
-            spec.check_int("conversion_adcclk", conversion_adcclk, 1, 1 << 10)
-        except ValueError:
-            self._MustUse__silence = True
-            raise
         self.max_activity = max_activity
         self.idle_codes = tuple(idle_codes)
         self.codes_per_activity = tuple(codes_per_activity)

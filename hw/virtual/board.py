@@ -39,7 +39,7 @@ def build_virtual_board(config=None, *, divisor=DEFAULT_DIVISOR, build_root=None
 
     Parameters
     ----------
-    config : hw.board.configs.BoardConfig, optional
+    config : sw.mapping.boards.BoardConfig, optional
         The device; ``BOARDS["virtual"]`` unless given.
     divisor : int
         Clock cycles per UART bit.
@@ -51,7 +51,7 @@ def build_virtual_board(config=None, *, divisor=DEFAULT_DIVISOR, build_root=None
     configure()
     from amaranth.back import verilog
 
-    from hw.board.configs import board_config
+    from sw.mapping.boards import board_config
     from hw.board.system import System
 
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -74,7 +74,7 @@ def build_virtual_board(config=None, *, divisor=DEFAULT_DIVISOR, build_root=None
         (work / "top.v").write_text(text)
         shutil.copy(HARNESS, work / "harness.cpp")
         env = dict(os.environ)
-        # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (see sim/runner.py).
+        # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (see testsupport/runner.py).
         env["MAKEFLAGS"] = " ".join(filter(None, [env.get("MAKEFLAGS"),
                                                   "CFG_CXXFLAGS_PCH_I=-include"]))
         cmd = ["verilator", "--cc", "--exe", "--build", "-O3", "-Wno-fatal", "-Wno-lint",

@@ -24,7 +24,7 @@ import torch
 from ..errors import InputError
 from .graph import stage_forward
 
-__all__ = ["CALIBRATION_METHODS", "tensor_threshold", "calibrate"]
+__all__ = ["CALIBRATION_METHODS", "tensor_threshold", "calibrate", "calibration_batch"]
 
 CALIBRATION_METHODS = ("max", "percentile")
 
@@ -97,3 +97,13 @@ def calibrate(stages, x, *, method="max", percentile=99.99, batch_size=256, seed
     return {"s_in": scales[0], "s_out": scales[1:], "in_shapes": in_shapes,
             "out_shapes": out_shapes, "thresholds": thresholds,
             "maxima": maxima.tolist()}
+
+
+def calibration_batch(model, x_cal, records):
+    """``x_cal`` as a float tensor (refused when empty) and the model's ternary records
+    (exported from ``model`` when not given)."""
+    from ..quant import export_quantized
+    x_cal = torch.as_tensor(np.asarray(x_cal), dtype=torch.float32)
+    if len(x_cal) == 0:
+        raise InputError("calibration data: no samples")
+    return x_cal, (export_quantized(model) if records is None else records)

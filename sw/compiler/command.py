@@ -37,8 +37,9 @@ def run(args):
     import torch
 
     from ..errors import InputError
-    from ..golden.executor import program_counts, program_cycles
-    from ..golden.energy import program_energy
+    from ..mapping.counts import program_counts
+    from ..mapping.cycle_model import program_cycles
+    from ..power.estimate import program_energy
     from ..program import save
     from .compiler import compile_saved
 
@@ -58,7 +59,7 @@ def run(args):
     print(f"EC_T (Eq. 3, estimated from the program): {e['ec_t_j']:.4e} J "
           f"({e['mult_adds']} mult-adds, {e['transfers']} transfers)")
     try:
-        cycles = program_cycles(prog, args.lanes)
+        cycles = program_cycles(prog, args.lanes) if args.lanes is not None else None
     except ValueError as exc:
         print(f"engine cycles at P = {args.lanes}: not available ({exc})")
         cycles = None
@@ -66,7 +67,7 @@ def run(args):
         try:
             busy = sum(int(c["busy_cycles"]) for c in cycles)
             bound = sum(int(c["bound"]) for c in cycles)
-            print(f"engine cycles at P = {args.lanes} (sw.golden.cycle_model): {busy} "
+            print(f"engine cycles at P = {args.lanes} (sw.mapping.cycle_model): {busy} "
                   f"(bound {bound}): " + ", ".join(f"{c['name']} {c['busy_cycles']}"
                                                    for c in cycles))
         except (TypeError, KeyError):

@@ -7,26 +7,14 @@ quantization before it, dequantization and (log-)softmax after it.
 """
 
 import numpy as np
-import torch
 
 from ..errors import InputError
 from ..program import HostOp, Program
-from .calibrate import calibrate
+from .calibrate import calibrate, calibration_batch
 from .graph import extract_stages
-from .lower import lower_stage
+from .lower import lower_chain
 
-__all__ = ["compile_model", "compile_saved", "calibration_inputs", "lower_chain"]
-
-
-def _map_of(shape):
-    """The engine's (C, H, W) map of a PyTorch tensor shape (without batch)."""
-    if len(shape) == 3:
-        return tuple(shape)
-    if len(shape) == 2:
-        return (shape[0], 1, shape[1])
-    if len(shape) == 1:
-        return (shape[0], 1, 1)
-    raise InputError(f"tensor shape {shape}: expected (C, H, W), (C, L) or (F,)")
+__all__ = ["compile_model", "compile_saved", "calibration_inputs"]
 
 
 def compile_model(model, x_cal, *, records=None, calibration="max", percentile=99.99,
@@ -95,50 +83,6 @@ def compile_model(model, x_cal, *, records=None, calibration="max", percentile=9
                    meta=info)
 
 
-def lower_chain(stages, cal, records, modules=None):
-    """Lower calibrated ``stages`` to engine layers, each writing its output padded for
-    the next one.
-
-    ``modules[k]`` names the module whose ternary record stage ``k`` uses (default: the
-    stage's name; a shared module applied twice has two stages and one record).
-    """
-    layers = []
-    prev_map, s_x = None, cal["s_in"]
-    for k, stage in enumerate(stages):
-        nxt_pad = (0, 0)
-        if k + 1 < len(stages) and not isinstance(stages[k + 1].layer, torch.nn.Linear):
-            nxt_pad = _next_pad(stages[k + 1])
-        module = modules[k] if modules is not None else stage.name
-        layer = lower_stage(stage, in_shape=cal["in_shapes"][k], prev_map=prev_map, s_x=s_x,
-                            s_y=cal["s_out"][k], record=records.get(module),
-                            out_pad=nxt_pad)
-        if _map_of(cal["out_shapes"][k]) != layer.out_shape:
-            raise InputError(f"layer {stage.name}: the engine's output {layer.out_shape} "
-                             f"differs from PyTorch's {cal['out_shapes'][k]}")
-        layers.append(layer)
-        prev_map, s_x = layer.out_shape, cal["s_out"][k]
-    return layers
-
-
-def calibration_batch(model, x_cal, records):
-    """``x_cal`` as a float tensor (refused when empty) and the model's ternary records
-    (exported from ``model`` when not given)."""
-    from ..quant import export_quantized
-    x_cal = torch.as_tensor(np.asarray(x_cal), dtype=torch.float32)
-    if len(x_cal) == 0:
-        raise InputError("calibration data: no samples")
-    return x_cal, (export_quantized(model) if records is None else records)
-
-
-def _next_pad(stage):
-    m = stage.layer
-    pad = m.padding
-    if isinstance(pad, str):
-        pad = ((0,) * len(m.kernel_size) if pad == "valid"
-               else tuple((k - 1) // 2 for k in m.kernel_size))
-    return (0, pad[0]) if isinstance(m, torch.nn.Conv1d) else tuple(pad)
-
-
 def calibration_inputs(x_train, n, seed=0):
     """``n`` training inputs drawn without replacement with ``seed`` (all if fewer)."""
     x_train = np.asarray(x_train)
@@ -152,9 +96,12 @@ def compile_saved(path, *, x_train=None, data_path=None, calibration="max",
                   percentile=99.99, n_calibration=512, seed=0):
     """Compile a saved model file (docs/model-format.md).
 
-    Calibration inputs are ``n_calibration`` samples of ``x_train`` when given, else of
-    the training split of the data set the model records (``data.dataset``), loaded as
-    the training pipeline loads it (``data_path`` for ESR and HITS).
+    Calibration inputs are ``n_calibration`` samples of ``x_train`` when given (model
+    inputs, already transformed), else of the training split of the data set the model
+    records (``data.dataset``), loaded as the training pipeline loads it (``data_path`` for
+    ESR and HITS) through the model's recorded input transform. The program records that
+    transform in ``meta["input_transform"]`` (docs/program-format.md), where
+    ``attq-fpga infer`` reads it.
 
     Returns
     -------
@@ -165,24 +112,21 @@ def compile_saved(path, *, x_train=None, data_path=None, calibration="max",
 
     model, rec = load_model(path)
     data = rec.get("data") or {}
+    transform = rec["input_transform"]       # checked (or implied) by read_record
     if x_train is None:
         from ..train.pipeline import load_dataset
         dataset = data.get("dataset")
         if dataset is None:
             raise InputError(f"{path}: field 'data.dataset' is missing: pass calibration "
                              f"data explicitly")
-        from ..models.registry import PRESETS
-        preset = rec.get("preset") or rec["arch"]
-        if preset not in PRESETS:
-            raise InputError(f"{path}: field 'preset' = {preset!r} is not a known preset "
-                             f"({sorted(PRESETS)}): pass calibration data explicitly")
-        split = load_dataset(dataset, preset,
+        split = load_dataset(dataset, transform=transform,
                              seed=int((rec.get("training") or {}).get("settings", {})
                                       .get("seed", 0)), data_path=data_path)
         x_train = split.x_train
     x_cal = calibration_inputs(x_train, n_calibration, seed)
     meta = dict(source=str(path), arch=rec["arch"], preset=rec.get("preset"),
-                quant=rec.get("quant"), dataset=data.get("dataset"))
+                quant=rec.get("quant"), dataset=data.get("dataset"),
+                input_transform=transform)
     prog = compile_model(model, x_cal, records=rec["quantized_layers"],
                          calibration=calibration, percentile=percentile,
                          classes=data.get("classes") or [], meta=meta)

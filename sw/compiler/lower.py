@@ -17,10 +17,10 @@ import torch
 from torch import nn
 
 from ..errors import InputError
-from ..golden.dual_scale import DualScaleParams
+from ..program.epilogue import DualScaleParams
 from ..program import EngineLayer
 
-__all__ = ["fold_batch_norm", "geometry", "lower_stage", "int8_per_channel"]
+__all__ = ["fold_batch_norm", "geometry", "lower_stage", "lower_chain", "int8_per_channel"]
 
 
 def fold_batch_norm(stage):
@@ -134,3 +134,48 @@ def lower_stage(stage, *, in_shape, prev_map, s_x, s_y, record=None, out_pad=(0,
     q, s_w = int8_per_channel(w)
     ep = DualScaleParams.from_float(s_w, 0.0, bias, s_x, s_y, stage.act, stage.slope)
     return EngineLayer.from_weights(stage.name, q, mode="dense", epilogue=ep, **common)
+
+
+def _map_of(shape):
+    """The engine's (C, H, W) map of a PyTorch tensor shape (without batch)."""
+    if len(shape) == 3:
+        return tuple(shape)
+    if len(shape) == 2:
+        return (shape[0], 1, shape[1])
+    if len(shape) == 1:
+        return (shape[0], 1, 1)
+    raise InputError(f"tensor shape {shape}: expected (C, H, W), (C, L) or (F,)")
+
+
+def _next_pad(stage):
+    m = stage.layer
+    pad = m.padding
+    if isinstance(pad, str):
+        pad = ((0,) * len(m.kernel_size) if pad == "valid"
+               else tuple((k - 1) // 2 for k in m.kernel_size))
+    return (0, pad[0]) if isinstance(m, torch.nn.Conv1d) else tuple(pad)
+
+
+def lower_chain(stages, cal, records, modules=None):
+    """Lower calibrated ``stages`` to engine layers, each writing its output padded for
+    the next one.
+
+    ``modules[k]`` names the module whose ternary record stage ``k`` uses (default: the
+    stage's name; a shared module applied twice has two stages and one record).
+    """
+    layers = []
+    prev_map, s_x = None, cal["s_in"]
+    for k, stage in enumerate(stages):
+        nxt_pad = (0, 0)
+        if k + 1 < len(stages) and not isinstance(stages[k + 1].layer, torch.nn.Linear):
+            nxt_pad = _next_pad(stages[k + 1])
+        module = modules[k] if modules is not None else stage.name
+        layer = lower_stage(stage, in_shape=cal["in_shapes"][k], prev_map=prev_map, s_x=s_x,
+                            s_y=cal["s_out"][k], record=records.get(module),
+                            out_pad=nxt_pad)
+        if _map_of(cal["out_shapes"][k]) != layer.out_shape:
+            raise InputError(f"layer {stage.name}: the engine's output {layer.out_shape} "
+                             f"differs from PyTorch's {cal['out_shapes'][k]}")
+        layers.append(layer)
+        prev_map, s_x = layer.out_shape, cal["s_out"][k]
+    return layers

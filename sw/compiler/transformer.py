@@ -29,8 +29,9 @@ from torch.nn import functional as F
 from ..errors import InputError
 from ..program import HostOp, Program
 from ..spec import ActMode
-from .calibrate import calibrate
+from .calibrate import calibrate, calibration_batch
 from .graph import Stage, stage_forward
+from .lower import lower_chain
 
 __all__ = ["front_stages", "tail_ops", "compile_cnn_transformer"]
 
@@ -151,7 +152,7 @@ def tail_ops(model, records):
 @torch.no_grad()
 def _check_tail(model, stages, ops, x):
     """Float conv features of PyTorch through the host tail must give the model's output."""
-    from ..golden.executor import run_host_op
+    from ..program.host_ops import run_host_op
 
     want = model(x).double().numpy()
     y = x
@@ -171,8 +172,7 @@ def _check_tail(model, stages, ops, x):
 def compile_cnn_transformer(model, x_cal, *, records=None, calibration="max",
                             percentile=99.99, classes=(), meta=None, batch_size=256):
     """Compile a :class:`CNNTransformer` (see the module docstring); arguments as
-    :func:`sw.compiler.compile_model`."""
-    from .compiler import calibration_batch, lower_chain
+    :func:`sw.compiler.compiler.compile_model`."""
 
     x_cal, records = calibration_batch(model, x_cal, records)
     was = model.training

@@ -1,11 +1,12 @@
-"""The ``attq-fpga data`` command: check a data set, write the synthetic ESR stand-in.
+"""The ``attq-fpga data`` command: check a data set, make a labelled one.
 
 ::
 
     attq-fpga data check mnist
     attq-fpga data check esr PATH/Epileptic_Seizure_Recognition.csv [--png tfr.png]
     attq-fpga data check hits DATASET_DIR [--seed 0] [--png tfr.png]
-    attq-fpga data synthetic-esr OUT.csv [--rows 1150] [--seed 0]
+    attq-fpga data make hits --out DIR [--counts 403 569 569] [--subjects 12] [--seed 0]
+    attq-fpga data make esr-synthetic OUT.csv [--rows 1150] [--seed 0]
 """
 
 __all__ = ["register", "run_check", "run_synthetic_esr"]
@@ -14,9 +15,11 @@ __all__ = ["register", "run_check", "run_synthetic_esr"]
 def register(subparsers):
     """Add ``data`` and its sub-commands to the ``attq-fpga`` parser."""
     parser = subparsers.add_parser(
-        "data", help="check a data set (MNIST, ESR, HITS) or write the synthetic ESR file",
-        description="Load a data set as training would, report its split, and optionally "
-                    "draw one time-frequency map per class as a PNG.")
+        "data", help="check a data set (MNIST, ESR, HITS) or make a labelled one",
+        description="check: load a data set as training would, report its split, and "
+                    "optionally draw one time-frequency map per class as a PNG. make: "
+                    "write a labelled data set (HITS segments from simulated patients, "
+                    "the synthetic ESR stand-in).")
     sub = parser.add_subparsers(dest="data_command", required=True, metavar="ACTION")
 
     check = sub.add_parser("check", help="load a data set and print its split")
@@ -26,8 +29,19 @@ def register(subparsers):
     check.add_argument("--png", help="save one time-frequency map per class (ESR, HITS)")
     check.set_defaults(func=run_check)
 
-    syn = sub.add_parser("synthetic-esr",
-                         help="write a SYNTHETIC stand-in for the ESR CSV (not EEG)")
+    make = sub.add_parser("make", help="make a labelled data set (HITS, synthetic ESR)",
+                          description="Write a labelled data set in the layout "
+                                      "`data check` and `train` read (docs/data.md).")
+    kinds = make.add_subparsers(dest="make_dataset", required=True, metavar="DATASET")
+    hits = kinds.add_parser(
+        "hits", help="HITS segments (artefact, gaseous, solid) from simulated patients",
+        description="Simulate patients' recordings, cut their HITS and write the labelled "
+                    "segment data set (docs/data.md, docs/doppler-simulator.md).")
+    from ..doppler.commands import add_hits_dataset_arguments
+    add_hits_dataset_arguments(hits)
+
+    syn = kinds.add_parser("esr-synthetic",
+                           help="a SYNTHETIC stand-in for the ESR CSV (not EEG)")
     syn.add_argument("out", help="output CSV")
     syn.add_argument("--rows", type=int, default=1150, help="rows (default 1150)")
     syn.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")

@@ -13,11 +13,18 @@ import numpy as np
 
 from ..errors import InputError
 from . import Split
+from ..program.transform import InputTransform, MinMax
+from .transform import apply_transform
 
-__all__ = ["load_esr", "read_esr_csv", "minmax_per_sample", "per_class_split",
-           "ESR_CLASSES", "ESR_HEADER", "N_SAMPLES"]
+__all__ = ["load_esr", "read_esr_csv", "per_class_split",
+           "ESR_CLASSES", "ESR_HEADER", "N_SAMPLES", "ROW_SCALING"]
 
 N_SAMPLES = 178
+
+#: The authors' ESR scaling, each row to [0, 1] on its own: the first step of every ESR
+#: model's input transform (``sw.models.registry.PRESET_INPUTS``), and what
+#: :func:`load_esr` gives unless ``raw=True``.
+ROW_SCALING = InputTransform((MinMax(),))
 #: Header of the public file after the id column.
 ESR_HEADER = [f"X{i}" for i in range(1, N_SAMPLES + 1)] + ["y"]
 #: Accepted headers of the id column (empty in the original, "Unnamed: 0" once pandas
@@ -116,17 +123,6 @@ def read_esr_csv(path):
     return ids, np.stack(rows), np.asarray(labels, dtype=np.int64)
 
 
-def minmax_per_sample(signals):
-    """Scale each row of ``signals`` (``[N, L]``) to [0, 1] by its own minimum and maximum.
-
-    A constant row has no range; it becomes all zeros rather than NaN.
-    """
-    signals = np.asarray(signals, dtype=np.float64)
-    lo = signals.min(axis=-1, keepdims=True)
-    span = signals.max(axis=-1, keepdims=True) - lo
-    return np.divide(signals - lo, span, out=np.zeros_like(signals), where=span > 0)
-
-
 def per_class_split(y, test_fraction, seed):
     """Split indices class by class: ``round(n_c * test_fraction)`` of each class to test.
 
@@ -142,7 +138,7 @@ def per_class_split(y, test_fraction, seed):
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
-def load_esr(path, *, seed=0, test_fraction=0.2, source=None):
+def load_esr(path, *, seed=0, test_fraction=0.2, source=None, raw=False):
     """Load the ESR CSV as a binary seizure-versus-rest split.
 
     Parameters
@@ -158,12 +154,16 @@ def load_esr(path, *, seed=0, test_fraction=0.2, source=None):
     source : str, optional
         "real" or "synthetic"; by default "synthetic" when every id starts with
         "synthetic" (as the generated stand-in writes them), else "real".
+    raw : bool
+        True: ``x`` holds the rows as the CSV gives them (float64), for a model's input
+        transform (:func:`sw.data.transform.apply_transform`) to scale.
 
     Returns
     -------
     Split
-        ``x`` float32 ``[N, 1, 178]``, each row min-max scaled to [0, 1]; ``y`` 0 for
-        seizure (y == 1) and 1 for the rest (y in 2..5); classes ``ESR_CLASSES``.
+        ``x`` float32 ``[N, 1, 178]``, each row min-max scaled to [0, 1]
+        (:data:`ROW_SCALING`); ``y`` 0 for seizure (y == 1) and 1 for the rest (y in
+        2..5); classes ``ESR_CLASSES``.
     """
     if not 0.0 < test_fraction < 1.0:
         raise InputError(f"test_fraction: expected a value in (0, 1), got {test_fraction}")
@@ -171,7 +171,9 @@ def load_esr(path, *, seed=0, test_fraction=0.2, source=None):
     ids, signals, y5 = read_esr_csv(path)
     if source is None:
         source = "synthetic" if all(i.startswith("synthetic") for i in ids) else "real"
-    x = minmax_per_sample(signals).astype(np.float32)[:, None, :]
+    x = signals[:, None, :]
+    if not raw:
+        x = apply_transform(ROW_SCALING, x)
     y = np.where(y5 == 1, 0, 1).astype(np.int64)
     idx_train, idx_test = per_class_split(y, test_fraction, seed)
     kind = ("SYNTHETIC stand-in (generated, not EEG; no accuracy is claimed on it)"
@@ -182,5 +184,6 @@ def load_esr(path, *, seed=0, test_fraction=0.2, source=None):
         x_test=x[idx_test], y_test=y[idx_test],
         classes=list(ESR_CLASSES), source=source,
         description=(f"ESR {kind} from {path.name}: {len(y)} rows ({counts[0]} seizure, "
-                     f"{counts[1]} non-seizure), per-sample min-max to [0, 1]; per-class "
+                     f"{counts[1]} non-seizure), "
+                     f"{'unscaled' if raw else 'per-sample min-max to [0, 1]'}; per-class "
                      f"{1 - test_fraction:.0%}/{test_fraction:.0%} train/test split, seed {seed}"))

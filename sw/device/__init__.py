@@ -3,9 +3,9 @@
 from .driver import Driver, InferenceResult, required_caps
 from .errors import DeviceError, IncompatibleDevice
 from .fault_proxy import FaultProxy
-from .golden_device import GoldenDevice
+from ..golden.device import GoldenDevice
 from .open import open_device
-from .plan import BandStep, DevicePlan, HostStep, RunStep
+from ..mapping.plan import BandStep, DevicePlan, HostStep, RunStep
 
 __all__ = ["Driver", "InferenceResult", "required_caps", "DeviceError", "IncompatibleDevice",
            "FaultProxy", "GoldenDevice", "open_device", "DevicePlan", "HostStep", "RunStep",

@@ -3,7 +3,7 @@
 :class:`Driver` speaks the link protocol of :mod:`sw.spec` ("The link") over any object
 with pyserial's interface (``write``, ``read``, ``in_waiting``, ``timeout``,
 ``reset_input_buffer``, ``close``): a ``serial.Serial`` on the board's UART, pyserial's
-``socket://`` URL to the virtual board, or a :class:`~sw.device.golden_device.GoldenDevice`.
+``socket://`` URL to the virtual board, or a :class:`~sw.golden.device.GoldenDevice`.
 
 Reliability (docs/driver.md):
 
@@ -37,7 +37,7 @@ from .. import spec
 from ..link.frame import FrameParser, encode_frame
 from ..spec import Capability, Mem, Op, Status
 from .errors import DeviceError, IncompatibleDevice
-from .plan import DevicePlan, HostStep, RunStep
+from ..mapping.plan import DevicePlan, HostStep, RunStep
 from .requests import MEM_HEADER_BYTES, encode_words, read_payload, write_payload
 
 __all__ = ["Driver", "InferenceResult", "required_caps"]
@@ -393,7 +393,7 @@ class Driver:
         return result["cycles"]
 
     def _infer_one(self, plan, x):
-        from ..golden.executor import run_host_op
+        from ..program.host_ops import run_host_op
 
         value = x[None]
         int_out = None

@@ -2,27 +2,21 @@
 ``socket://host:port`` or ``sim``."""
 
 from ..errors import InputError
+from ..golden.device import GoldenDevice
+from ..mapping.boards import board_config
 from .driver import Driver
-from .golden_device import GoldenDevice
 
-__all__ = ["open_device", "arty_a7_35t_sizes", "DEVICE_FORMS"]
+__all__ = ["open_device", "default_sizes", "DEVICE_FORMS"]
 
 #: The forms ``open_device`` takes, for messages and ``--help``.
 DEVICE_FORMS = ("golden", "serial:///dev/ttyUSB1", "socket://HOST:PORT", "sim")
 
 
-def arty_a7_35t_sizes():
-    """Engine sizes, clock and baud of the Arty A7-35T build."""
-    try:
-        from hw.board.configs import board_config
-        cfg = board_config("arty_a7_35t")
-        return {"lanes": cfg.lanes, "lane_words": cfg.lane_words, "act_depth": cfg.act_depth,
-                "config_depth": cfg.config_depth, "clk_hz": cfg.clk_hz, "baud": cfg.baud}
-    except ImportError:
-        # The engine's own sizes; the board's clock and its exact UART rate (100 MHz / 25).
-        from hw.engine.layer_engine import ARTY_A7_35T
-        return {**ARTY_A7_35T, "config_depth": 1024, "clk_hz": 100_000_000,
-                "baud": 4_000_000}
+def default_sizes():
+    """Engine sizes, clock and baud of the default board (:data:`sw.mapping.boards.DEFAULT_BOARD`)."""
+    cfg = board_config()
+    return {"lanes": cfg.lanes, "lane_words": cfg.lane_words, "act_depth": cfg.act_depth,
+            "config_depth": cfg.config_depth, "clk_hz": cfg.clk_hz, "baud": cfg.baud}
 
 
 def open_device(spec_str, *, timeout=0.5, retries=12, run_margin=2.0, **sizes):
@@ -50,7 +44,7 @@ def open_device(spec_str, *, timeout=0.5, retries=12, run_margin=2.0, **sizes):
     NotImplementedError
         For ``"sim"`` where the virtual board cannot be imported.
     """
-    board = arty_a7_35t_sizes()
+    board = default_sizes()
     if spec_str == "golden":
         dev = GoldenDevice(**{**board, **sizes})
         return Driver(dev, timeout=timeout, retries=retries, baud=dev.baud, clk_hz=dev.clk_hz,
@@ -62,7 +56,7 @@ def open_device(spec_str, *, timeout=0.5, retries=12, run_margin=2.0, **sizes):
         except ImportError as exc:
             raise NotImplementedError(
                 f"--device sim: the virtual board is not available here ({exc}); start one "
-                f"with `attq-fpga board-sim` and use --device socket://127.0.0.1:PORT") from None
+                f"with `attq-fpga board sim` and use --device socket://127.0.0.1:PORT") from None
         vboard = VirtualBoard()
         try:
             port = serial.serial_for_url(vboard.url, timeout=0.005)

@@ -1,12 +1,14 @@
 """CLI sub-commands of the Doppler package.
 
-``attq-fpga simulate-recording --minutes 30 --out rec.wav [--seed 0]``
+``attq-fpga recordings simulate --minutes 30 --out rec.wav [--seed 0]``
     Simulated recording (stereo I/Q WAV or .npz) and its truth CSV.
-``attq-fpga make-dataset hits --out DIR``
-    Labelled segment data set (403 artefacts, 569 gaseous, 569 solid by default).
-``attq-fpga detect RECORDING [--truth CSV] --out DIR``
+``attq-fpga recordings detect RECORDING [--truth CSV] --out DIR``
     HITS front end: ``events.csv``, ``segments.npz``, ``spectrogram.png`` (and
     ``metrics.json`` with recall and precision when a truth CSV is given).
+``attq-fpga data make hits --out DIR``
+    Labelled segment data set (403 artefacts, 569 gaseous, 569 solid by default); the
+    ``data`` command (:mod:`sw.data.command`) adds it with :func:`add_hits_dataset_arguments`
+    and :func:`run_make_dataset`.
 
 Inputs are read and checked before anything is written; every output is written
 atomically.
@@ -14,7 +16,8 @@ atomically.
 
 from pathlib import Path
 
-__all__ = ["register", "run_simulate", "run_make_dataset", "run_detect"]
+__all__ = ["register", "add_hits_dataset_arguments", "run_simulate", "run_make_dataset",
+           "run_detect"]
 
 
 def _positive_float(text):
@@ -29,9 +32,15 @@ def _positive_float(text):
 
 
 def register(subparsers):
-    """Add ``simulate-recording``, ``make-dataset`` and ``detect``."""
-    p = subparsers.add_parser(
-        "simulate-recording",
+    """Add ``recordings`` with its actions ``simulate`` and ``detect``."""
+    group = subparsers.add_parser(
+        "recordings", help="simulate Doppler recordings and find their HITS (front end)",
+        description="Transcranial Doppler recordings (docs/recording-format.md): simulate "
+                    "one with its truth CSV, or run the HITS front end on one.")
+    actions = group.add_subparsers(dest="recordings_command", required=True,
+                                   metavar="ACTION")
+    p = actions.add_parser(
+        "simulate",
         help="simulate a transcranial Doppler recording with HITS and write its truth CSV")
     p.add_argument("--minutes", type=_positive_float, required=True,
                    help="length of the recording in minutes")
@@ -45,25 +54,7 @@ def register(subparsers):
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run_simulate)
 
-    p = subparsers.add_parser("make-dataset",
-                              help="write a labelled segment data set (see docs/)")
-    kinds = p.add_subparsers(dest="dataset", required=True, metavar="DATASET")
-    h = kinds.add_parser("hits", help="simulated HITS segments: artefact, gaseous, solid")
-    h.add_argument("--out", required=True, help="output directory (new or empty)")
-    h.add_argument("--counts", type=int, nargs=3, metavar=("ARTEFACT", "GASEOUS", "SOLID"),
-                   default=(403, 569, 569),
-                   help="segments per class (default: the paper's 403 569 569)")
-    h.add_argument("--subjects", type=int, default=12,
-                   help="number of simulated patients (default 12)")
-    h.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    h.add_argument("--test-fraction", type=float, default=0.37,
-                   help="share of segments in the subject-wise test split (default 0.37)")
-    h.add_argument("--no-split", action="store_true",
-                   help="leave the split column empty (the loader splits by subject)")
-    h.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    h.set_defaults(func=run_make_dataset)
-
-    p = subparsers.add_parser(
+    p = actions.add_parser(
         "detect", help="find HITS in a recording: events CSV, segments and spectrogram PNG")
     p.add_argument("recording", help="stereo I/Q .wav or .npz recording")
     p.add_argument("--truth", default=None,
@@ -81,13 +72,31 @@ def register(subparsers):
     p.set_defaults(func=run_detect)
 
 
+def add_hits_dataset_arguments(h):
+    """Add the options of ``data make hits`` to the parser ``h``; its func is
+    :func:`run_make_dataset`."""
+    h.add_argument("--out", required=True, help="output directory (new or empty)")
+    h.add_argument("--counts", type=int, nargs=3, metavar=("ARTEFACT", "GASEOUS", "SOLID"),
+                   default=(403, 569, 569),
+                   help="segments per class (default: the paper's 403 569 569)")
+    h.add_argument("--subjects", type=int, default=12,
+                   help="number of simulated patients (default 12)")
+    h.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    h.add_argument("--test-fraction", type=float, default=0.37,
+                   help="share of segments in the subject-wise test split (default 0.37)")
+    h.add_argument("--no-split", action="store_true",
+                   help="leave the split column empty (the loader splits by subject)")
+    h.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    h.set_defaults(func=run_make_dataset)
+
+
 def _command_line(args):
     import sys
     return "attq-fpga " + " ".join(sys.argv[1:]) if sys.argv else None
 
 
 def run_simulate(args):
-    """``simulate-recording``."""
+    """``recordings simulate``."""
     from ..errors import InputError
     from .recording import truth_csv_text, write_npz, write_wav
     from .simulator import simulate_recording
@@ -116,7 +125,7 @@ def run_simulate(args):
 
 
 def run_make_dataset(args):
-    """``make-dataset hits``."""
+    """``data make hits``."""
     from ..errors import InputError
     from .dataset import make_hits_dataset
     if not 0.0 <= args.test_fraction < 1.0:
@@ -133,7 +142,7 @@ def run_make_dataset(args):
 
 
 def run_detect(args):
-    """``detect``."""
+    """``recordings detect``."""
     import json
     import numpy as np
     from ..atomic import atomic_path, write_text

@@ -1,4 +1,4 @@
-"""``make-dataset hits``: a labelled HITS segment data set from simulated patients.
+"""``data make hits``: a labelled HITS segment data set from simulated patients.
 
 Writes the layout of the project's data set contract (docs/recording-format.md, "Labelled
 segment data set"), which a user's own labelled recordings can also take::
@@ -120,7 +120,7 @@ def make_hits_dataset(out_dir, *, counts=None, n_subjects=12, seed=0, test_fract
         bar = None
         if progress:
             from tqdm import tqdm
-            bar = tqdm(total=sum(sizes), unit="segment", desc="make-dataset hits")
+            bar = tqdm(total=sum(sizes), unit="segment", desc="data make hits")
         next_id = 0
         subjects = []
         for k, share in enumerate(shares):

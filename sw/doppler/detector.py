@@ -18,7 +18,7 @@ background blood-flow signal, lasting less than 300 ms.
    must see artefacts too, unless ``keep_long`` is False.
 5. Each event gives one segment of ``segment_samples`` (2048) samples at 4400 Hz centred on
    the event's midpoint, zero-padded at the recording's ends - the same length and centring
-   as the training segments of ``make-dataset hits``.
+   as the training segments of ``data make hits``.
 
 Each event also carries its peak intensity over the background (dB) and a direction index:
 the energy at positive over negative Doppler frequencies during the event (dB); emboli are

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..atomic import atomic_path, write_text
 from ..train.pipeline import run_repetition
-from .report import provenance
+from ..results import provenance
 from .runner import run_tasks
 
 __all__ = ["run_grid", "plot_heatmaps", "PAPER_VALUES"]

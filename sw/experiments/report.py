@@ -1,14 +1,8 @@
-"""Result files of the experiments: machine description, mean ± std tables."""
-
-import datetime
-import os
-import platform
-import shlex
-import sys
+"""Result files of the experiments: mean ± std tables (provenance: :mod:`sw.results`)."""
 
 import numpy as np
 
-__all__ = ["machine", "provenance", "summarize", "markdown_table", "TABLE2_COLUMNS"]
+__all__ = ["summarize", "markdown_table", "TABLE2_COLUMNS"]
 
 #: Table 2's columns: (key in the per-method results, heading). The hardware-encoding
 #: CR_G^Q is this project's addition.
@@ -18,21 +12,6 @@ TABLE2_COLUMNS = (
 )
 
 METHOD_NAMES = {"fp": "FP", "dorefa": "DoReFa", "ttq": "TTQ", "attq": "aTTQ"}
-
-
-def machine():
-    """Platform, processor and CPU count of this machine."""
-    return dict(platform=platform.platform(), processor=platform.processor() or "",
-                machine=platform.machine(), cpu_count=os.cpu_count(),
-                python=platform.python_version())
-
-
-def provenance(argv=None):
-    """Command, machine and UTC date of a result file."""
-    argv = sys.argv if argv is None else argv
-    return dict(command=" ".join(shlex.quote(a) for a in argv), machine=machine(),
-                date_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(
-                    timespec="seconds"))
 
 
 def summarize(reps, methods):

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from ..atomic import write_text
 from ..train.pipeline import run_repetition
-from .report import markdown_table, provenance, summarize
+from ..results import provenance
+from .report import markdown_table, summarize
 from .runner import run_tasks
 
 __all__ = ["run_table2", "METHODS_ORDER"]

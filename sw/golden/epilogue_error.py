@@ -9,7 +9,8 @@ layer can produce, [-128 F, 127 F], on a grid and at random.
 import numpy as np
 
 from ..spec import ActMode
-from .dual_scale import DualScaleParams, dual_scale, dual_scale_float, error_bound
+from ..program.epilogue import DualScaleParams
+from .dual_scale import dual_scale, dual_scale_float, error_bound
 
 __all__ = ["FAN_INS", "measure"]
 

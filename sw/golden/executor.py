@@ -19,8 +19,8 @@ mode, see :func:`encoder_layer`).
 
 Alongside the outputs it reports, per layer, what the hardware counts (schedule-
 independent, per inference): adds (+ and -), weight words, activation reads and writes,
-positions and nonzero weights; and the engine cycles for ``lanes`` lanes when the lead's
-cycle model (:mod:`sw.golden.cycle_model`) provides ``program_cycles``.
+positions and nonzero weights (:mod:`sw.mapping.counts`); and, given ``lanes``, the engine
+cycles from the cycle model (:func:`sw.mapping.cycle_model.program_cycles`).
 """
 
 import dataclasses
@@ -28,51 +28,16 @@ import warnings
 
 import numpy as np
 
-from .. import spec
+from ..mapping.counts import program_counts
+from ..mapping.cycle_model import program_cycles
 from ..program.ir import EngineLayer
+from ..program.host_ops import run_host_op
 from .dual_scale import dual_scale
 
-__all__ = ["LayerCounts", "ExecutionResult", "layer_counts", "program_counts",
-           "layer_accumulators", "run_layer", "pool_max", "run_host_op", "execute",
-           "program_cycles", "layer_norm", "multi_head_attention", "encoder_layer"]
+__all__ = ["ExecutionResult", "layer_accumulators", "run_layer", "pool_max", "execute"]
 
 #: Elements of the gathered input block per chunk (bounds memory to ~64 MB in float64).
 _CHUNK_ELEMENTS = 8_000_000
-
-
-@dataclasses.dataclass
-class LayerCounts:
-    """What the engine counts for one layer and one inference.
-
-    ``adds_plus``/``adds_minus``: one add per nonzero weight per position (dense layers:
-    one mult-add per nonzero weight per position, all in ``adds_plus``); ``weight_words``:
-    one word per nonzero weight per position; ``act_reads`` = adds; ``act_writes``: real
-    output values after pooling (padding zeros excluded). ``positions``: the pre-pool
-    positions the engine computes (inside a pooling window, see
-    :attr:`sw.program.EngineLayer.positions`).
-    """
-
-    name: str
-    mode: str
-    positions: int
-    nnz: int
-    nnz_plus: int
-    nnz_minus: int
-    adds_plus: int
-    adds_minus: int
-    weight_words: int
-    act_reads: int
-    act_writes: int
-    out_channels: int
-
-    @property
-    def adds(self):
-        return self.adds_plus + self.adds_minus
-
-    def to_dict(self):
-        d = dataclasses.asdict(self)
-        d["adds"] = self.adds
-        return d
 
 
 @dataclasses.dataclass
@@ -85,10 +50,10 @@ class ExecutionResult:
         The program's final value (float after dequantize/softmax host ops).
     int_output : numpy.ndarray
         The last int8 map the engine produced, ``[B, C, H, W]`` (padding removed).
-    counts : list of LayerCounts
+    counts : list of sw.mapping.counts.LayerCounts
         Per engine layer, per inference.
     cycles : object or None
-        ``sw.golden.cycle_model.program_cycles(program, lanes)`` when available.
+        ``sw.mapping.cycle_model.program_cycles(program, lanes)`` when ``lanes`` is given.
     """
 
     output: np.ndarray
@@ -99,35 +64,6 @@ class ExecutionResult:
     def predictions(self):
         """Arg-max class of each input."""
         return np.asarray(self.output).reshape(len(self.output), -1).argmax(axis=1)
-
-
-def layer_counts(layer):
-    """:class:`LayerCounts` of ``layer`` (per inference, independent of the data)."""
-    pos = layer.positions
-    nnz_p, nnz_m = layer.nnz_plus, layer.nnz_minus
-    adds_p, adds_m = nnz_p * pos, nnz_m * pos
-    return LayerCounts(name=layer.name, mode=layer.mode, positions=pos, nnz=nnz_p + nnz_m,
-                       nnz_plus=nnz_p, nnz_minus=nnz_m, adds_plus=adds_p, adds_minus=adds_m,
-                       weight_words=(nnz_p + nnz_m) * pos, act_reads=adds_p + adds_m,
-                       act_writes=int(np.prod(layer.out_shape)),
-                       out_channels=layer.out_channels)
-
-
-def program_counts(program):
-    """:func:`layer_counts` of every engine layer of ``program``."""
-    return [layer_counts(layer) for layer in program.engine_layers]
-
-
-def program_cycles(program, lanes):
-    """Engine cycles of ``program`` on ``lanes`` lanes from the lead's cycle model.
-
-    Returns None while :mod:`sw.golden.cycle_model` has no ``program_cycles``; raises
-    ValueError (from the cycle model) for a program the engine build cannot hold.
-    """
-    from . import cycle_model
-    if lanes is None or not hasattr(cycle_model, "program_cycles"):
-        return None
-    return cycle_model.program_cycles(program, lanes)
 
 
 def _sum_matrices(layer, dtype):
@@ -226,117 +162,6 @@ def run_layer(layer, x):
     return np.ascontiguousarray(y, dtype=np.int8)
 
 
-def layer_norm(x, weight, bias, eps):
-    """Layer norm over the last axis (biased variance, as ``torch.nn.LayerNorm``)."""
-    x = np.asarray(x, dtype=np.float64)
-    mu = x.mean(axis=-1, keepdims=True)
-    var = np.square(x - mu).mean(axis=-1, keepdims=True)
-    return (x - mu) / np.sqrt(var + eps) * weight + bias
-
-
-def multi_head_attention(x, in_w, in_b, out_w, out_b, n_heads):
-    """Self-attention of ``nn.MultiheadAttention`` (eval, no mask) on ``x`` ``[B, T, d]``.
-
-    ``q, k, v = x W_in^T + b_in`` (split in three), per head
-    ``softmax(q k^T / sqrt(d / n_heads)) v``, heads concatenated, then ``W_out``, ``b_out``.
-    """
-    from scipy import special
-    b, t, d = x.shape
-    dh = d // n_heads
-    q, k, v = np.split(x @ in_w.T + in_b, 3, axis=-1)
-
-    def heads(a):
-        return a.reshape(b, t, n_heads, dh).transpose(0, 2, 1, 3)
-
-    q, k, v = heads(q), heads(k), heads(v)
-    attn = special.softmax(q @ k.transpose(0, 1, 3, 2) / np.sqrt(dh), axis=-1)
-    ctx = (attn @ v).transpose(0, 2, 1, 3).reshape(b, t, d)
-    return ctx @ out_w.T + out_b
-
-
-def _activation(name, x):
-    if name == "relu":
-        return np.maximum(x, 0.0)
-    if name == "gelu":
-        from scipy import special
-        return 0.5 * x * (1.0 + special.erf(x / np.sqrt(2.0)))  # exact GELU, PyTorch default
-    raise ValueError(f"activation {name!r} is not implemented by the golden executor")
-
-
-def encoder_layer(x, arrays, params):
-    """``nn.TransformerEncoderLayer`` (batch first, eval mode: dropout is the identity).
-
-    Post-norm (``norm_first`` false): ``x = norm1(x + sa(x)); x = norm2(x + ff(x))``;
-    pre-norm: ``x = x + sa(norm1(x)); x = x + ff(norm2(x))``, with
-    ``ff(x) = linear2(act(linear1(x)))``.
-    """
-    a = arrays
-
-    def sa(v):
-        return multi_head_attention(v, a["in_proj_weight"], a["in_proj_bias"],
-                                    a["out_proj_weight"], a["out_proj_bias"],
-                                    int(params["n_heads"]))
-
-    def ff(v):
-        h = _activation(params["activation"], v @ a["linear1_weight"].T + a["linear1_bias"])
-        return h @ a["linear2_weight"].T + a["linear2_bias"]
-
-    def norm1(v):
-        return layer_norm(v, a["norm1_weight"], a["norm1_bias"], params["eps1"])
-
-    def norm2(v):
-        return layer_norm(v, a["norm2_weight"], a["norm2_bias"], params["eps2"])
-
-    x = np.asarray(x, dtype=np.float64)
-    if params["norm_first"]:
-        x = x + sa(norm1(x))
-        return x + ff(norm2(x))
-    x = norm1(x + sa(x))
-    return norm2(x + ff(x))
-
-
-def run_host_op(op, value, input_shape=None):
-    """Run host operation ``op`` on ``value`` (see :data:`sw.program.HOST_OP_KINDS`)."""
-    prm, arr = op.params, op.arrays
-    if op.kind == "quantize":
-        x = np.asarray(value, dtype=np.float64)
-        b = x.shape[0]
-        shape = tuple(prm["map_shape"])
-        q = np.clip(np.rint(x.reshape((b,) + shape) / prm["scale"]), spec.ACT_MIN,
-                    spec.ACT_MAX).astype(np.int8)
-        ph, pw = prm["pad"]
-        return np.pad(q, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    if op.kind == "dequantize":
-        q = np.asarray(value)
-        return q.reshape(len(q), -1).astype(np.float64) * prm["scale"]
-    if op.kind == "dequantize_map":
-        c, h, w = prm["map_shape"]
-        q = np.asarray(value).reshape(-1, c, h * w)
-        return q.transpose(0, 2, 1).astype(np.float64) * prm["scale"]
-    from scipy import special
-    v = np.asarray(value, dtype=np.float64)
-    if op.kind == "softmax":
-        return special.softmax(v, axis=-1)
-    if op.kind == "log_softmax":
-        return special.log_softmax(v, axis=-1)
-    if op.kind == "class_token_posenc":
-        cls = np.broadcast_to(arr["cls_token"], (len(v), 1, v.shape[-1]))
-        x = np.concatenate([cls, v], axis=1)
-        if x.shape[1:] != arr["pos_encoding"].shape:
-            raise ValueError(f"host op {op.name}: {x.shape[1]} tokens of {x.shape[2]}, the "
-                             f"positional encoding is {arr['pos_encoding'].shape}")
-        return x * prm["scale"] + arr["pos_encoding"]
-    if op.kind == "transformer_encoder_layer":
-        return encoder_layer(v, arr, prm)
-    if op.kind == "layer_norm":
-        return layer_norm(v, arr["weight"], arr["bias"], prm["eps"])
-    if op.kind == "linear_float":
-        return v @ arr["weight"].T + arr["bias"]
-    if op.kind == "select_token":
-        return v[:, int(prm["index"])]
-    raise ValueError(f"host op {op.kind!r} is not implemented by the golden executor")
-
-
 def execute(program, x, *, lanes=None, batch_size=1024, progress=False):
     """Run ``program`` on a batch of float inputs ``x`` ``[B, *program.input_shape]``.
 
@@ -345,7 +170,7 @@ def execute(program, x, *, lanes=None, batch_size=1024, progress=False):
     program : sw.program.Program
     x : array_like
     lanes : int, optional
-        Lane count for the cycle report (needs the lead's cycle model).
+        Lane count for the cycle report (:func:`sw.mapping.cycle_model.program_cycles`).
     batch_size : int
         Inputs processed together (memory only; results do not depend on it).
     progress : bool
@@ -377,8 +202,10 @@ def execute(program, x, *, lanes=None, batch_size=1024, progress=False):
     output = np.concatenate(outs) if outs else np.zeros((0,))
     int_output = (np.concatenate(ints) if ints and ints[0] is not None
                   else np.zeros((0,), np.int8))
+    cycles = None
     try:
-        cycles = program_cycles(program, lanes)
+        if lanes is not None:
+            cycles = program_cycles(program, lanes)
     except ValueError as exc:
         # The program is valid under the contract but does not fit this engine build.
         warnings.warn(f"no cycle count: {exc}", stacklevel=2)

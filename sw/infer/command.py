@@ -95,12 +95,11 @@ def _fp_model_energy(path, program):
 
 
 def _link_stats(driver):
-    """The driver's retry counts and the fault proxy's damage, when there are any."""
-    stats = {}
-    if isinstance(getattr(driver, "stats", None), dict):
-        stats["driver"] = dict(driver.stats)
-    proxy = getattr(driver, "port", None)
-    if proxy is not None and hasattr(proxy, "rates") and hasattr(proxy, "stats"):
+    """The driver's retry counts and, behind a fault proxy, the damage it did."""
+    from ..device import FaultProxy
+    stats = {"driver": dict(driver.stats)}
+    proxy = driver.port
+    if isinstance(proxy, FaultProxy):
         stats["faults"] = {"rates": {k: list(v) for k, v in proxy.rates.items()},
                            "damage": proxy.stats}
     return stats
@@ -111,7 +110,7 @@ def run(args):
     from .. import spec
     from ..atomic import write_bytes, write_text
     from ..errors import InputError
-    from ..program.file import load
+    from ..program.file import content_hash, load
     from .classify import classify_all
     from ..device import DeviceError
     from .device import POWER_MEASURED, POWER_MODELLED, DeviceUnavailable, open_for_inference
@@ -169,9 +168,7 @@ def run(args):
                                   progress=not args.no_progress)
         link = _link_stats(driver)
     finally:
-        close = getattr(driver, "close", None)
-        if close is not None:
-            close()
+        driver.close()
 
     classes = list(program.classes)
     rows = build_rows(inputs, inferences, classes, clk_hz)
@@ -179,7 +176,7 @@ def run(args):
     energy = energy_report(program, inferences, hello, fp_model_energy_j=fp_energy)
     meta = {"command": "attq-fpga infer", "argv": sys.argv[1:], "kind": inputs.kind,
             "input": inputs.source, "model": str(model_path),
-            "model_hash": program.content_hash(), "classes": classes,
+            "model_hash": content_hash(program), "classes": classes,
             "device": {"spec": args.device, "board_name": board_name,
                        **{k: v for k, v in hello.items() if k != "magic"}},
             "link": link}

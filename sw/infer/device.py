@@ -61,18 +61,13 @@ def open_for_inference(spec_str, program, model_path, *, faults=None, fault_seed
             drop, corrupt = faults
             driver.port = mod.FaultProxy(driver.port, drop, corrupt, seed=fault_seed)
     except InputError:
-        _close(driver)
+        driver.close()
         raise
     except ValueError as exc:
-        _close(driver)
+        driver.close()
         raise InputError(f"{model_path}: does not fit the device {spec_str}: {exc}") from None
     except BaseException:
-        _close(driver)
+        driver.close()
         raise
     return driver, plan, hello
 
-
-def _close(driver):
-    close = getattr(driver, "close", None)
-    if close is not None:
-        close()

@@ -3,7 +3,7 @@
 Three figures per inference, side by side:
 
 * **estimated**: the paper's EC_T (Eq. 3) of the compiled program
-  (:func:`sw.golden.energy.program_energy`): nonzero mult-adds x 3.7 pJ plus 32-bit
+  (:func:`sw.power.estimate.program_energy`): nonzero mult-adds x 3.7 pJ plus 32-bit
   transfers x 1 nJ. It does not depend on the input.
 * **full precision**: the same Eq. 3 for the program's layers with every weight nonzero and
   32 bits wide (:func:`full_precision_energy`): the dense model of the same shape, which is
@@ -147,7 +147,7 @@ def energy_report(program, inferences, hello, *, fp_model_energy_j=None, calibra
     POWER payload gives a figure (e.g. an uncalibrated factor), the report says why under
     ``measured.unavailable`` and "measured" falls back to the simulated figure.
     """
-    from ..golden.energy import program_energy
+    from ..power.estimate import program_energy
     from .device import POWER_MEASURED, POWER_MODELLED
 
     est = program_energy(program)

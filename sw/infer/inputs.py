@@ -4,13 +4,13 @@ Both readers check everything before anything is run or written and raise
 :class:`sw.errors.InputError` naming the file and the field. Each returns an
 :class:`InferInputs`: one model input per item, with what the results table says about it.
 
-HITS inputs are built exactly as the HITS models were trained (``sw.train.pipeline.
-load_dataset``): the front end's 2048-sample I/Q segment at 4400 Hz
-(:func:`sw.doppler.detector.front_end`), then the time-frequency representation
-``tfr(segment, n_fft=32, hop=HITS_TFR_HOP)`` (one channel of 32 x 64 dB values).
-ESR rows are min-max scaled to [0, 1] per row (:func:`sw.data.esr.minmax_per_sample`), then
-given to the program raw (``[1, 178]``) or as their TFR (``n_fft=32, hop=4``), whichever
-the program's input shape is.
+Each item's raw sample (a HITS: the front end's 2048-sample I/Q segment at 4400 Hz,
+:func:`sw.doppler.detector.front_end`; an ESR row: its 178 samples as in the CSV) becomes
+the program's input through the input transform the **program records**
+(``meta.input_transform``, copied by the compiler from the model file), computed by
+:func:`sw.data.transform.apply_transform`, the function training and calibration used.
+Nothing is guessed from the input shape: a program without a transform is refused (recompile
+it), and so is one whose transform does not make its input shape from these samples.
 """
 
 import dataclasses
@@ -21,12 +21,7 @@ import numpy as np
 from ..errors import InputError
 
 __all__ = ["InferInputs", "recording_inputs", "esr_inputs", "find_truth_csv",
-           "HITS_N_FFT", "ESR_TFR_HOP"]
-
-#: TFR window of every model (the paper's 32).
-HITS_N_FFT = 32
-#: TFR hop of the ESR TFR models (``sw.train.pipeline.load_dataset``).
-ESR_TFR_HOP = 4
+           "model_inputs"]
 
 
 @dataclasses.dataclass
@@ -68,25 +63,35 @@ def find_truth_csv(recording):
     return path if path.is_file() else None
 
 
-def _segments_to_model_input(segments, program, model_path):
-    """Model inputs from the front end's segments, as the HITS models were trained."""
-    from ..data.tfr import tfr, tfr_shape
-    from ..models import HITS_TFR_HOP
+def model_inputs(program, model_path, raw, what, kind):
+    """The program's inputs from raw samples ``raw`` (``[N, ...]``) through the program's
+    recorded input transform; raise InputError when it records none or when it does not
+    make the program's input shape from these samples.
 
-    chans = segments.channels()                      # [N, 2, 2048] I, Q
-    n_samples = chans.shape[-1]
-    tfr_input = (1,) + tfr_shape(n_samples, n_fft=HITS_N_FFT, hop=HITS_TFR_HOP)
+    ``what`` names one raw sample in messages ("the front end's segment"), ``kind`` the
+    model it takes, with its article ("a HITS").
+    """
+    from ..data.transform import apply_transform
+
+    transform = program.input_transform
+    if transform is None:
+        raise InputError(
+            f"{model_path}: the program records no input transform (field "
+            f"'meta.input_transform'), so what turns {what} into its input is not known; "
+            f"recompile the model with `attq-fpga compile MODEL.pt -o {model_path}`")
+    raw = np.asarray(raw)
     want = tuple(program.input_shape)
-    if want == tfr_input:
-        if len(chans) == 0:
-            return np.zeros((0,) + want, np.float32)
-        return tfr(chans, n_fft=HITS_N_FFT, hop=HITS_TFR_HOP)
-    if want == chans.shape[1:]:
-        return chans
-    raise InputError(
-        f"{model_path}: input shape {list(want)}: a HITS model takes the front end's "
-        f"segment as a TFR {list(tfr_input)} (n_fft {HITS_N_FFT}, hop {HITS_TFR_HOP}) or "
-        f"raw I/Q {list(chans.shape[1:])}; is this a HITS model?")
+    try:
+        got = transform.output_shape(raw.shape[1:])
+    except ValueError as exc:
+        raise InputError(f"{model_path}: input shape {list(want)}: the program's input "
+                         f"transform ({transform.describe()}) does not apply to {what} "
+                         f"{list(raw.shape[1:])} ({exc}); is this {kind} model?") from None
+    if got != want:
+        raise InputError(f"{model_path}: input shape {list(want)}: the program's input "
+                         f"transform ({transform.describe()}) makes {list(got)} of {what} "
+                         f"{list(raw.shape[1:])}; is this {kind} model?")
+    return apply_transform(transform, raw)
 
 
 def recording_inputs(path, program, model_path, *, truth_path=None, find_truth=True,
@@ -118,7 +123,8 @@ def recording_inputs(path, program, model_path, *, truth_path=None, find_truth=T
     kwargs = {} if max_clipped_fraction is None else \
         {"max_clipped_fraction": max_clipped_fraction}
     rec, segments = front_end(path, params, **kwargs)
-    x = _segments_to_model_input(segments, program, model_path)
+    x = model_inputs(program, model_path, segments.channels(), "the front end's segment",
+                     "a HITS")
     items = [{"onset_s": d.onset_s, "offset_s": d.offset_s, "duration_s": d.duration_s,
               "peak_db": d.peak_db, "direction_db": d.direction_db,
               "consensus": bool(d.consensus)} for d in segments.detections]
@@ -146,19 +152,10 @@ def esr_inputs(path, program, model_path):
 
     ``y == 1`` is ``seizure``, 2..5 ``non-seizure`` (:data:`sw.data.esr.ESR_CLASSES`).
     """
-    from ..data.esr import ESR_CLASSES, N_SAMPLES, minmax_per_sample, read_esr_csv
-    from ..data.tfr import tfr, tfr_shape
+    from ..data.esr import ESR_CLASSES, read_esr_csv
 
     ids, signals, y5 = read_esr_csv(path)
-    x = minmax_per_sample(signals).astype(np.float32)[:, None, :]
-    want = tuple(program.input_shape)
-    tfr_input = (1,) + tfr_shape(N_SAMPLES, n_fft=HITS_N_FFT, hop=ESR_TFR_HOP)
-    if want == tfr_input:
-        x = tfr(x, n_fft=HITS_N_FFT, hop=ESR_TFR_HOP)
-    elif want != x.shape[1:]:
-        raise InputError(
-            f"{model_path}: input shape {list(want)}: an ESR model takes a row as "
-            f"{list(x.shape[1:])} or its TFR {list(tfr_input)}; is this an ESR model?")
+    x = model_inputs(program, model_path, signals[:, None, :], "an ESR row", "an ESR")
     if len(program.classes) != len(ESR_CLASSES):
         raise InputError(f"{model_path}: classes {program.classes}: an ESR model has "
                          f"{len(ESR_CLASSES)} classes ({', '.join(ESR_CLASSES)})")

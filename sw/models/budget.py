@@ -19,11 +19,9 @@ training prunes.
 import math
 
 from .. import spec
+from ..mapping.boards import board_config
 
-__all__ = ["ARTY_A7_35T_BRAM_BYTES", "EPILOGUE_BYTES", "engine_budget"]
-
-#: 50 BRAM36 × 36 Kb = 1,800 Kb = 230,400 bytes (Xilinx DS180, XC7A35T).
-ARTY_A7_35T_BRAM_BYTES = 50 * 36 * 1024 // 8
+__all__ = ["EPILOGUE_BYTES", "engine_budget"]
 
 #: Bytes of one output channel's epilogue record (every field but the P and N inputs).
 EPILOGUE_BYTES = math.ceil(sum(w for name, w, _ in spec.EPILOGUE_FIELDS
@@ -31,7 +29,7 @@ EPILOGUE_BYTES = math.ceil(sum(w for name, w, _ in spec.EPILOGUE_FIELDS
 
 
 def engine_budget(model, input_shape, ternary_layers=(), *, worst_case=True,
-                  capacity=ARTY_A7_35T_BRAM_BYTES):
+                  capacity=None):
     """Byte budget of ``model`` on the engine.
 
     Parameters
@@ -43,8 +41,9 @@ def engine_budget(model, input_shape, ternary_layers=(), *, worst_case=True,
         Layers stored as offset lists; the other conv/linear layers are int8.
     worst_case : bool
         Count every ternary weight as nonzero (else count the model's current nonzeros).
-    capacity : int
-        Bytes available.
+    capacity : int, optional
+        Bytes available; the default board's block RAM
+        (:attr:`sw.mapping.boards.BoardConfig.bram_bytes`, the Arty A7-35T's).
 
     Returns
     -------
@@ -53,6 +52,8 @@ def engine_budget(model, input_shape, ternary_layers=(), *, worst_case=True,
         ``weight_bytes``, ``epilogue_bytes``, ``activation_bytes``, ``total_bytes``,
         ``capacity_bytes``, ``fits``.
     """
+    if capacity is None:
+        capacity = board_config().bram_bytes
     import torch
     from torch import nn
 

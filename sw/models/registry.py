@@ -1,11 +1,14 @@
 """Architectures by name, and the presets of the paper and of the project."""
 
+from ..data.esr import ROW_SCALING
+from ..data.mnist import PIXEL_SCALING
+from ..program.transform import TFR, InputTransform
 from .cnn_transformer import CNNTransformer
 from .mnist_cnn import MnistCNN
 from .tfr_cnn import TFRCNN
 
-__all__ = ["ARCHITECTURES", "PRESETS", "build_model", "build_preset", "HITS_DEFAULT",
-           "HITS_TFR_HOP"]
+__all__ = ["ARCHITECTURES", "PRESETS", "PRESET_INPUTS", "build_model", "build_preset",
+           "preset_transform", "HITS_DEFAULT", "HITS_TFR_HOP", "TFR_N_FFT", "ESR_TFR_HOP"]
 
 #: Architecture name -> class. A saved model records its name and ``model.config``.
 ARCHITECTURES = {
@@ -14,8 +17,12 @@ ARCHITECTURES = {
     "cnn_transformer": CNNTransformer,
 }
 
+#: TFR window of every TFR model (the paper's 32).
+TFR_N_FFT = 32
 #: TFR hop for the HITS default model: 2048 I/Q samples, n_fft 32, hop 32 -> 32 × 64 map.
 HITS_TFR_HOP = 32
+#: TFR hop of the ESR 2D CNN (the paper's 4): 178 samples -> 32 × 37 map.
+ESR_TFR_HOP = 4
 
 #: Presets: name -> (architecture, config). Counts are checked in tests/test_models.py.
 PRESETS = {
@@ -37,8 +44,32 @@ PRESETS = {
                                                       n_classes=3, n_conv_layers=4)),
 }
 
+#: Presets: name -> (the data set it is trained on, its input transform). The one place
+#: that says what each preset's model takes; training records it in the model file
+#: (docs/model-format.md), the compiler copies it into the program, and everything computes
+#: it with ``sw.data.transform.apply_transform``. Raw samples: MNIST cropped pixels 0..255
+#: ``[1, 20, 20]``, ESR rows ``[1, 178]``, HITS I/Q segments ``[2, 2048]``.
+PRESET_INPUTS = {
+    "mnist_cnn": ("mnist", PIXEL_SCALING),
+    "esr_tfr_cnn": ("esr", ROW_SCALING.then(TFR(n_fft=TFR_N_FFT, hop=ESR_TFR_HOP,
+                                                  iq=False))),
+    "esr_cnn_transformer": ("esr", ROW_SCALING),
+    "hits_tfr_cnn": ("hits", InputTransform((TFR(n_fft=TFR_N_FFT, hop=HITS_TFR_HOP,
+                                                 iq=True),))),
+    "hits_tfr_cnn_paper": ("hits", InputTransform((TFR(n_fft=TFR_N_FFT, hop=HITS_TFR_HOP,
+                                                       iq=True),))),
+    "hits_cnn_transformer": ("hits", InputTransform()),
+}
+
 #: The default HITS model preset.
 HITS_DEFAULT = "hits_tfr_cnn"
+
+
+def preset_transform(name):
+    """The input transform of preset ``name`` (:data:`PRESET_INPUTS`)."""
+    if name not in PRESET_INPUTS:
+        raise ValueError(f"unknown model preset {name!r}; known: {sorted(PRESET_INPUTS)}")
+    return PRESET_INPUTS[name][1]
 
 
 def build_model(arch, config=None):

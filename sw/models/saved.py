@@ -11,13 +11,18 @@ import torch
 
 from ..atomic import atomic_path
 from ..errors import InputError
-from .registry import build_model
+from ..program.transform import InputTransform
+from .registry import PRESET_INPUTS, build_model
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model", "read_record",
-           "deployed_state_dict"]
+           "deployed_state_dict", "implied_transform", "upgrade_model_file"]
 
 FORMAT_NAME = "attq-fpga-model"
-FORMAT_VERSION = 1
+#: 2: the record holds the model's ``input_transform``. Version 1 files (without it) are
+#: still read when their preset and data set determine it (:func:`read_record`).
+FORMAT_VERSION = 2
+#: Versions :func:`read_record` reads.
+READABLE_VERSIONS = (1, 2)
 
 
 def deployed_state_dict(model):
@@ -37,7 +42,7 @@ def deployed_state_dict(model):
 
 
 def save_model(path, model, *, arch, quant=None, metrics=None, data=None, training=None,
-               preset=None):
+               preset=None, input_transform=None):
     """Write ``model`` to ``path`` (atomically) in the documented format.
 
     Parameters
@@ -53,15 +58,25 @@ def save_model(path, model, *, arch, quant=None, metrics=None, data=None, traini
     metrics, data, training : dict, optional
         JSON-like dicts recorded as they are.
     preset : str, optional
+    input_transform : sw.program.transform.InputTransform or dict, optional
+        What turns a raw sample into the model's input; default: the preset's
+        (:data:`sw.models.registry.PRESET_INPUTS`). Without a known preset it is required.
     """
     from ..quant import QuantConfig, export_quantized
 
+    if input_transform is None:
+        if preset not in PRESET_INPUTS:
+            raise ValueError(f"save_model: input_transform is required for a model without "
+                             f"a known preset (preset {preset!r})")
+        input_transform = PRESET_INPUTS[preset][1]
+    input_transform = InputTransform.from_dict(input_transform)
     quant = quant or QuantConfig(method="fp")
     record = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "arch": arch,
         "preset": preset,
+        "input_transform": input_transform.to_dict(),
         "config": dict(model.config),
         "quant": quant.to_dict(),
         "quantized_layers": export_quantized(model),
@@ -79,8 +94,36 @@ def save_model(path, model, *, arch, quant=None, metrics=None, data=None, traini
     return record
 
 
+def implied_transform(rec, path="<record>"):
+    """The input transform of a version 1 record, which does not hold one.
+
+    Version 1 training chose the transform from the data set and the architecture
+    (``load_dataset`` before the transform was data); every preset was trained on one data
+    set (:data:`sw.models.registry.PRESET_INPUTS`), and on that data set the preset's
+    transform is exactly what that training computed. So the transform is taken from the
+    preset only when the record names a known preset **and** its ``data.dataset`` is the
+    preset's data set; otherwise (no preset, an unknown one, another data set) it is not
+    determined and the file is refused.
+    """
+    preset = rec.get("preset")
+    dataset = (rec.get("data") or {}).get("dataset")
+    if preset in PRESET_INPUTS and dataset == PRESET_INPUTS[preset][0]:
+        return PRESET_INPUTS[preset][1]
+    raise InputError(
+        f"{path}: model file version 1 records no input transform, and its preset "
+        f"{preset!r} with data set {dataset!r} does not determine one (known presets and "
+        f"their data sets: "
+        + ", ".join(f"{p} ({d})" for p, (d, _) in sorted(PRESET_INPUTS.items()))
+        + "): write it with sw.models.upgrade_model_file(path, input_transform=...) "
+          "(docs/model-format.md), or train the model again")
+
+
 def read_record(path):
-    """Load and check the dict of a saved model; raise InputError naming the bad field."""
+    """Load and check the dict of a saved model; raise InputError naming the bad field.
+
+    The returned record always holds ``input_transform`` (a checked dict): a version 1
+    file gets the one its preset implies (:func:`implied_transform`) or is refused.
+    """
     try:
         rec = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -89,12 +132,40 @@ def read_record(path):
         raise InputError(f"{path}: not a saved attq-fpga model ({exc})") from None
     if not isinstance(rec, dict) or rec.get("format") != FORMAT_NAME:
         raise InputError(f"{path}: field 'format': expected {FORMAT_NAME!r}")
-    if rec.get("format_version") != FORMAT_VERSION:
-        raise InputError(f"{path}: field 'format_version': expected {FORMAT_VERSION}, "
-                         f"got {rec.get('format_version')!r}")
+    if rec.get("format_version") not in READABLE_VERSIONS:
+        raise InputError(f"{path}: field 'format_version': expected one of "
+                         f"{list(READABLE_VERSIONS)}, got {rec.get('format_version')!r}")
     for key in ("arch", "config", "quant", "quantized_layers", "state_dict"):
         if key not in rec:
             raise InputError(f"{path}: field {key!r} is missing")
+    if rec["format_version"] == 1:
+        rec["input_transform"] = implied_transform(rec, path).to_dict()
+    elif "input_transform" not in rec:
+        raise InputError(f"{path}: field 'input_transform' is missing")
+    else:
+        rec["input_transform"] = InputTransform.from_dict(
+            rec["input_transform"], f"{path}: field 'input_transform'").to_dict()
+    return rec
+
+
+def upgrade_model_file(path, out=None, *, input_transform=None):
+    """Rewrite a version 1 model file as version 2: the record unchanged, plus its input
+    transform (``input_transform``, or the one :func:`implied_transform` finds).
+
+    Writes ``out`` (default: ``path`` itself) atomically and returns the record. A version
+    2 file is rewritten unchanged unless ``input_transform`` replaces its transform.
+    """
+    try:
+        rec = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise InputError(f"{path}: not a saved attq-fpga model ({exc})") from None
+    if input_transform is None:
+        input_transform = read_record(path)["input_transform"]
+    where = f"{path}: input_transform"
+    rec["input_transform"] = InputTransform.from_dict(input_transform, where).to_dict()
+    rec["format_version"] = FORMAT_VERSION
+    with atomic_path(out if out is not None else path) as tmp:
+        torch.save(rec, tmp)
     return rec
 
 

@@ -4,7 +4,7 @@ Layout (all integers little-endian; docs/program-format.md describes every field
 
     offset  size  field
     0       8     magic  b"ATTQPRG\\0"
-    8       4     u32    format version (= sw.spec.FORMAT_VERSION)
+    8       4     u32    program file version (= sw.spec.PROGRAM_FILE_VERSION)
     12      8     u64    payload length L in bytes
     20      32    sha256 of the payload (the program's content hash)
     52      L     payload:
@@ -17,7 +17,11 @@ The JSON header refers to arrays as ``{"dtype": "<i4", "shape": [n], "offset": k
 offset counted from the blob start. Nothing follows the payload. Engine layers store
 integer arrays; host ops with weights (the CNN-transformer's float tail) store ``"<f8"``
 arrays under their ``"arrays"`` key, which is absent for host ops without weights, so
-programs without such ops have exactly the bytes (and hash) of the first format version.
+programs without such ops have exactly the payload (and hash) of the first format version.
+Version 2 (``sw.spec.PROGRAM_FILE_VERSION``, apart from the device's integer-contract
+``FORMAT_VERSION``) added the model's input transform in ``meta["input_transform"]``,
+checked here when a file is read; a version 1 file is refused with a message that says to
+recompile it.
 """
 
 import hashlib
@@ -30,11 +34,12 @@ import numpy as np
 from .. import spec
 from ..atomic import write_bytes
 from ..errors import InputError
-from ..golden.dual_scale import DualScaleParams
+from .epilogue import DualScaleParams
 from .ir import HOST_OP_KINDS, EngineLayer, HostOp, Program
+from .transform import InputTransform
 
 __all__ = ["MAGIC", "HEADER_SIZE", "encode_payload", "to_bytes", "from_bytes", "save", "load",
-           "file_hash"]
+           "file_hash", "content_hash"]
 
 #: Dtype of a host op's float arrays.
 HOST_ARRAY_DTYPE = "<f8"
@@ -114,7 +119,7 @@ def encode_payload(program):
 def to_bytes(program):
     """The whole file content of ``program``."""
     payload = encode_payload(program)
-    return _PREFIX.pack(MAGIC, spec.FORMAT_VERSION, len(payload),
+    return _PREFIX.pack(MAGIC, spec.PROGRAM_FILE_VERSION, len(payload),
                         hashlib.sha256(payload).digest()) + payload
 
 
@@ -187,9 +192,13 @@ def from_bytes(data, source="<bytes>"):
         raise InputError(f"{source}: truncated: {n} bytes, shorter than the "
                          f"{HEADER_SIZE}-byte file header")
     _, version, length, digest = _PREFIX.unpack_from(data)
-    if version != spec.FORMAT_VERSION:
+    if version != spec.PROGRAM_FILE_VERSION:
+        why = (" (from version 2 on, a program records its model's input transform)"
+               if version < spec.PROGRAM_FILE_VERSION else "")
         raise InputError(f"{source}: wrong format version {version}: this software reads "
-                         f"version {spec.FORMAT_VERSION} (recompile the model)")
+                         f"program files of version {spec.PROGRAM_FILE_VERSION}{why}; "
+                         f"recompile the model with `attq-fpga compile MODEL.pt -o "
+                         f"{source}`")
     if n < HEADER_SIZE + length:
         raise InputError(f"{source}: truncated: the header announces {length} payload bytes, "
                          f"the file holds {n - HEADER_SIZE}")
@@ -235,10 +244,13 @@ def from_bytes(data, source="<bytes>"):
                 raise InputError(f"{where}: {exc} (corrupted program)") from None
         else:
             raise InputError(f"{where}: field 'type' = {typ!r}: expected 'engine' or 'host'")
+    meta = _field(source, header, "meta", dict)
+    if "input_transform" in meta:
+        InputTransform.from_dict(meta["input_transform"],
+                                 f"{source}: field 'meta.input_transform'")
     try:
         return Program(input_shape=_field(source, header, "input_shape", list), ops=ops,
-                       classes=_field(source, header, "classes", list),
-                       meta=_field(source, header, "meta", dict))
+                       classes=_field(source, header, "classes", list), meta=meta)
     except ValueError as exc:
         if isinstance(exc, InputError):
             raise
@@ -267,3 +279,9 @@ def load(path):
 def file_hash(path):
     """The content hash stored in a program file's header (hex), without full checks."""
     return Path(path).read_bytes()[20:52].hex()
+
+
+def content_hash(program):
+    """sha256 (hex) of ``program``'s payload as :func:`save` writes it: the hash a file of
+    it carries in its header (:func:`file_hash`)."""
+    return hashlib.sha256(encode_payload(program)).hexdigest()

@@ -24,7 +24,8 @@ import json
 import numpy as np
 
 from .. import spec
-from ..golden.dual_scale import DualScaleParams
+from .epilogue import DualScaleParams
+from .transform import InputTransform
 
 __all__ = ["EngineLayer", "HostOp", "Program", "HOST_OP_KINDS", "HOST_OP_ARRAYS", "MODES",
            "ENCODER_ARRAYS", "offsets_from_weights"]
@@ -510,12 +511,14 @@ class Program:
     def host_ops(self):
         return [op for op in self.ops if isinstance(op, HostOp)]
 
-    def content_hash(self):
-        """sha256 (hex) of the program's payload as written by :func:`sw.program.save`."""
-        import hashlib
-
-        from .file import encode_payload
-        return hashlib.sha256(encode_payload(self)).hexdigest()
+    @property
+    def input_transform(self):
+        """The model's input transform recorded by the compiler
+        (``meta["input_transform"]``, an :class:`sw.program.transform.InputTransform`), or
+        None for a program that records none (built by hand, or by ``compile_model``
+        without one)."""
+        d = self.meta.get("input_transform")
+        return None if d is None else InputTransform.from_dict(d, "meta.input_transform")
 
     def summary(self):
         """One line per op: name, kind, shapes, nonzero weights."""

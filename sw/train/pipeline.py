@@ -20,32 +20,44 @@ TASK_DEFAULTS = dict(
 )
 
 
-def load_dataset(dataset, preset, *, seed, data_path=None):
-    """The :class:`sw.data.Split` of ``dataset``, transformed for ``preset``'s input."""
-    from ..data.tfr import tfr
-    from ..errors import InputError
-    from ..models.registry import HITS_TFR_HOP, PRESETS
+def load_dataset(dataset, preset=None, *, seed, data_path=None, transform=None):
+    """The :class:`sw.data.Split` of ``dataset``: its raw samples (MNIST pixels 0..255,
+    ESR rows as in the CSV, HITS I/Q segments) through the model's input transform,
+    computed by :func:`sw.data.transform.apply_transform`.
 
+    ``transform`` (an :class:`~sw.program.transform.InputTransform` or its dict, e.g. a
+    saved model's ``input_transform``) defaults to ``preset``'s
+    (:data:`sw.models.registry.PRESET_INPUTS`).
+    """
+    from ..data.transform import apply_transform
+    from ..program.transform import InputTransform
+    from ..errors import InputError
+    from ..models.registry import preset_transform
+
+    if transform is None:
+        if preset is None:
+            raise ValueError("load_dataset: give a preset or a transform")
+        transform = preset_transform(preset)
+    transform = InputTransform.from_dict(transform)
     if dataset == "mnist":
         from ..data.mnist import load_mnist
-        split = load_mnist(seed=seed)
+        split = load_mnist(seed=seed, raw=True)
     elif dataset == "esr":
         from ..data.esr import load_esr
         if data_path is None:
             raise InputError("--data: the ESR dataset needs the path of its CSV file")
-        split = load_esr(data_path, seed=seed)
+        split = load_esr(data_path, seed=seed, raw=True)
     elif dataset == "hits":
         from ..data.hits import load_hits
         if data_path is None:
             raise InputError("--data: the HITS dataset needs its directory "
-                             "(attq-fpga make-dataset hits --out DIR)")
+                             "(attq-fpga data make hits --out DIR)")
         split = load_hits(data_path, seed=seed)
     else:
         raise InputError(f"--dataset: expected mnist, esr or hits, got {dataset!r}")
-    if PRESETS[preset][0] == "tfr_cnn" and split.x_train.ndim == 3:
-        hop = HITS_TFR_HOP if dataset == "hits" else 4
-        split.x_train = tfr(split.x_train, n_fft=32, hop=hop)
-        split.x_test = tfr(split.x_test, n_fft=32, hop=hop)
+    split.x_train = apply_transform(transform, split.x_train)
+    split.x_test = apply_transform(transform, split.x_test)
+    split.description += f"; model input: {transform.describe()}"
     return split
 
 
@@ -68,7 +80,7 @@ def run_repetition(task):
     from .. import metrics as M
     from ..errors import InputError
     from ..models import build_preset, load_model, save_model
-    from ..models.registry import PRESETS
+    from ..models.registry import PRESETS, preset_transform
     from ..quant import QuantConfig, quantize_model
     from .settings import DATASET_PRESET, THRESHOLDS, table1
     from .trainer import fit, predict, seed_everything
@@ -77,7 +89,9 @@ def run_repetition(task):
     torch.set_num_threads(int(t["threads"]))
     preset = t["preset"] or DATASET_PRESET[t["dataset"]]
     seed = int(t["seed"]) + int(t["rep"])
-    split = load_dataset(t["dataset"], preset, seed=seed, data_path=t["data_path"])
+    transform = preset_transform(preset)
+    split = load_dataset(t["dataset"], seed=seed, data_path=t["data_path"],
+                         transform=transform)
     x_tr, y_tr = _subset(split.x_train, split.y_train, t["n_train"], seed)
     x_te, y_te = _subset(split.x_test, split.y_test, t["n_test"], seed + 1)
     n_classes = split.n_classes
@@ -104,7 +118,8 @@ def run_repetition(task):
             except InputError:
                 rec = None  # unreadable or older format: train again
             if (rec is not None and rec["training"].get("settings") == training
-                    and rec["quant"] == quant.to_dict()):
+                    and rec["quant"] == quant.to_dict()
+                    and rec["input_transform"] == transform.to_dict()):
                 return model, rec["training"]["seconds"], path
         model = make()
         start = time.perf_counter()
@@ -150,6 +165,7 @@ def run_repetition(task):
         results[method] = r
         if path is not None and not (method == "fp" and t["fp_path"] is not None):
             save_model(path, model, arch=arch, preset=preset, quant=quant, metrics=r,
+                       input_transform=transform,
                        data=dict(dataset=t["dataset"], source=split.source,
                                  description=split.description, classes=split.classes,
                                  n_train=len(y_tr), n_test=len(y_te)),

@@ -48,7 +48,8 @@ def _save_checkpoint(path, state):
 
 
 def fit(model, x, y, cfg, *, n_classes, seed=0, progress=True, desc="train",
-        checkpoint=None, checkpoint_every=10):
+        checkpoint=None, checkpoint_every=10, checkpoint_meta=None, device=None,
+        on_epoch=None):
     """Train ``model`` in place on ``(x, y)``.
 
     Parameters
@@ -67,6 +68,15 @@ def fit(model, x, y, cfg, *, n_classes, seed=0, progress=True, desc="train",
         schedulers, random generators, history) is written here; if the file exists when
         ``fit`` starts, training resumes from it and ends with the same weights as an
         uninterrupted run. The file is removed when training completes.
+    checkpoint_meta : dict, optional
+        Recorded in the checkpoint (``meta``, e.g. the training phase); a checkpoint whose
+        ``meta`` differs is refused with ValueError instead of resumed.
+    device : torch.device or str, optional
+        Where to train (default: where the model is). The model is moved there and left
+        there; batches are moved one by one. Only CPU runs are bit-for-bit repeatable.
+    on_epoch : callable, optional
+        ``on_epoch(epochs_done, history)`` after each epoch, once its checkpoint is
+        written (a ``KeyboardInterrupt`` raised here stops training like Ctrl-C).
 
     Returns
     -------
@@ -76,9 +86,12 @@ def fit(model, x, y, cfg, *, n_classes, seed=0, progress=True, desc="train",
     from tqdm.auto import tqdm
 
     seed_everything(seed)
+    if device is not None:
+        model.to(device)
+    device = next(model.parameters()).device
     xt, yt = torch.from_numpy(np.asarray(x)), torch.from_numpy(np.asarray(y))
     weight = class_weights(y, n_classes) if cfg.class_weights else None
-    loss_fn = nn.CrossEntropyLoss(weight=weight)
+    loss_fn = nn.CrossEntropyLoss(weight=None if weight is None else weight.to(device))
     opt = _optimizer(model, cfg)
     step_sched = epoch_sched = None
     if cfg.optimizer == "noam":
@@ -92,6 +105,9 @@ def fit(model, x, y, cfg, *, n_classes, seed=0, progress=True, desc="train",
     start = 0
     if checkpoint is not None and Path(checkpoint).exists():
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        if state.get("meta") != checkpoint_meta:
+            raise ValueError(f"{checkpoint}: written by another run (meta "
+                             f"{state.get('meta')!r}, expected {checkpoint_meta!r})")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         if step_sched is not None:
@@ -100,6 +116,8 @@ def fit(model, x, y, cfg, *, n_classes, seed=0, progress=True, desc="train",
             epoch_sched.load_state_dict(state["epoch_sched"])
         gen.set_state(state["gen"])
         torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
         history, start = state["history"], state["epoch"]
     n = len(xt)
     bar = tqdm(range(start, cfg.epochs), desc=desc, disable=not progress, leave=False,
@@ -111,7 +129,7 @@ def fit(model, x, y, cfg, *, n_classes, seed=0, progress=True, desc="train",
         for i in range(0, n, cfg.batch_size):
             idx = order[i:i + cfg.batch_size]
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xt[idx]), yt[idx])
+            loss = loss_fn(model(xt[idx].to(device)), yt[idx].to(device))
             loss.backward()
             opt.step()
             if step_sched is not None:
@@ -130,7 +148,11 @@ def fit(model, x, y, cfg, *, n_classes, seed=0, progress=True, desc="train",
                 step_sched=step_sched.state_dict() if step_sched is not None else None,
                 epoch_sched=epoch_sched.state_dict() if epoch_sched is not None else None,
                 gen=gen.get_state(), torch_rng=torch.get_rng_state(), history=history,
-                epoch=done))
+                epoch=done, meta=checkpoint_meta,
+                cuda_rng=(torch.cuda.get_rng_state(device) if device.type == "cuda"
+                          else None)))
+        if on_epoch is not None:
+            on_epoch(done, history)
     if checkpoint is not None:
         Path(checkpoint).unlink(missing_ok=True)
     model.eval()
@@ -139,8 +161,10 @@ def fit(model, x, y, cfg, *, n_classes, seed=0, progress=True, desc="train",
 
 @torch.no_grad()
 def predict(model, x, batch_size=512):
-    """Class index predictions of ``model`` (eval mode) on ``x``."""
+    """Class index predictions of ``model`` (eval mode, on its device) on ``x``."""
     model.eval()
+    device = next(model.parameters()).device
     xt = torch.from_numpy(np.asarray(x))
-    out = [model(xt[i:i + batch_size]).argmax(1) for i in range(0, len(xt), batch_size)]
+    out = [model(xt[i:i + batch_size].to(device)).argmax(1).cpu()
+           for i in range(0, len(xt), batch_size)]
     return torch.cat(out).numpy()

@@ -8,7 +8,7 @@ fall in the padding, so this is where the one becomes the other. It knows how to
 output channels to lanes (largest word count first, each to the least loaded lane), how
 to lay out each lane's weight words (:data:`sw.spec.WEIGHT_WORD_FIELDS`), and the layer
 configuration the engine's registers take. The cycle model
-(:mod:`sw.golden.cycle_model`) and the benches both start from it.
+(:mod:`sw.mapping.cycle_model`) and the benches both start from it.
 """
 
 import dataclasses
@@ -17,9 +17,9 @@ import numpy as np
 
 from .. import spec
 from ..spec import LayerMode
-from .dual_scale import DualScaleParams, dual_scale
+from ..program.epilogue import DualScaleParams
 
-__all__ = ["HardwareLayer", "assign_lanes", "reference_layer", "place_maps"]
+__all__ = ["HardwareLayer", "assign_lanes", "place_maps"]
 
 
 def assign_lanes(words_per_channel, lanes):
@@ -58,7 +58,7 @@ class HardwareLayer:
     param_base : int
         Parameter memory address of the layer's channel 0.
     band : (int, int, int), optional
-        ``(r0, a, rows)``: this layer is a row band of a taller layer (sw/golden/tiling.py).
+        ``(r0, a, rows)``: this layer is a row band of a taller layer (sw/mapping/tiling.py).
         ``in_shape`` is then the band's input, rows ``[a, a + H)`` of the whole input map;
         the band computes the whole layer's pooled output rows ``[r0, r0 + rows)`` into an
         output map of ``rows`` rows. Reads above row 0 or below row ``H - 1`` of the band
@@ -291,55 +291,13 @@ class HardwareLayer:
         }
 
 
-def reference_layer(layer, x):
-    """The layer written out with plain loops: conv, epilogue, max pooling.
-
-    ``x`` is the int8 input map (C_in, H, W); returns the int8 output (C_out, out_h, out_w).
-    Independent of the offset lists and lane words: it is what they must compute.
-    A row band (``layer.band``) has no whole-map meaning here: see
-    :func:`sw.golden.tiling.band_reference`.
-    """
-    if layer.band is not None:
-        raise ValueError("reference_layer takes a whole layer; a band runs through "
-                         "sw.golden.tiling.band_reference")
-    x = np.asarray(x, dtype=np.int64)
-    c_out, c_in, kh, kw = layer.weights.shape
-    ph, pw = layer.pad
-    sh, sw = layer.stride
-    xp = np.pad(x, ((0, 0), (ph, ph), (pw, pw)))
-    ho, wo = layer.conv_shape
-    p = np.zeros((c_out, ho, wo), dtype=np.int64)
-    n = np.zeros((c_out, ho, wo), dtype=np.int64)
-    for oy in range(ho):
-        for ox in range(wo):
-            window = xp[:, oy * sh:oy * sh + kh, ox * sw:ox * sw + kw]
-            for c in range(c_out):
-                wts = layer.weights[c]
-                if layer.mode is LayerMode.TERNARY:
-                    p[c, oy, ox] = window[wts == 1].sum()
-                    n[c, oy, ox] = window[wts == -1].sum()
-                else:
-                    p[c, oy, ox] = (window * wts).sum()
-    chan = np.arange(c_out)[:, None, None] * np.ones((1, ho, wo), dtype=np.int64)
-    y = dual_scale(p, n, layer.params, channel=chan).astype(np.int64)
-    qh, qw = layer.pool
-    y = y[:, :layer.out_h * qh, :layer.out_w * qw]
-    y = y.reshape(c_out, layer.out_h, qh, layer.out_w, qw).max(axis=(2, 4))
-    return y.astype(np.int8)
-
-
-def place_maps(program_layers, act_depth=1 << spec.ACT_ADDR_WIDTH, *, tile=False):
+def place_maps(program_layers, act_depth=1 << spec.ACT_ADDR_WIDTH):
     """Hardware layers of consecutive program layers, their maps placed in the activation
     memory so that each layer's output follows or precedes its input without overlap.
 
-    ``tile=True``: a layer whose input and output do not fit together becomes a
-    :class:`sw.golden.tiling.TiledLayer` (row bands, input at address 0, output after it)
-    instead; its input and output cross the link (the host reads the layer before's
-    output from its ``out_base``, and writes the assembled output at the next layer's
-    ``in_base``, 0).
-
-    Raises ValueError naming the layer whose input and output do not fit together (with
-    ``tile=True``, only a layer that cannot be tiled either).
+    Raises ValueError naming the first layer whose input and output do not fit together.
+    Which layers run together, and which in row bands, is decided by
+    :func:`sw.mapping.plan.segment_program`.
     """
     out, base = [], 0
     for layer in program_layers:
@@ -348,11 +306,6 @@ def place_maps(program_layers, act_depth=1 << spec.ACT_ADDR_WIDTH, *, tile=False
         out_size = c_out * oh * ow
         out_base = 0 if out_size <= base else base + in_size
         if out_base + out_size > act_depth or base + in_size > act_depth:
-            if tile:
-                from .tiling import plan_bands
-                out.append(plan_bands(layer, act_depth))
-                base = 0
-                continue
             raise ValueError(
                 f"layer {layer.name!r}: input ({in_size} bytes) and output ({out_size} bytes) "
                 f"do not fit the {act_depth}-byte activation memory together")

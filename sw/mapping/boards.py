@@ -1,4 +1,7 @@
-"""What each device build holds: engine sizes, clock, baud, power measurement.
+"""The board configurations: what each device build holds (engine sizes, clock, baud,
+power measurement, block RAM). The hardware (hw.board, hw.virtual, hw.build) builds from
+this table and the host (device plan, driver, compile's fit check, model budgets) reads it,
+so a size is written once.
 
 The Arty A7's FT2232H makes 12 MBd / n exactly, and 100 MHz / 4 MBd = 25 clock cycles a
 bit, so 4 MBd is exact at both ends. The ULX3S's FT231X makes 3 MBd / n: 1 MBd is exact
@@ -7,10 +10,10 @@ there and 25 cycles of its 25 MHz clock.
 
 import dataclasses
 
-from sw import spec
-from sw.spec import Board
+from .. import spec
+from ..spec import Board
 
-__all__ = ["BoardConfig", "BOARDS", "board_config"]
+__all__ = ["BoardConfig", "BOARDS", "board_config", "DEFAULT_BOARD"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +34,9 @@ class BoardConfig:
         words each).
     power : str or None
         ``"xadc"`` (the Arty's XADC), ``"model"`` (simulation stand-in) or None.
+    bram_bytes : int
+        Block RAM of the FPGA, in bytes: the budget a model's weights, parameters and maps
+        are sized against (:func:`sw.models.budget.engine_budget`).
     """
     name: str
     board: Board
@@ -41,6 +47,7 @@ class BoardConfig:
     act_depth: int = 6144
     config_depth: int = 1024
     power: str = None
+    bram_bytes: int = 0
 
     def __post_init__(self):
         if self.clk_hz % self.baud:
@@ -92,20 +99,33 @@ class BoardConfig:
 
 _ARTY = dict(clk_hz=100_000_000, baud=4_000_000, lanes=8, lane_words=3072, act_depth=6144)
 
+#: Block RAM (Xilinx DS180; Lattice FPGA-DS-02012): XC7A35T 50 RAMB36, XC7A100T 135 RAMB36
+#: (36 Kb each); LFE5U-85F 208 DP16KD (18 Kb each).
+_XC7A35T_BRAM = 50 * 36 * 1024 // 8
+_XC7A100T_BRAM = 135 * 36 * 1024 // 8
+_LFE5U85_BRAM = 208 * 18 * 1024 // 8
+
 BOARDS = {
-    "arty_a7_35t": BoardConfig("arty_a7_35t", Board.ARTY_A7_35T, power="xadc", **_ARTY),
+    "arty_a7_35t": BoardConfig("arty_a7_35t", Board.ARTY_A7_35T, power="xadc",
+                                bram_bytes=_XC7A35T_BRAM, **_ARTY),
     # The 100T has 135 RAMB36 against the 35T's 50: room for 16 lanes with the same
     # memories (results/engine_synth.md: 76 RAMB36 at P = 16).
     "arty_a7_100t": BoardConfig("arty_a7_100t", Board.ARTY_A7_100T, power="xadc",
-                                **{**_ARTY, "lanes": 16}),
+                                bram_bytes=_XC7A100T_BRAM, **{**_ARTY, "lanes": 16}),
     "ulx3s_85f": BoardConfig("ulx3s_85f", Board.ULX3S_85F, clk_hz=25_000_000,
-                             baud=1_000_000, lanes=8, lane_words=3072, act_depth=6144),
+                             baud=1_000_000, lanes=8, lane_words=3072, act_depth=6144,
+                             bram_bytes=_LFE5U85_BRAM),
     # The virtual board is the 35T build, verilated, with the XADC's simulation model.
-    "virtual": BoardConfig("virtual", Board.VIRTUAL, power="model", **_ARTY),
+    "virtual": BoardConfig("virtual", Board.VIRTUAL, power="model",
+                            bram_bytes=_XC7A35T_BRAM, **_ARTY),
 }
 
 
-def board_config(name):
+#: The board the host assumes when none is named (the golden device's sizes, model budgets).
+DEFAULT_BOARD = "arty_a7_35t"
+
+
+def board_config(name=DEFAULT_BOARD):
     """The :class:`BoardConfig` called ``name``; ValueError listing the known ones."""
     try:
         return BOARDS[name]

@@ -1,11 +1,34 @@
-"""``attq-fpga board-sim``: start the virtual board and print its ``socket://`` URL."""
+"""``attq-fpga board build|sim``: the board's build, and the virtual board.
 
-__all__ = ["register", "run"]
+``board build`` is ``python -m hw.build`` (both work): the same options and the same code,
+:mod:`hw.build.cli`. ``board sim`` starts the virtual board and prints its ``socket://``
+URL.
+"""
+
+__all__ = ["register", "run_build", "run_sim"]
 
 
 def register(subparsers):
-    parser = subparsers.add_parser(
-        "board-sim",
+    """Add ``board`` with its actions ``build`` and ``sim``."""
+    from hw.build.cli import DESCRIPTION, add_arguments
+
+    group = subparsers.add_parser(
+        "board", help="build the board's bitstream (python -m hw.build), or run the virtual "
+                      "board",
+        description="build: the board top's bitstream or build archive (the same as "
+                    "`python -m hw.build`, docs/build.md). sim: the virtual board (the "
+                    "device's RTL, verilated) behind a TCP socket (docs/device.md).")
+    actions = group.add_subparsers(dest="board_command", required=True, metavar="ACTION")
+
+    build = actions.add_parser(
+        "build", help="build the board top: bitstream, or build archive and utilization "
+                      "(= python -m hw.build)",
+        description=DESCRIPTION + " The same as `python -m hw.build` with these options.")
+    add_arguments(build)
+    build.set_defaults(func=run_build)
+
+    parser = actions.add_parser(
+        "sim",
         help="run the virtual board (the device's RTL, verilated) behind a TCP socket",
         description="Builds (once) and runs the virtual board: the device's RTL verilated, "
                     "its UART bridged to a local TCP socket. Any host program reaches it "
@@ -18,10 +41,17 @@ def register(subparsers):
                              "see docs/virtual-board.md)")
     parser.add_argument("--build-only", action="store_true",
                         help="build the executable and exit")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run_sim)
 
 
-def run(args):
+def run_build(args):
+    """``board build``: :func:`hw.build.cli.run`, the code of ``python -m hw.build``."""
+    from hw.build.cli import run
+    return run(args, prog="attq-fpga board build")
+
+
+def run_sim(args):
+    """``board sim``: run the virtual board until Ctrl-C or SIGTERM."""
     import signal
     import sys
 

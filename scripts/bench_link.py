@@ -1,6 +1,6 @@
 """Measure the driver on a damaged link: retries, frames and bytes per inference.
 
-``python -m sw.device.link_bench [--n N] [--rates 0 0.01 0.05] [--out FILE.md]`` runs the
+``python scripts/bench_link.py [--n N] [--rates 0 0.01 0.05] [--out FILE.md]`` runs the
 bundled MNIST and HITS programs on the golden device through a
 :class:`~sw.device.fault_proxy.FaultProxy` that drops, corrupts, or both (half each), the
 given fraction of the bytes in each direction. The program is loaded over the damaged link
@@ -21,28 +21,31 @@ import numpy as np
 
 __all__ = ["measure", "main"]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 
-def _inputs(name, n):
+def _inputs(name, program, n):
+    """``n`` raw samples of the model's data through the program's input transform."""
+    from sw.data.transform import apply_transform
     if name == "mnist":
-        from ..data.mnist import load_mnist
-        return load_mnist().x_test[:n]
-    from ..data.tfr import tfr
-    from ..doppler.detector import front_end
-    from ..models import HITS_TFR_HOP
-    _, segments = front_end(ROOT / "data" / "example" / "tcd-example.wav")
-    return tfr(segments.channels()[:n], n_fft=32, hop=HITS_TFR_HOP)
+        from sw.data.mnist import load_mnist
+        raw = load_mnist(raw=True).x_test[:n]
+    else:
+        from sw.doppler.detector import front_end
+        _, segments = front_end(ROOT / "data" / "example" / "tcd-example.wav")
+        raw = segments.channels()[:n]
+    return apply_transform(program.input_transform, raw)
 
 
 def measure(program, x, fault, rate, *, seed=0, timeout=0.005, retries=100):
     """One row: the program loaded and run on ``x`` through a link damaged at ``rate``
     (when the load fails on it, the load is retried over a clean link and noted)."""
-    from ..golden.executor import execute
-    from .driver import Driver
-    from .errors import DeviceError
-    from .fault_proxy import FaultProxy
-    from .golden_device import GoldenDevice
+    from sw.golden.executor import execute
+    from sw.device.driver import Driver
+    from sw.device.errors import DeviceError
+    from sw.device.fault_proxy import FaultProxy
+    from sw.golden.device import GoldenDevice
 
     rates = {"drop": (rate, 0.0), "corrupt": (0.0, rate), "both": (rate / 2, rate / 2)}[fault]
     dev = GoldenDevice()
@@ -89,11 +92,11 @@ def measure(program, x, fault, rate, *, seed=0, timeout=0.005, retries=100):
 def main(argv=None):
     from tqdm.auto import tqdm
 
-    from ..atomic import write_text
-    from ..program import load
-    from ..results import results_header
+    from sw.atomic import write_text
+    from sw.program import load
+    from sw.results import results_header
 
-    ap = argparse.ArgumentParser(prog="python -m sw.device.link_bench", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python scripts/bench_link.py", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=10, help="inferences per model and rate")
     ap.add_argument("--rates", type=float, nargs="+", default=[0.0, 0.01, 0.05])
@@ -107,7 +110,7 @@ def main(argv=None):
     jobs = [(m, f, r) for m in args.models for r in args.rates
             for f in (args.faults if r > 0 else ["drop"])]
     programs = {m: load(ROOT / "models" / f"{m}_attq.attq") for m in args.models}
-    inputs = {m: _inputs(m, args.n) for m in args.models}
+    inputs = {m: _inputs(m, programs[m], args.n) for m in args.models}
     results = []
     for model, fault, rate in tqdm(jobs, desc="link faults"):
         row = measure(programs[model], inputs[model], fault if rate > 0 else "none", rate) \

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from sw.golden.dual_scale import DualScaleParams
-from sw.golden.hardware_layer import HardwareLayer, reference_layer
+from sw.program.epilogue import DualScaleParams
+from sw.mapping.hardware_layer import HardwareLayer
+from sw.golden.reference import reference_layer
 from sw.spec import ActMode, LayerMode
 
 __all__ = ["CASES", "random_layer", "case_jobs"]
@@ -45,7 +46,7 @@ def case_jobs(lanes, lane_words, seed=7, random_layers=6):
     """Jobs for sim/engine_jobs_bench.py: every named case, then random layers (random
     geometry of a case, sparsity 0 to 95 %, an empty channel, scales that saturate) under
     random back-pressure on the epilogue."""
-    from sim.model_jobs import cycle_model
+    from testsupport.model_jobs import cycle_model
 
     def job(name, layer, x, stall=None):
         return {"name": name, "layers": [layer], "input": x,

@@ -4,13 +4,13 @@ one inference.
 :meth:`DevicePlan.build` takes an integer program (:class:`sw.program.ir.Program`) and a
 device's HELLO (:data:`sw.spec.HELLO_FIELDS`) and lays the program out for that device:
 
-* every engine layer in one :class:`~sw.golden.engine_image.EngineImage` for the device's
+* every engine layer in one :class:`~sw.mapping.engine_image.EngineImage` for the device's
   lane count (weight words and channel tables per lane, parameters, and each layer's
   register image, :func:`sw.spec.pack_layer_config`, at ``i * config_words`` in the
   configuration memory), checked against every memory the HELLO announces;
 * the steps of one inference, in program order: host operations (run on the host with the
   golden :func:`~sw.golden.executor.run_host_op`) and *engine runs*: consecutive engine
-  layers whose maps fit the activation memory together (:func:`~sw.golden.hardware_layer.
+  layers whose maps fit the activation memory together (:func:`~sw.mapping.hardware_layer.
   place_maps`) run with one ``RUN``; the host writes the run's input map, unpadded, at its
   base, and reads the last layer's output map back.
 
@@ -21,9 +21,10 @@ writes (the quantize op's output, or a host op's) and pads the map it reads by t
 layer's ``out_pad`` before handing it on, exactly as the golden executor's values are.
 
 Layers whose input and output maps do not fit the activation memory together are split
-into row bands (:mod:`sw.golden.tiling`) when that module is present: each band is its
-own image entry and its own ``RUN``; the host writes the band's input rows, runs it and
-reads the band's output rows.
+into row bands (:mod:`sw.mapping.tiling`): each band is its own image entry and its own
+``RUN``; the host writes the band's input rows, runs it and reads the band's output rows.
+:func:`segment_program` is that placement policy, the only one: the driver runs it and
+the tiling benchmark measures it.
 """
 
 import dataclasses
@@ -32,12 +33,13 @@ import numpy as np
 
 from .. import spec
 from ..errors import InputError
-from ..golden.cycle_model import lane_words_and_positions, layer_cycles
-from ..golden.engine_image import EngineImage
-from ..golden.hardware_layer import place_maps
+from .cycle_model import lane_words_and_positions, layer_cycles
+from .engine_image import EngineImage
+from .hardware_layer import place_maps
+from .tiling import plan_bands
 from ..program.ir import EngineLayer
 
-__all__ = ["DevicePlan", "HostStep", "RunStep", "BandStep"]
+__all__ = ["DevicePlan", "HostStep", "RunStep", "BandStep", "Segment", "segment_program"]
 
 
 @dataclasses.dataclass
@@ -90,6 +92,72 @@ class BandStep:
         return f"{self.tiled.name} ({len(self.entries)} bands)"
 
 
+@dataclasses.dataclass
+class Segment:
+    """A piece of a program as a device runs it.
+
+    ``kind`` is ``"host"`` (``op``, a host operation), ``"run"`` (``layers``, consecutive
+    engine layers whose maps fit the activation memory together, placed as ``hw``) or
+    ``"band"`` (``layers``, one engine layer, run in the row bands of ``tiled``).
+    """
+    kind: str
+    op: object = None
+    layers: list = dataclasses.field(default_factory=list)
+    hw: list = dataclasses.field(default_factory=list)
+    tiled: object = None
+
+
+def segment_program(ops, act_depth):
+    """Group a program's ops into :class:`Segment` objects: the placement policy.
+
+    Consecutive engine layers join one run while their maps fit the activation memory
+    together (:func:`~sw.mapping.hardware_layer.place_maps`); a layer that does not fit
+    with the run before it starts a new run; a layer whose own input and output do not fit
+    together runs in row bands (:func:`~sw.mapping.tiling.plan_bands`). Host operations
+    close the run before them.
+
+    Raises
+    ------
+    sw.errors.InputError
+        For a layer that cannot run even in bands, naming it and the sizes.
+    """
+    segments, run = [], []
+
+    def close_run():
+        if run:
+            segments.append(Segment("run", layers=list(run), hw=place_maps(run, act_depth)))
+            run.clear()
+
+    for index, op in enumerate(ops):
+        if not isinstance(op, EngineLayer):
+            close_run()
+            segments.append(Segment("host", op=op))
+            continue
+        if _fits(run + [op], act_depth):
+            run.append(op)
+            continue
+        close_run()
+        if _fits([op], act_depth):
+            run.append(op)
+            continue
+        try:
+            tiled = plan_bands(op, act_depth, name=op.name)
+        except ValueError as exc:
+            raise InputError(f"layer {op.name!r} (op {index}): activation memory: "
+                             f"{exc}") from None
+        segments.append(Segment("band", layers=[op], tiled=tiled))
+    close_run()
+    return segments
+
+
+def _fits(layers, act_depth):
+    try:
+        place_maps(layers, act_depth)
+    except ValueError:
+        return False
+    return True
+
+
 def _padded(shape, pad):
     c, h, w = shape
     return c, h + 2 * pad[0], w + 2 * pad[1]
@@ -138,9 +206,9 @@ class DevicePlan:
             raise InputError(f"device HELLO: config_words = {hello['config_words']}, but "
                              f"{lanes} lanes of {lane_words} words take {config_words} "
                              f"configuration words a layer (sw.spec.config_words_per_layer)")
-        segments = cls._segments(program, act_depth)
-        items = [item for kind, payload in segments if kind != "host"
-                 for item in (payload["hw"] if kind == "run" else [payload["tiled"]])]
+        segments = segment_program(program.ops, act_depth)
+        items = [item for seg in segments if seg.kind != "host"
+                 for item in (seg.hw if seg.kind == "run" else [seg.tiled])]
         problems = []
         try:
             image = EngineImage.build(items, lanes, lane_words=lane_words,
@@ -183,13 +251,13 @@ class DevicePlan:
         for entry in image.layers:
             config += spec.pack_layer_config(entry["cfg"], entry["lane_cfg"],
                                              word_addr_width)
-        groups = getattr(image, "groups", None) or [[i] for i in range(len(image.layers))]
+        groups = image.groups
         steps, g = [], 0
-        for kind, payload in segments:
-            if kind == "host":
-                steps.append(HostStep(payload))
-            elif kind == "run":
-                layers, hw = payload["layers"], payload["hw"]
+        for seg in segments:
+            if seg.kind == "host":
+                steps.append(HostStep(seg.op))
+            elif seg.kind == "run":
+                layers, hw = seg.layers, seg.hw
                 first = groups[g][0]
                 g += len(hw)
                 steps.append(RunStep(first, len(hw), [layer.name for layer in layers],
@@ -197,50 +265,10 @@ class DevicePlan:
                                      hw[-1].out_base, tuple(layers[-1].out_shape),
                                      layers[-1].out_pad))
             else:
-                layer = payload["layer"]
-                steps.append(BandStep(payload["tiled"], list(groups[g]), layer.pad,
-                                      layer.out_pad))
+                layer = seg.layers[0]
+                steps.append(BandStep(seg.tiled, list(groups[g]), layer.pad, layer.out_pad))
                 g += 1
         return cls(program, dict(hello), image, config, steps)
-
-    @staticmethod
-    def _segments(program, act_depth):
-        """The program's ops grouped: ("host", op), ("run", {layers, hw}), ("band", ...)."""
-        segments = []
-        run = []
-
-        def close_run():
-            if run:
-                segments.append(("run", {"layers": list(run), "hw": place_maps(run, act_depth)}))
-                run.clear()
-
-        for index, op in enumerate(program.ops):
-            if not isinstance(op, EngineLayer):
-                close_run()
-                segments.append(("host", op))
-                continue
-            try:
-                place_maps(run + [op], act_depth)
-                run.append(op)
-                continue
-            except ValueError:
-                pass
-            close_run()
-            try:
-                place_maps([op], act_depth)
-                run.append(op)
-                continue
-            except ValueError:
-                pass
-            from ..golden.tiling import plan_bands
-            try:
-                tiled = plan_bands(op, act_depth, name=op.name)
-            except ValueError as exc:
-                raise InputError(f"layer {op.name!r} (op {index}): activation memory: "
-                                 f"{exc}") from None
-            segments.append(("band", {"layer": op, "tiled": tiled}))
-        close_run()
-        return segments
 
     # -- what it sends ----------------------------------------------------------------------
     @property

@@ -4,23 +4,30 @@ import numpy as np
 from amaranth.sim import Simulator
 
 from hw.engine.layouts import layer_config_layout
-from sim.engine_loader import WRITE_ENABLES
+from testsupport.engine_loader import WRITE_ENABLES
 from sw import spec
 
 __all__ = ["apply_writes", "run_layer", "read_map", "counters", "simulate"]
+
+
+def _port(dut, name):
+    """The port of ``dut`` that the generated Verilog names ``name`` (``act_w__addr``)."""
+    target = dut
+    for part in name.split("__"):
+        target = getattr(target, part)
+    return target.as_value() if hasattr(target, "as_value") else target
 
 
 async def apply_writes(ctx, dut, writes):
     """Apply each write (port name -> value) for one cycle, then drop the enables."""
     for w in writes:
         for port in WRITE_ENABLES:
-            ctx.set(getattr(dut, port), 0)
+            ctx.set(_port(dut, port), 0)
         for name, value in w.items():
-            target = getattr(dut, name)
-            ctx.set(target.as_value() if hasattr(target, "as_value") else target, value)
+            ctx.set(_port(dut, name), value)
         await ctx.tick()
     for port in WRITE_ENABLES:
-        ctx.set(getattr(dut, port), 0)
+        ctx.set(_port(dut, port), 0)
 
 
 async def run_layer(ctx, dut, cfg, lane_cfg, stall=None, limit=500000):
@@ -49,9 +56,9 @@ async def read_map(ctx, dut, base, shape):
     """Read an int8 map of ``shape`` at ``base`` through the host read port."""
     out = []
     for a in range(int(np.prod(shape))):
-        ctx.set(dut.act_r_addr, base + a)
+        ctx.set(dut.act_r.addr, base + a)
         await ctx.tick()
-        out.append(ctx.get(dut.act_r_data))
+        out.append(ctx.get(dut.act_r.data))
     return np.array(out, dtype=np.int64).reshape(shape)
 
 

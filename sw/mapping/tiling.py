@@ -9,7 +9,7 @@ band's output rows back, and assembles the output map.
 Every band of a layer has the same input height ``hb`` and computes the same number of
 pooled output rows, so the weight words' offsets ``ci*hb*W + ky*W + kx`` and the lanes'
 split are the same for every band: the bands share one set of weight words, channel
-tables and parameters in the :class:`~sw.golden.engine_image.EngineImage`, and their
+tables and parameters in the :class:`~sw.mapping.engine_image.EngineImage`, and their
 register images differ only in the lanes' ``y0`` and ``row``. The last band starts at
 ``out_h - rows`` and so may recompute rows of the band before it; the host keeps only the
 new ones. Band boundaries fall on whole pooling windows, and the zero padding above the
@@ -25,9 +25,9 @@ import dataclasses
 import numpy as np
 
 from ..spec import LayerMode
-from .hardware_layer import HardwareLayer, reference_layer
+from .hardware_layer import HardwareLayer
 
-__all__ = ["TiledLayer", "plan_bands", "band_reference", "run_tiled"]
+__all__ = ["TiledLayer", "plan_bands"]
 
 
 @dataclasses.dataclass
@@ -201,43 +201,3 @@ def plan_bands(layer, act_depth, *, name=None, in_base=0):
         done = r0 + rows
     return TiledLayer(name, in_shape, (c_out, out_h, out_w), bands, in_rows, out_rows, keep,
                       act_depth)
-
-
-def band_reference(band, x_band):
-    """One band's output map from its input rows alone, written out with plain loops.
-
-    The band's windows read rows ``band.first_y0()`` onward of ``x_band``; rows outside
-    ``[0, H)`` of the band read as zeros (the engine skips those reads). The rows the windows
-    span are gathered into a map with no row padding, and :func:`reference_layer` computes
-    it: ``band.band[2]`` pooled rows.
-    """
-    if band.band is None:
-        return reference_layer(band, x_band)
-    x_band = np.asarray(x_band, dtype=np.int64)
-    c_in, hb, w = band.in_shape
-    _, _, kh, _ = band.weights.shape
-    rows = band.band[2]
-    span = (rows * band.pool[0] - 1) * band.stride[0] + kh
-    top = band.first_y0()
-    spanned = np.zeros((c_in, span, w), dtype=np.int64)
-    lo, hi = max(top, 0), min(top + span, hb)
-    if hi > lo:
-        spanned[:, lo - top:hi - top] = x_band[:, lo:hi]
-    flat = HardwareLayer(band.mode, band.weights, (c_in, span, w), band.stride,
-                         (0, band.pad[1]), band.pool, band.params)
-    return reference_layer(flat, spanned)
-
-
-def run_tiled(tiled, x):
-    """The whole layer's output, band by band: each band computed (:func:`band_reference`)
-    from its input rows only, and its kept rows put in place."""
-    x = np.asarray(x, dtype=np.int64)
-    if x.shape != tuple(tiled.in_shape):
-        raise ValueError(f"input map of shape {x.shape}; the layer takes {tuple(tiled.in_shape)}")
-    out = np.zeros(tiled.out_shape, dtype=np.int8)
-    for k, band in enumerate(tiled.bands):
-        y = band_reference(band, tiled.band_input(k, x))
-        r0, _ = tiled.out_rows[k]
-        k0, k1 = tiled.keep[k]
-        out[:, r0 + k0:r0 + k1] = y[:, k0:k1]
-    return out

@@ -9,9 +9,9 @@ every engine layer in turn, each layer's golden output and cycles.
 import numpy as np
 
 from sw.golden import executor
-from sw.golden.cycle_model import lane_words_and_positions, layer_cycles
-from sw.golden.engine_image import EngineImage
-from sw.golden.hardware_layer import HardwareLayer, place_maps
+from sw.mapping.cycle_model import lane_words_and_positions, layer_cycles
+from sw.mapping.engine_image import EngineImage
+from sw.mapping.hardware_layer import HardwareLayer, place_maps
 
 __all__ = ["real_activations", "model_jobs", "cycle_model"]
 

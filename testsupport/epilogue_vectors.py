@@ -78,7 +78,8 @@ def vectors(seed, count):
 
 def expected(vec):
     """The golden model's output for one vector."""
-    from sw.golden.dual_scale import DualScaleParams, dual_scale
+    from sw.program.epilogue import DualScaleParams
+    from sw.golden.dual_scale import dual_scale
     params = DualScaleParams(vec["m_r"], vec["m_l"], vec["bias"], vec["shift"],
                              vec["act"], vec["slope"])
     return int(dual_scale([vec["p"]], [vec["n"]], params)[0])

