@@ -106,7 +106,8 @@ def link_bytes_on_the_wire(program, x):
     Returns None while ``sw.device`` is not installed.
     """
     try:
-        from sw.device import DevicePlan, Driver, open_device
+        from sw.device import Driver, open_device
+        from sw.mapping.plan import DevicePlan
     except ImportError:
         return None
     driver = open_device("golden")

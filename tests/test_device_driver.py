@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from sw import spec
-from sw.device import (DevicePlan, Driver, GoldenDevice, IncompatibleDevice, RunStep,
-                       open_device)
+from sw.device import Driver, IncompatibleDevice, open_device
+from sw.golden.device import GoldenDevice
+from sw.mapping.plan import DevicePlan, RunStep
 from sw.errors import InputError
 from sw.mapping.cycle_model import program_cycles
 from sw.golden.executor import execute

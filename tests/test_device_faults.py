@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from sw import spec
-from sw.device import DeviceError, Driver, FaultProxy, GoldenDevice
+from sw.device import DeviceError, Driver, FaultProxy
+from sw.golden.device import GoldenDevice
 from sw.golden.executor import execute
 from sw.link.frame import encode_frame
 from sw.program import load

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from sw import spec
-from sw.device import Driver, GoldenDevice
+from sw.device import Driver
+from sw.golden.device import GoldenDevice
 from sw.mapping.cycle_model import lane_words_and_positions, layer_cycles
 from sw.program.epilogue import DualScaleParams
 from sw.mapping.engine_image import EngineImage

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from sw import spec
-from sw.device import GoldenDevice, open_device
+from sw.device import open_device
+from sw.golden.device import GoldenDevice
 from sw.golden.executor import execute
 from sw.program import load
 from sw.spec import Mem, Op, Status

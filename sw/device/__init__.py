@@ -1,12 +1,12 @@
-"""The host driver, the device plan and the golden protocol device (docs/driver.md)."""
+"""The host side of the protocol: the driver (:mod:`.driver`), its errors, the fault
+proxy, opening a device from a string (:mod:`.open`) and the request payloads
+(:mod:`.requests`); docs/driver.md. The device plan is :mod:`sw.mapping.plan`, the golden
+protocol device :mod:`sw.golden.device`."""
 
 from .driver import Driver, InferenceResult, required_caps
 from .errors import DeviceError, IncompatibleDevice
 from .fault_proxy import FaultProxy
-from ..golden.device import GoldenDevice
 from .open import open_device
-from ..mapping.plan import BandStep, DevicePlan, HostStep, RunStep
 
 __all__ = ["Driver", "InferenceResult", "required_caps", "DeviceError", "IncompatibleDevice",
-           "FaultProxy", "GoldenDevice", "open_device", "DevicePlan", "HostStep", "RunStep",
-           "BandStep"]
+           "FaultProxy", "open_device"]

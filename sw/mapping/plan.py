@@ -33,11 +33,11 @@ import numpy as np
 
 from .. import spec
 from ..errors import InputError
+from ..program.ir import EngineLayer
 from .cycle_model import lane_words_and_positions, layer_cycles
 from .engine_image import EngineImage
 from .hardware_layer import place_maps
 from .tiling import plan_bands
-from ..program.ir import EngineLayer
 
 __all__ = ["DevicePlan", "HostStep", "RunStep", "BandStep", "Segment", "segment_program"]
 
