@@ -2,7 +2,7 @@
 pins (run through sim/test_system.py).
 
 Every request goes in as UART bits on ``rx``; every byte the device sends back on ``tx``
-is compared with what the golden protocol device (:class:`sw.device.GoldenDevice`, the
+is compared with what the golden protocol device (:class:`sw.golden.device.GoldenDevice`, the
 protocol written from the spec in numpy, with no RTL in it) answers to the very same
 bytes. POWER is checked on its own against the XADC model's documented codes (the
 golden device has no power meter).

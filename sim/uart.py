@@ -1,4 +1,5 @@
-"""cocotb helpers for a UART through a design's pins (8N1, ``divisor`` clock cycles a bit).
+"""cocotb helpers for a UART through a design's pins (8N1, ``divisor`` clock cycles a bit,
+or any bit period given in picoseconds: a host whose baud differs from the device's).
 
 :class:`UartSource` drives a design's rx pin; :class:`UartSink` decodes its tx pin in the
 background. Both time bits in simulator steps from the clock's measured period, so a
@@ -7,10 +8,11 @@ once per run of equal bits, and the sink only records the pin's edges and decode
 bytes from their times (sampling each bit in its middle, as a receiver does).
 """
 
+import math
 from collections import deque
 
 import cocotb
-from cocotb.simtime import get_sim_time
+from cocotb.simtime import convert, get_sim_time
 from cocotb.handle import HierarchyObject
 from cocotb.triggers import Event, First, Lock, RisingEdge, Timer, ValueChange
 
@@ -58,13 +60,16 @@ def _level(pin):
 
 
 class _Timing:
-    def __init__(self, clk, divisor):
+    def __init__(self, clk, divisor, bit_ps=None):
         self.clk = clk
         self.divisor = int(divisor)
+        self.bit_ps = bit_ps
         self.period = None
+        self.bit_steps = None   # steps a bit lasts: divisor clock periods, or bit_ps
 
     async def bit(self):
-        """Steps a bit lasts (the clock's period measured once, between rising edges)."""
+        """Steps a bit lasts (the clock's period measured once, between rising edges); a
+        float when ``bit_ps`` is not a whole number of steps."""
         if self.period is None:
             # The first edge may be the clock leaving X at start-up: time the next two.
             await RisingEdge(self.clk)
@@ -72,7 +77,13 @@ class _Timing:
             t0 = get_sim_time("step")
             await RisingEdge(self.clk)
             self.period = get_sim_time("step") - t0
-        return self.period * self.divisor
+            if self.bit_ps is None:
+                self.bit_steps = self.period * self.divisor
+            else:
+                self.bit_steps = self.bit_ps * convert(10**6, "ps", to="step") / 10**6
+                if self.bit_steps == int(self.bit_steps):
+                    self.bit_steps = int(self.bit_steps)
+        return self.bit_steps
 
 
 class UartSource:
@@ -85,12 +96,16 @@ class UartSource:
     clk : cocotb handle
         The design's clock (its period times ``divisor`` is a bit).
     divisor : int
-        Clock cycles per bit.
+        Clock cycles per bit (the unit of :meth:`glitch` and :meth:`idle`).
+    bit_ps : float, optional
+        The bit period in picoseconds instead of ``divisor`` clock periods, any real
+        number: a host whose baud is off the device's (each edge is placed at its exact
+        time from the byte's start, rounded to a step, so the error does not add up).
     """
 
-    def __init__(self, pin, clk, divisor):
+    def __init__(self, pin, clk, divisor, *, bit_ps=None):
         self.pin = pin
-        self.timing = _Timing(clk, divisor)
+        self.timing = _Timing(clk, divisor, bit_ps)
         self.bytes_sent = 0
         self._lock = Lock()
         pin.value = 1
@@ -103,14 +118,15 @@ class UartSource:
         async with self._lock:
             bit = await self.timing.bit()
             levels = uart_levels(data, stop=stop)
+            t0 = get_sim_time("step")
             k = 0
             while k < len(levels):
                 run = 1
                 while k + run < len(levels) and levels[k + run] == levels[k]:
                     run += 1
                 self.pin.value = levels[k]
-                await Timer(run * bit, unit="step")
                 k += run
+                await Timer(t0 + round(k * bit) - get_sim_time("step"), unit="step")
             self.pin.value = 1
             self.bytes_sent += len(data)
 
@@ -143,12 +159,15 @@ class UartSink:
     clk : cocotb handle
         The design's clock.
     divisor : int
-        Clock cycles per bit.
+        Clock cycles per bit (the unit of the time-outs of :meth:`read` and :meth:`quiet`).
+    bit_ps : float, optional
+        The bit period in picoseconds instead of ``divisor`` clock periods: a host whose
+        baud is off the device's.
     """
 
-    def __init__(self, pin, clk, divisor):
+    def __init__(self, pin, clk, divisor, *, bit_ps=None):
         self.pin = pin
-        self.timing = _Timing(clk, divisor)
+        self.timing = _Timing(clk, divisor, bit_ps)
         self.frame_errors = 0
         self.glitches = 0
         self._edges = deque()   # (time, level after) since the last decoded byte
@@ -181,7 +200,7 @@ class UartSink:
     def _decode(self):
         """Turn recorded edges into bytes as far as the current time allows."""
         now = get_sim_time("step")
-        bit = self.timing.period * self.timing.divisor
+        bit = self.timing.bit_steps
         while True:
             if self._start is None:
                 # Hunt: the first falling edge of an idle-high line.
@@ -190,7 +209,7 @@ class UartSink:
                 if not self._edges:
                     return
                 self._start = self._edges[0][0]
-            samples = [self._start + bit // 2 + k * bit for k in range(10)]
+            samples = [self._start + int(bit / 2 + k * bit) for k in range(10)]
             if samples[0] > now:
                 return
             if self._level_at(samples[0], 1) != 0:
@@ -240,7 +259,7 @@ class UartSink:
             # The earliest the missing bytes can all be in: wake no sooner than that.
             missing = n - len(self._bytes)
             if self._start is not None:
-                wake = self._start + bit // 2 + 9 * bit + (missing - 1) * 10 * bit
+                wake = self._start + math.ceil(bit / 2 + 9 * bit + (missing - 1) * 10 * bit)
                 self._edge.clear()
                 await Timer(max(1, min(wake, deadline) - now), unit="step")
             else:

@@ -333,8 +333,8 @@ def pack_layer_config(cfg, lane_cfgs, word_addr_width):
 # echoes its request's ``seq``. The CRC is CRC-32/ISO-HDLC (``zlib.crc32``; Amaranth's
 # ``amaranth.lib.crc.catalog.CRC32_ISO_HDLC``) over length, seq, code and payload. Multi-byte
 # numbers are little-endian. A receiver hunts for SYNC, drops a frame whose length exceeds
-# LINK_MAX_PAYLOAD, and drops a partial frame after LINK_TIMEOUT_BYTES byte times of
-# silence, so that no garbage can wedge it. A request with a bad CRC is answered with
+# LINK_MAX_PAYLOAD, and drops a partial frame LINK_TIMEOUT_BYTES byte times after the last
+# byte it took (taken in its stop bit), so that no garbage can wedge it. A request with a bad CRC is answered with
 # Status.CRC_ERROR (the NAK) and the request's seq as received; the host resends.
 # A request whose seq and code equal the last one executed is a resend whose response was
 # lost: RUN is then not executed again (its cached result is sent), so a retried run never
