@@ -1,0 +1,562 @@
+#!/usr/bin/env python3
+"""Mutation campaign over hw/: small named bugs, one at a time, against the tests that target each.
+
+The repository (tracked and untracked-not-ignored files, without .venv and .git) is copied
+once into a temporary directory per job; each mutation replaces one exact source snippet
+there, the mutant is elaborated (a mutant that does not elaborate is *invalid*), the listed
+tests run from the copy with ``PYTHONPATH`` pointing at it (so ``import hw`` is the mutant,
+checked before the first mutation), and the file is restored. First every list of tests
+runs once on the unmutated copy (the baseline): one that fails there stops the campaign.
+A mutation whose snippet is not found in the source is *invalid* and reported loudly (an
+error, exit status 1): the list must stay true to the code. A mutation may name
+``fallback`` tests (a System-level cocotb bench), run only when its fast tests pass.
+
+    .venv/bin/python scripts/mutate_hw.py                 # all mutations
+    .venv/bin/python scripts/mutate_hw.py --list
+    .venv/bin/python scripts/mutate_hw.py --only engine-chunks-2-bits uart-rx-quarter-bit-early
+
+Writes results/hw_mutations.{json,md} with the command, the machine, the date and the catch
+rate (caught / valid). With ``--only`` the files are named hw_mutations_only.{json,md}, so a
+partial run does not overwrite the whole campaign's results.
+"""
+
+import argparse
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sw.atomic import write_text  # noqa: E402
+from sw.results import results_header  # noqa: E402
+
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+PYTEST = [PYTHON, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
+
+# Tests, by what they exercise (fast amaranth.sim tests; cocotb benches only with -k verilator).
+ENGINE = ["tests/test_engine_layer.py", "tests/test_engine_chunks_counters.py",
+          "tests/test_engine_program.py"]
+ENGINE_ALL = ENGINE + ["tests/test_engine_tiling.py"]
+EPILOGUE = ["tests/test_dual_scale_unit.py"]
+DEVICE = ["tests/test_device_core.py"]
+UART = ["tests/test_link_uart.py", "tests/test_link_echo.py"]
+FRAMES = ["tests/test_link_frames.py", "tests/test_link_echo.py"]
+POWER = ["tests/test_power_meter.py"]
+SYSTEM = ["sim/test_system.py", "-k", "link_conditions and verilator"]
+
+
+@dataclass
+class Mutation:
+    name: str
+    file: str
+    old: str
+    new: str
+    description: str
+    tests: list
+    #: Why a survivor is not a bug (an equivalent mutant), or which other test catches it.
+    note: str = ""
+    #: Survivors handled elsewhere (the System-level link tests), not failures of this campaign.
+    external: bool = False
+    #: Slower tests run only when ``tests`` pass (a cocotb bench that sees what they cannot).
+    fallback: tuple = ()
+
+
+M = Mutation
+MUTATIONS = [
+    # --- Engine lane: words, offsets, positions, padding, accumulators, counters. ------
+    M("lane-eol-one-word-late", "hw/engine/lane.py",
+      "(lcfg.word_base + lcfg.n_words - 1)", "(lcfg.word_base + lcfg.n_words)",
+      "a lane's last word for a position is one past its real last word", ENGINE),
+    M("lane-act-addr-without-in-base", "hw/engine/lane.py",
+      "self.act_addr.eq(cfg.in_base + s1_pbase + word.off)",
+      "self.act_addr.eq(s1_pbase + word.off)",
+      "activation reads ignore the input map's base address", ENGINE),
+    M("lane-pad-bottom-row-read", "hw/engine/lane.py",
+      "(yy >= 0) & (yy < cfg.h)", "(yy >= 0) & (yy <= cfg.h)",
+      "the row below the map counts as inside (bottom zero padding read from memory)", ENGINE),
+    M("lane-pad-left-column-skipped", "hw/engine/lane.py",
+      "(xx >= 0) & (xx < cfg.w)", "(xx > 0) & (xx < cfg.w)",
+      "column 0 of the map is treated as padding", ENGINE),
+    M("lane-minus-takes-zero-weights", "hw/engine/lane.py",
+      "add_n.eq(Mux(s2_w < 0, x, 0))", "add_n.eq(Mux(s2_w <= 0, x, 0))",
+      "ternary: a zero weight word adds its activation into N (only seen without zero skipping)",
+      ENGINE),
+    M("lane-acc-never-fresh", "hw/engine/lane.py",
+      "new_p.eq(Mux(fresh, add_p, acc_p + add_p))", "new_p.eq(acc_p + add_p)",
+      "P is not cleared at a channel's first word", ENGINE),
+    M("lane-pool-dx-step-1", "hw/engine/lane.py",
+      "m.d.sync += [dx.eq(1), x0.eq(x0 + cfg.stride_w)]",
+      "m.d.sync += [dx.eq(1), x0.eq(x0 + 1)]",
+      "inside a pooling window the next column moves by 1 instead of the stride", ENGINE),
+    M("lane-pool-dy-no-x-back", "hw/engine/lane.py",
+      "x0.eq(x0 - sw_back)", "x0.eq(x0)",
+      "the pooling window's second row does not return to the window's left column", ENGINE),
+    M("lane-channel-counter-not-reset", "hw/engine/lane.py",
+      "ch_cur.eq(Mux(s2_eol, 0, ch_cur + 1))", "ch_cur.eq(ch_cur + 1)",
+      "the lane's channel index keeps counting across positions", ENGINE),
+    M("lane-queue-room-one-more", "hw/engine/lane.py",
+      "+ s2_valid < spec.LANE_FIFO_DEPTH", "+ s2_valid <= spec.LANE_FIFO_DEPTH",
+      "a word is issued although the result queue may be full (back-pressure)", ENGINE),
+    M("lane-first-ignores-dx", "hw/engine/lane.py",
+      "s1_first.eq(~dy & ~dx)", "s1_first.eq(~dy)",
+      "the second column of a pooling window restarts the running maximum", ENGINE),
+    M("lane-count-minus-in-dense", "hw/engine/lane.py",
+      "self.count_add_minus.eq(s2_valid & ternary & (s2_w < 0))",
+      "self.count_add_minus.eq(s2_valid & (s2_w < 0))",
+      "dense layers count negative weights in adds_minus too (counter only)", ENGINE + DEVICE),
+    M("lane-count-act-read-padding", "hw/engine/lane.py",
+      "self.count_act_read.eq(s1_valid & inb)", "self.count_act_read.eq(s1_valid)",
+      "reads skipped in the zero padding are counted as activation reads (counter only)",
+      ENGINE + DEVICE),
+    # --- Engine: chunks, arbiter, pooling, write-back, busy, counters. ----------------
+    M("engine-chunks-2-bits", "hw/engine/layer_engine.py",
+      '"seen": unsigned(spec.CHUNKS_WIDTH)', '"seen": unsigned(2)',
+      "the per-channel chunk counter cut to 2 bits (a channel in more than 4 lanes never ends)",
+      ENGINE),
+    M("engine-final-one-chunk-late", "hw/engine/layer_engine.py",
+      "final.eq(part_rd.data.seen + 1 >= prd.data.chunks)",
+      "final.eq(part_rd.data.seen + 1 > prd.data.chunks)",
+      "a chunked channel waits for one chunk more than it has", ENGINE),
+    M("engine-partial-not-cleared", "hw/engine/layer_engine.py",
+      "part_wr.data.p.eq(Mux(final, 0, sum_p))", "part_wr.data.p.eq(sum_p)",
+      "a channel's partial P sum is not cleared after its final chunk", ENGINE),
+    M("engine-pool-min", "hw/engine/layer_engine.py",
+      "(y > pool_rd.data)", "(y < pool_rd.data)",
+      "max pooling keeps the minimum", ENGINE),
+    M("engine-out-addr-row-by-height", "hw/engine/layer_engine.py",
+      "wb.i * cfg.out_w + wb.j", "wb.i * cfg.out_h + wb.j",
+      "write-back address uses the output height as the row pitch", ENGINE),
+    M("engine-stall-ignored", "hw/engine/layer_engine.py",
+      "granted.eq(waiting & ~self.stall)", "granted.eq(waiting)",
+      "the arbiter grants results while the epilogue is stalled", ENGINE),
+    M("engine-busy-before-drained", "hw/engine/layer_engine.py",
+      "drained = ~pending & ~Cat(*in_flight).any()", "drained = ~pending",
+      "busy falls while results are still in the epilogue", ENGINE),
+    M("engine-act-writes-every-result", "hw/engine/layer_engine.py",
+      '"act_writes": wb_write,', '"act_writes": wb_valid,',
+      "act_writes counts every pooled position, not every written output", ENGINE),
+    M("engine-arbiter-not-reset", "hw/engine/layer_engine.py",
+      "m.d.sync += last.eq(self.lanes - 1)", "m.d.sync += last.eq(0)",
+      "the round-robin arbiter starts a layer from lane 1 instead of lane 0", ENGINE),
+    # --- Epilogue (dual-scale unit). --------------------------------------------------
+    M("epi-no-rounding", "hw/dual_scale.py",
+      "total.eq(s1_prod_r + s1_prod_l + s1_bias + rounding)",
+      "total.eq(s1_prod_r + s1_prod_l + s1_bias)",
+      "the shift truncates instead of rounding half up", EPILOGUE + ENGINE),
+    M("epi-shift-one-more", "hw/dual_scale.py",
+      "s2_v.eq(total >> s1_shift)", "s2_v.eq(total >> (s1_shift + 1))",
+      "the shift is one bit too far", EPILOGUE + ENGINE),
+    M("epi-no-low-saturation", "hw/dual_scale.py",
+      "Mux(activated < spec.ACT_MIN, spec.ACT_MIN,", "Mux(activated < spec.ACT_MIN, activated,",
+      "values below -128 wrap instead of saturating", EPILOGUE + ENGINE),
+    M("epi-relu-lets-minus-one", "hw/dual_scale.py",
+      "activated.eq(Mux(s2_v < 0, 0, s2_v))", "activated.eq(Mux(s2_v < -1, 0, s2_v))",
+      "ReLU lets -1 through", EPILOGUE + ENGINE),
+    M("epi-leaky-floor", "hw/dual_scale.py",
+      "(clamped * s2_slope + (1 << (spec.SLOPE_FRAC_BITS - 1)))", "(clamped * s2_slope)",
+      "LeakyReLU's slope product truncates instead of rounding", EPILOGUE + ENGINE),
+    M("epi-leaky-no-clamp", "hw/dual_scale.py",
+      "Mux(s2_v < -lim, -lim,", "Mux(s2_v < -lim, s2_v,",
+      "LeakyReLU's input is not clamped from below (very negative values wrap)",
+      EPILOGUE + ENGINE),
+    # --- Layer sequencer. -------------------------------------------------------------
+    M("seq-same-layer-again", "hw/board/layer_sequencer.py",
+      "base.eq(base + n_words), k.eq(0)]", "base.eq(base), k.eq(0)]",
+      "the sequencer reruns the first layer instead of moving to the next", DEVICE),
+    M("seq-totals-last-layer-only", "hw/board/layer_sequencer.py",
+      "m.d.sync += total.eq(total + getattr(self.e_counters, name))",
+      "m.d.sync += total.eq(getattr(self.e_counters, name))",
+      "the run's counters are the last layer's instead of the sum", DEVICE),
+    M("seq-load-one-word-short", "hw/board/layer_sequencer.py",
+      "with m.If(k == n_words):", "with m.If(k == n_words - 1):",
+      "the layer's last configuration word is not loaded", DEVICE),
+    # --- Command decoder. -------------------------------------------------------------
+    M("dec-crc-ignored", "hw/board/command_decoder.py",
+      "with m.If(~self.frame.payload.crc_ok):", "with m.If(0):",
+      "a request with a bad CRC is executed instead of NAKed", DEVICE),
+    M("dec-run-range-one-more", "hw/board/command_decoder.py",
+      "run_first + run_count > max_layers", "run_first + run_count > max_layers + 1",
+      "RUN accepts one layer past the configuration memory", DEVICE),
+    M("dec-write-depth-one-more", "hw/board/command_decoder.py",
+      "with m.Elif(target > depth):", "with m.Elif(target > depth + 1):",
+      "WRITE accepts one word past the memory's end", DEVICE),
+    M("dec-read-range-one-more", "hw/board/command_decoder.py",
+      "(addr + count > cfg.act_depth)", "(addr + count > cfg.act_depth + 1)",
+      "READ accepts one byte past the activation memory's end", DEVICE),
+    M("dec-resend-runs-again", "hw/board/command_decoder.py",
+      "with m.Elif(run_cached & (last_seq == seq)):", "with m.Elif(0):",
+      "a resent RUN (same seq) runs the layers again", DEVICE),
+    M("dec-lane-check-one-more", "hw/board/command_decoder.py",
+      "(lane < cfg.lanes)", "(lane <= cfg.lanes)",
+      "WRITE to the weight or channel memory accepts one lane too many", DEVICE),
+    M("dec-partial-word-accepted", "hw/board/command_decoder.py",
+      "with m.If(byte_in_word != 0):", "with m.If(0):",
+      "a WRITE whose data is not a whole number of words is accepted", DEVICE),
+    # --- Link: UART and frames. -------------------------------------------------------
+    M("uart-rx-quarter-bit-early", "hw/link/uart_rx.py",
+      "timer.eq(d // 2 - 1)", "timer.eq(d // 2 - 1 - d // 4)",
+      "the UART receiver samples every bit a quarter bit early", UART, external=True,
+      note="left to the System-level link tests (sim/test_system.py); a quarter bit early "
+           "still decodes a clean line at the tests' baud rates"),
+    M("uart-rx-quarter-bit-early-floor", "hw/link/uart_rx.py",
+      "timer.eq(d // 2 - 1)", "timer.eq(d // 4)",
+      "the same, written as d // 4: equal to the original at divisors 2, 4 and 5, "
+      "a fifth of a bit early at 25", UART, external=True, fallback=tuple(SYSTEM),
+      note="left to the System-level link tests (sim/test_system.py)"),
+    M("uart-rx-stop-bit-unchecked", "hw/link/uart_rx.py",
+      "with m.If(rx):\n                        m.d.comb += done.eq(1)",
+      "with m.If(1):\n                        m.d.comb += done.eq(1)",
+      "a low stop bit is taken as a byte (no frame error)", UART),
+    M("uart-rx-msb-first", "hw/link/uart_rx.py",
+      "shreg.eq(Cat(shreg[1:], rx))", "shreg.eq(Cat(rx, shreg[:-1]))",
+      "the receiver shifts bits in MSB first", UART),
+    M("uart-rx-overrun-overwrites", "hw/link/uart_rx.py",
+      "with m.If(self.o.valid & ~self.o.ready):", "with m.If(0):",
+      "a byte completing while the previous is unread overwrites it", UART),
+    M("uart-tx-low-stop-bit", "hw/link/uart_tx.py",
+      "Cat(self.i.payload, Const(1, 1))", "Cat(self.i.payload, Const(0, 1))",
+      "the transmitter sends a low stop bit", UART),
+    M("uart-tx-no-stop-bit", "hw/link/uart_tx.py",
+      "bits_left.eq(9)", "bits_left.eq(8)",
+      "the transmitter sends no stop bit", UART),
+    M("frx-timeout-one-early", "hw/link/frame_receiver.py",
+      "timed_out.eq(idle == self.timeout_cycles - 1)",
+      "timed_out.eq(idle == self.timeout_cycles - 2)",
+      "the frame receiver drops a partial frame one cycle early", FRAMES),
+    M("frx-length-one-more", "hw/link/frame_receiver.py",
+      "with m.If(length > self.max_payload):", "with m.If(length > self.max_payload + 1):",
+      "the frame receiver takes a payload one byte longer than its buffer", FRAMES),
+    M("frx-crc-always-ok", "hw/link/frame_receiver.py",
+      "info.crc_ok.eq(chk.match_detected)", "info.crc_ok.eq(1)",
+      "every frame is reported with a good CRC", FRAMES),
+    M("ftx-crc-bytes-reversed", "hw/link/frame_transmitter.py",
+      "gen.crc.word_select(\n                    count[:2], 8)",
+      "gen.crc.word_select(\n                    ~count[:2], 8)",
+      "the transmitter sends the CRC big-endian", FRAMES),
+    M("ftx-length-hi-is-lo", "hw/link/frame_transmitter.py",
+      'send(hdr.length[8:], "SEQ")', 'send(hdr.length[:8], "SEQ")',
+      "the transmitter sends the length's low byte twice", FRAMES),
+    M("system-frame-timeout-10x-short", "hw/board/system.py",
+      "spec.LINK_TIMEOUT_BYTES * 10 * self.divisor", "spec.LINK_TIMEOUT_BYTES * self.divisor",
+      "the board's frame receiver times out after LINK_TIMEOUT_BYTES bit times, not byte times",
+      SYSTEM, external=True),
+    # --- Power meter. -----------------------------------------------------------------
+    M("pm-wraps", "hw/power/power_meter.py",
+      "return Mux(total > (1 << len(acc)) - 1, (1 << len(acc)) - 1, total[:len(acc)])",
+      "return total[:len(acc)]",
+      "the power meter's accumulators wrap instead of saturating", POWER),
+    M("pm-commit-every-code", "hw/power/power_meter.py",
+      "commit.eq(take & (now_seen == (1 << n) - 1))", "commit.eq(take)",
+      "every code commits a sample, not every complete set of channels", POWER),
+    M("pm-run-cycles-from-0", "hw/power/power_meter.py",
+      "run_cycles.eq(1), run_samples.eq(commit)]", "run_cycles.eq(0), run_samples.eq(commit)]",
+      "run_cycles misses the first busy cycle", POWER),
+    M("pm-idle-not-cleared", "hw/power/power_meter.py",
+      "m.d.sync += [self.idle_samples.eq(idle_samples), idle_samples.eq(0),",
+      "m.d.sync += [self.idle_samples.eq(idle_samples),",
+      "the idle sample count is not cleared at a run's start", POWER),
+]
+
+#: What the campaign found and what was done about it, kept with the results.
+HISTORY = [
+    "First run (54 mutations): 50 caught. The 4 survivors now have tests in "
+    "tests/test_engine_chunks_counters.py: `engine-chunks-2-bits` (no test split a channel "
+    "into more than 4 chunks; a linear layer on 12 lanes now gives 6 chunks a channel), "
+    "`lane-count-minus-in-dense` and `lane-count-act-read-padding` (the adds and reads "
+    "counters were checked nowhere fast; now counted from the layer's weights and padding), "
+    "`engine-arbiter-not-reset` (the arbiter's start state changes the stall cycles only "
+    "under back-pressure with uneven lanes; a layer found by searching the cycle model shows "
+    "it, 2066 stall cycles against 2110).",
+    "The reviewer's UART mutant, written `d // 2 - 1 - d // 4` (exactly a quarter bit), is "
+    "caught by the fast +3 % baud test; written `d // 4` it equals the original at the fast "
+    "tests' divisors 2, 4 and 5 and passes them, and only the System-level link bench at "
+    "divisor 25 sees it. The board's frame time-out (`system-frame-timeout-10x-short`) is "
+    "seen only by that bench too.",
+]
+
+#: What to elaborate (Amaranth's RTLIL back end) to tell an invalid mutant from a caught one.
+ELABORATE = {
+    "hw/engine/lane.py": "from hw.engine.layer_engine import LayerEngine as C; "
+                         "top = C(lanes=2, lane_words=64, act_depth=256)",
+    "hw/engine/layer_engine.py": "from hw.engine.layer_engine import LayerEngine as C; "
+                                 "top = C(lanes=2, lane_words=64, act_depth=256)",
+    "hw/dual_scale.py": "from hw.dual_scale import DualScaleUnit as C; top = C()",
+    "hw/board/layer_sequencer.py": "from hw.board.layer_sequencer import LayerSequencer as C; "
+                                   "top = C(lanes=2, word_addr_width=6, config_depth=128)",
+    "hw/board/command_decoder.py": "from hw.board.command_decoder import CommandDecoder as C; "
+                                   "from sw.mapping.boards import board_config; "
+                                   "top = C(board_config())",
+    "hw/link/uart_rx.py": "from hw.link.uart_rx import UARTReceiver as C; top = C(25)",
+    "hw/link/uart_tx.py": "from hw.link.uart_tx import UARTTransmitter as C; top = C(25)",
+    "hw/link/frame_receiver.py": "from hw.link.frame_receiver import FrameReceiver as C; "
+                                 "top = C()",
+    "hw/link/frame_transmitter.py": "from hw.link.frame_transmitter import "
+                                    "FrameTransmitter as C; top = C()",
+    "hw/board/system.py": "from hw.board.system import System as C; "
+                          "from sw.mapping.boards import board_config; "
+                          "top = C(board_config('virtual').replace(lanes=2, lane_words=64, "
+                          "act_depth=256, config_depth=128), divisor=4)",
+    "hw/power/power_meter.py": "from hw.power.power_meter import PowerMeter as C; "
+                               "top = C(100_000_000)",
+}
+
+
+class SnippetNotFound(Exception):
+    pass
+
+
+def repo_files(root):
+    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=root,
+                         check=True, capture_output=True).stdout.decode()
+    for rel in out.split("\0"):
+        if rel and not rel.startswith((".venv/", ".git/")) and (root / rel).is_file():
+            yield rel
+
+
+def make_copy(root, files):
+    dest = Path(tempfile.mkdtemp(prefix="mutate_hw_"))
+    for rel in files:
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / rel, target)
+    env = _env(dest)
+    probe = subprocess.run([PYTHON, "-c", "import hw, sw; print(hw.__file__); print(sw.__file__)"],
+                           cwd=dest, env=env, capture_output=True, text=True, check=True)
+    for line in probe.stdout.split():
+        if not Path(line).resolve().is_relative_to(dest.resolve()):
+            raise RuntimeError(f"in the copy {dest}, a package resolves to {line}, not the copy")
+    return dest
+
+
+def _env(copy):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(copy), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
+def check_snippets(mutations, root=ROOT):
+    """The names of the mutations whose snippet is not found exactly once in the source."""
+    bad = []
+    for mut in mutations:
+        text = (root / mut.file).read_text()
+        if text.count(mut.old) != 1:
+            bad.append((mut.name, text.count(mut.old)))
+    return bad
+
+
+def run_one(mut, copy, timeout):
+    path = copy / mut.file
+    original = path.read_text()
+    t0 = time.monotonic()
+    record = {"name": mut.name, "file": mut.file, "description": mut.description,
+              "tests": mut.tests, "fallback": list(mut.fallback), "old": mut.old,
+              "new": mut.new, "note": mut.note, "external": mut.external}
+    if original.count(mut.old) != 1:
+        record.update(outcome="invalid", reason=f"snippet found {original.count(mut.old)} "
+                      "times in the source (expected once)", seconds=0.0)
+        return record
+    try:
+        path.write_text(original.replace(mut.old, mut.new))
+        env = _env(copy)
+        elab = ELABORATE.get(mut.file)
+        if elab:
+            code = (f"{elab}\nfrom amaranth.back import rtlil\nrtlil.convert(top)\n"
+                    f"import hw; assert hw.__file__.startswith({str(copy)!r}), hw.__file__\n")
+            proc = subprocess.run([PYTHON, "-c", code], cwd=copy, env=env,
+                                  capture_output=True, text=True, timeout=timeout)
+            if proc.returncode != 0:
+                record.update(outcome="invalid", reason="does not elaborate: "
+                              + proc.stderr.strip().splitlines()[-1][:300],
+                              seconds=round(time.monotonic() - t0, 1))
+                return record
+        try:
+            proc = subprocess.run(PYTEST + list(mut.tests), cwd=copy, env=env,
+                                  capture_output=True, text=True, timeout=timeout)
+            if proc.returncode == 0 and mut.fallback:
+                record["by_fallback"] = True
+                proc = subprocess.run(PYTEST + list(mut.fallback), cwd=copy, env=env,
+                                      capture_output=True, text=True, timeout=timeout)
+            rc = proc.returncode
+            tail = proc.stdout.strip().splitlines()[-1:] if proc.stdout.strip() else []
+            if rc == 0:
+                outcome = "survived"
+            elif rc == 1:
+                outcome = "caught"
+            else:
+                outcome = "invalid"
+            failed = [ln.split(" ", 1)[1].split(" - ")[0] for ln in proc.stdout.splitlines()
+                      if ln.startswith("FAILED ")]
+            record.update(outcome=outcome, pytest_rc=rc, pytest_summary=" ".join(tail),
+                          failed=failed)
+            if outcome == "invalid":
+                record["reason"] = f"pytest exit code {rc}: " + " ".join(tail)
+        except subprocess.TimeoutExpired:
+            record.update(outcome="caught", reason=f"tests timed out after {timeout} s",
+                          failed=["(timeout)"])
+    finally:
+        path.write_text(original)
+    record["seconds"] = round(time.monotonic() - t0, 1)
+    return record
+
+
+def write_results(records, meta, head, out, stem, total_s):
+    caught = [r for r in records if r["outcome"] == "caught"]
+    survived = [r for r in records if r["outcome"] == "survived"]
+    invalid = [r for r in records if r["outcome"] == "invalid"]
+    valid = len(caught) + len(survived)
+    rate = len(caught) / valid if valid else 0.0
+    ext = [r for r in survived if r["external"]]
+    rate_own = len(caught) / (valid - len(ext)) if valid - len(ext) else 0.0
+    summary = {"mutations": len(records), "valid": valid, "caught": len(caught),
+               "survived": len(survived), "invalid": len(invalid), "catch_rate": rate,
+               "survived_external": len(ext), "catch_rate_without_external": rate_own,
+               "total_seconds": round(total_s, 1)}
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / f"{stem}.json",
+               json.dumps({**meta, "summary": summary, "mutations": records}, indent=2) + "\n")
+    lines = list(head) + [
+        "Each mutation is one small bug put in a copy of the repository; the listed tests run "
+        "against it (`scripts/mutate_hw.py`). *Caught*: a test failed; *survived*: all passed; "
+        "*invalid*: the snippet is not in the source or the mutant does not elaborate "
+        "(counted apart).", "",
+        f"**Catch rate: {len(caught)} / {valid} = {100 * rate:.1f} %** "
+        f"({len(survived)} survived, {len(invalid)} invalid, {len(records)} mutations, "
+        f"{total_s:.0f} s in all)."]
+    base = meta.get("baseline", [])
+    if base:
+        lines.append(f"Baseline: the {len(base)} lists of tests all pass on the unmutated copy "
+                     f"({sum(b['seconds'] for b in base):.0f} s).")
+    if ext:
+        lines.append(f"Without the {len(ext)} survivor(s) left to the System-level link tests: "
+                     f"{len(caught)} / {valid - len(ext)} = {100 * rate_own:.1f} %.")
+    lines += ["", "| Mutation | File | What | Tests | Outcome | s |", "|---|---|---|---|---|---|"]
+    for r in records:
+        tests = " ".join(t.replace("tests/", "").replace("sim/", "sim/") for t in r["tests"])
+        outcome = r["outcome"]
+        if outcome == "caught" and r.get("failed"):
+            outcome += f" (`{r['failed'][0].split('::')[-1]}`)"
+        if r.get("by_fallback"):
+            tests += " (passed); then " + " ".join(r["fallback"])
+            if outcome.startswith("caught"):
+                outcome = outcome.replace("caught", "caught by the System-level link bench "
+                                          "(sim/test_system.py)", 1)
+        lines.append(f"| `{r['name']}` | {r['file']} | {r['description']} | {tests} | "
+                     f"{outcome} | {r['seconds']} |")
+    lines += ["", "## Findings", ""] + [f"* {h}" for h in HISTORY]
+    if survived or invalid:
+        lines += ["", "## Survivors and invalid mutants", ""]
+        for r in survived + invalid:
+            why = r.get("note") or r.get("reason") or "no test catches it yet."
+            lines.append(f"* `{r['name']}` ({r['outcome']}): {why}")
+    write_text(out / f"{stem}.md", "\n".join(lines) + "\n")
+    return summary
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", metavar="NAME")
+    parser.add_argument("--list", action="store_true", help="list the mutations and exit")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=ROOT / "results")
+    parser.add_argument("--timeout", type=int, default=600,
+                        help="seconds per mutation's tests before it counts as caught (hang)")
+    args = parser.parse_args()
+
+    names = [m.name for m in MUTATIONS]
+    assert len(set(names)) == len(names), "mutation names must be unique"
+    if args.list:
+        for m in MUTATIONS:
+            print(f"{m.name:34s} {m.file:30s} {m.description}")
+        return 0
+    chosen = MUTATIONS
+    if args.only:
+        unknown = sorted(set(args.only) - set(names))
+        if unknown:
+            parser.error(f"unknown mutation(s): {', '.join(unknown)}")
+        chosen = [m for m in MUTATIONS if m.name in args.only]
+    bad = check_snippets(chosen)
+    for name, n in bad:
+        print(f"ERROR: mutation {name}: its snippet is found {n} times in the source "
+              "(expected exactly once); update the list in scripts/mutate_hw.py",
+              file=sys.stderr)
+
+    from tqdm import tqdm
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))    # still remove the copies
+    meta, head = results_header("Mutations of hw/")
+    files = list(repo_files(ROOT))
+    jobs = max(1, min(args.jobs, len(chosen)))
+    t0 = time.monotonic()
+    copies = queue.Queue()
+    made = []
+    for _ in range(jobs):
+        c = make_copy(ROOT, files)
+        made.append(c)
+        copies.put(c)
+
+    def work(mut):
+        copy = copies.get()
+        try:
+            return run_one(mut, copy, args.timeout)
+        finally:
+            copies.put(copy)
+
+    records = {}
+    try:
+        # The baseline: every test list passes on the unmutated copy, or a "caught" would
+        # mean nothing.
+        lists = list(dict.fromkeys([tuple(m.tests) for m in chosen]
+                                   + [tuple(m.fallback) for m in chosen if m.fallback]))
+
+        def baseline(tests):
+            copy = copies.get()
+            try:
+                t = time.monotonic()
+                proc = subprocess.run(PYTEST + list(tests), cwd=copy, env=_env(copy),
+                                      capture_output=True, text=True, timeout=args.timeout)
+                return {"tests": list(tests), "rc": proc.returncode,
+                        "summary": (proc.stdout.strip().splitlines() or [""])[-1],
+                        "seconds": round(time.monotonic() - t, 1)}
+            finally:
+                copies.put(copy)
+
+        with ThreadPoolExecutor(jobs) as pool:
+            base = list(tqdm(pool.map(baseline, lists), total=len(lists), unit="baseline"))
+        meta["baseline"] = base
+        broken = [b for b in base if b["rc"] != 0]
+        for b in broken:
+            print(f"ERROR: the unmutated copy fails {' '.join(b['tests'])}: {b['summary']}",
+                  file=sys.stderr)
+        if broken:
+            return 2
+        with ThreadPoolExecutor(jobs) as pool, tqdm(total=len(chosen), unit="mutant") as bar:
+            for rec in pool.map(work, chosen):
+                records[rec["name"]] = rec
+                bar.set_postfix_str(f"{rec['name']}: {rec['outcome']}")
+                bar.update()
+    finally:
+        for c in made:
+            shutil.rmtree(c, ignore_errors=True)
+    ordered = [records[m.name] for m in chosen]
+    stem = "hw_mutations_only" if args.only else "hw_mutations"
+    summary = write_results(ordered, meta, head, args.out, stem, time.monotonic() - t0)
+    print(json.dumps(summary, indent=2))
+    for r in ordered:
+        if r["outcome"] != "caught":
+            print(f"{r['outcome']:8s} {r['name']}: {r.get('reason', '')}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
