@@ -6,31 +6,15 @@ the arbiter's state at the start of a layer."""
 
 import numpy as np
 
-from hw.engine.layer_engine import LayerEngine
 from sw.golden.reference import reference_layer
-from sw.spec import ActMode, LayerMode
-from testsupport.amaranth_engine import apply_writes, counters, read_map, simulate
-from testsupport.amaranth_engine import run_layer as run_layer_on
-from testsupport.engine_cases import CASES, random_layer
-from testsupport.engine_loader import layer_writes
 from sw.mapping.cycle_model import lane_words_and_positions, layer_cycles
+from sw.spec import ActMode, LayerMode
+from testsupport.amaranth_engine import simulate_layer
+from testsupport.engine_cases import CASES, random_layer
 
 
 def run_layer(layer, x, lanes, stall=None):
-    dut = LayerEngine(lanes=lanes, lane_words=256, act_depth=1024)
-    writes, image = layer_writes(layer, lanes, x)
-    result = {}
-
-    async def testbench(ctx):
-        await apply_writes(ctx, dut, writes)
-        result["cycles"] = await run_layer_on(ctx, dut, layer.config(),
-                                              image.layers[0]["lane_cfg"], stall)
-        result["counters"] = counters(ctx, dut)
-        result["y"] = await read_map(ctx, dut, layer.out_base,
-                                     (layer.c_out, layer.out_h, layer.out_w))
-
-    simulate(dut, testbench)
-    return result, image
+    return simulate_layer(layer, x, lanes, stall=stall, act_depth=1024)
 
 
 def test_linear_channel_split_into_many_chunks():

@@ -4,28 +4,15 @@ counters against the cycle model, on small random layers of every kind."""
 import numpy as np
 import pytest
 
-from hw.engine.layer_engine import LayerEngine
-from testsupport.amaranth_engine import apply_writes, counters, read_map, simulate
-from testsupport.amaranth_engine import run_layer as run_layer_on
-from testsupport.engine_cases import CASES, random_layer
-from testsupport.engine_loader import layer_writes
-from sw.mapping.cycle_model import lane_words_and_positions, layer_cycles
 from sw.golden.reference import reference_layer
+from sw.mapping.cycle_model import lane_words_and_positions, layer_cycles
 from sw.spec import ActMode, LayerMode
+from testsupport.amaranth_engine import simulate_layer
+from testsupport.engine_cases import CASES, random_layer
+
 
 def run_layer(layer, x, lanes, skip_zeros=True, stall=None):
-    dut = LayerEngine(lanes=lanes, lane_words=256, act_depth=4096)
-    writes, image = layer_writes(layer, lanes, x, skip_zeros)
-    result = {}
-
-    async def testbench(ctx):
-        await apply_writes(ctx, dut, writes)
-        result["cycles"] = await run_layer_on(ctx, dut, layer.config(),
-                                              image.layers[0]["lane_cfg"], stall)
-        result["counters"] = counters(ctx, dut)
-        result["y"] = await read_map(ctx, dut, layer.out_base, (layer.c_out, layer.out_h, layer.out_w))
-
-    simulate(dut, testbench)
+    result, image = simulate_layer(layer, x, lanes, skip_zeros=skip_zeros, stall=stall)
     return result, image.layers[0]["lanes"]
 
 

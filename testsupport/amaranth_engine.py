@@ -3,11 +3,12 @@
 import numpy as np
 from amaranth.sim import Simulator
 
+from hw.engine.layer_engine import LayerEngine
 from hw.engine.layouts import layer_config_layout
-from testsupport.engine_loader import WRITE_ENABLES
+from testsupport.engine_loader import WRITE_ENABLES, layer_writes
 from sw import spec
 
-__all__ = ["apply_writes", "run_layer", "read_map", "counters", "simulate"]
+__all__ = ["apply_writes", "run_layer", "read_map", "counters", "simulate", "simulate_layer"]
 
 
 def _port(dut, name):
@@ -71,3 +72,24 @@ def simulate(dut, testbench):
     sim.add_clock(1e-8)
     sim.add_testbench(testbench)
     sim.run()
+
+
+def simulate_layer(layer, x, lanes, *, skip_zeros=True, stall=None, lane_words=256,
+                   act_depth=4096):
+    """Run one hardware layer on a new engine: ``(result, image)``, ``result`` holding the
+    engine's ``cycles``, ``counters`` and output map ``y``, ``image`` the engine image it
+    was loaded with."""
+    dut = LayerEngine(lanes=lanes, lane_words=lane_words, act_depth=act_depth)
+    writes, image = layer_writes(layer, lanes, x, skip_zeros)
+    result = {}
+
+    async def testbench(ctx):
+        await apply_writes(ctx, dut, writes)
+        result["cycles"] = await run_layer(ctx, dut, layer.config(),
+                                           image.layers[0]["lane_cfg"], stall)
+        result["counters"] = counters(ctx, dut)
+        result["y"] = await read_map(ctx, dut, layer.out_base,
+                                     (layer.c_out, layer.out_h, layer.out_w))
+
+    simulate(dut, testbench)
+    return result, image

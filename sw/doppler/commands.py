@@ -16,19 +16,10 @@ atomically.
 
 from pathlib import Path
 
+from ..arguments import positive_float
+
 __all__ = ["register", "add_hits_dataset_arguments", "run_simulate", "run_make_dataset",
            "run_detect"]
-
-
-def _positive_float(text):
-    import argparse
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number")
-    return value
 
 
 def register(subparsers):
@@ -42,7 +33,7 @@ def register(subparsers):
     p = actions.add_parser(
         "simulate",
         help="simulate a transcranial Doppler recording with HITS and write its truth CSV")
-    p.add_argument("--minutes", type=_positive_float, required=True,
+    p.add_argument("--minutes", type=positive_float, required=True,
                    help="length of the recording in minutes")
     p.add_argument("--out", required=True,
                    help="output recording: .wav (stereo I/Q) or .npz (raw numpy form)")

@@ -34,7 +34,7 @@ writes nothing: the data set, the preset, the model configuration, the threshold
 settings, ``--device cuda`` without CUDA, output paths, the checkpoint.
 """
 
-import argparse
+from ..arguments import positive_float, positive_int
 
 __all__ = ["register", "run", "DATASETS"]
 
@@ -44,26 +44,6 @@ DATASETS = ("mnist", "esr", "hits")
 #: What ``run.json`` is (its ``format`` field).
 CHECKPOINT_FORMAT = "attq-fpga-train-checkpoint"
 CHECKPOINT_VERSION = 1
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected at least 1")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number")
-    return value
 
 
 def register(subparsers):
@@ -101,15 +81,15 @@ def register(subparsers):
                    help="aTTQ t_min (default: the preset's, sw.train.settings.THRESHOLDS)")
     p.add_argument("--t-max", type=float, default=None,
                    help="aTTQ t_max (default: the preset's)")
-    p.add_argument("--epochs-fp", type=_positive_int, default=None,
+    p.add_argument("--epochs-fp", type=positive_int, default=None,
                    help="full-precision epochs (default: Table 1's for the preset)")
-    p.add_argument("--epochs-quant", type=_positive_int, default=None,
+    p.add_argument("--epochs-quant", type=positive_int, default=None,
                    help="quantized fine-tuning epochs (default: Table 1's for the method)")
-    p.add_argument("--lr-fp", type=_positive_float, default=None,
+    p.add_argument("--lr-fp", type=positive_float, default=None,
                    help="full-precision learning rate (default: Table 1's)")
-    p.add_argument("--lr-quant", type=_positive_float, default=None,
+    p.add_argument("--lr-quant", type=positive_float, default=None,
                    help="quantized fine-tuning learning rate (default: Table 1's)")
-    p.add_argument("--batch-size", type=_positive_int, default=None,
+    p.add_argument("--batch-size", type=positive_int, default=None,
                    help="batch size of both phases (default: Table 1's)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
                    help="where to train: auto (default) takes CUDA when present, else the "
@@ -117,7 +97,7 @@ def register(subparsers):
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the data split, the initial weights and the batch order "
                         "(default 0)")
-    p.add_argument("--threads", type=_positive_int, default=1,
+    p.add_argument("--threads", type=positive_int, default=1,
                    help="CPU threads (default 1, as the experiments: the same command "
                         "then writes the same weights on any machine)")
     p.add_argument("--checkpoint-dir", default=None,
