@@ -46,8 +46,10 @@ def main(argv=None):
                              progress=False, save_models=False)
         source = "fresh run"
     else:
-        rec = json.loads(Path(args.source).read_text())
-        source = args.source
+        path = Path(args.source).resolve()
+        rec = json.loads(path.read_text())
+        # Recorded relative to the repository when it is in it: results name no machine.
+        source = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
     s = rec["settings"]
     missing = {"fp", "dorefa", "ttq", "attq"} - set(s.get("epochs_per_method") or {})
     if missing:

