@@ -52,6 +52,7 @@ DEVICE = ["tests/test_device_core.py"]
 UART = ["tests/test_link_uart.py", "tests/test_link_echo.py"]
 FRAMES = ["tests/test_link_frames.py", "tests/test_link_echo.py"]
 POWER = ["tests/test_power_meter.py"]
+XADC_MODEL = ["tests/test_power_xadc_model.py"]
 SYSTEM = ["sim/test_system.py", "-k", "link_conditions and verilator"]
 
 
@@ -265,6 +266,44 @@ MUTATIONS = [
       "m.d.sync += [self.idle_samples.eq(idle_samples), idle_samples.eq(0),",
       "m.d.sync += [self.idle_samples.eq(idle_samples),",
       "the idle sample count is not cleared at a run's start", POWER),
+    # --- Constructor checks (made before the object exists, in __new__). ---------------
+    M("uart-rx-new-divisor-1", "hw/link/uart_rx.py",
+      'spec.check_int("divisor", divisor, 2, 1 << 16)',
+      'spec.check_int("divisor", divisor, 1, 1 << 16)',
+      "the receiver accepts a divisor of 1 (no mid-bit sample)", UART),
+    M("uart-tx-new-divisor-1", "hw/link/uart_tx.py",
+      'spec.check_int("divisor", divisor, 2, 1 << 16)',
+      'spec.check_int("divisor", divisor, 1, 1 << 16)',
+      "the transmitter accepts a divisor of 1", UART),
+    M("frx-new-timeout-0", "hw/link/frame_receiver.py",
+      'spec.check_int("timeout_cycles", timeout_cycles, 1, 1 << 32)',
+      'spec.check_int("timeout_cycles", timeout_cycles, 0, 1 << 32)',
+      "the frame receiver accepts a time-out of 0 cycles", FRAMES),
+    M("xadc-model-new-divider-1", "hw/power/xadc_model.py",
+      'spec.check_int("divider", divider, 2, 255)', 'spec.check_int("divider", divider, 1, 255)',
+      "the XADC model accepts an ADC clock divider of 1 (the XADC's minimum is 2)",
+      XADC_MODEL),
+    M("pm-new-clk-0", "hw/power/power_meter.py",
+      'spec.check_int("clk_hz", clk_hz, 1, 10**10)', 'spec.check_int("clk_hz", clk_hz, 0, 10**10)',
+      "the power meter accepts a clock of 0 Hz", POWER),
+    M("epi-new-shift-width-7", "hw/dual_scale.py",
+      '_check_width("shift_width", shift_width, 1, 6)',
+      '_check_width("shift_width", shift_width, 1, 7)',
+      "the epilogue accepts a 7-bit shift (the accumulator is 48 bits)", EPILOGUE),
+    # --- The device core's wiring (memory ports joined with wiring.connect). -----------
+    M("core-param-port-unconnected", "hw/board/device_core.py",
+      "        wiring.connect(m, dec.param_w, engine.param_w)\n", "",
+      "the decoder's parameter writes never reach the engine", DEVICE),
+    M("core-act-read-port-unconnected", "hw/board/device_core.py",
+      "        wiring.connect(m, dec.act_r, engine.act_r)\n", "",
+      "READ of the activation memory never reaches it", DEVICE),
+    M("core-seq-first-from-count", "hw/board/device_core.py",
+      "seq.first.eq(dec.first)", "seq.first.eq(dec.count)",
+      "RUN starts at its layer count instead of its first layer", DEVICE),
+    M("engine-host-read-never-enabled", "hw/engine/layer_engine.py",
+      "rd.en.eq(Mux(running, lane.act_en, self.act_r.en))",
+      "rd.en.eq(Mux(running, lane.act_en, 0))",
+      "the host's reads of the activation memory are never enabled", DEVICE),
 ]
 
 #: What the campaign found and what was done about it, kept with the results.
