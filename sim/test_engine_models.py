@@ -1,9 +1,10 @@
 """pytest entry: real layers of trained models on the RTL engine (Verilator and Icarus).
 
-Every engine layer of the committed MNIST model and of the default HITS model, fed with
-activations taken from the PyTorch model (on real test digits; on the HITS the front end
-finds in the bundled recording), then each whole model layer after layer, against the
-golden model (outputs) and the cycle model (cycles).
+On the engine of every board build (the Arty A7-35T's, which the ULX3S and the virtual
+board share, and the A7-100T's 16 lanes): every engine layer of the committed MNIST model
+and of the default HITS model, fed with activations taken from the PyTorch model (on real
+test digits; on the HITS the front end finds in the bundled recording), then each whole
+model layer after layer, against the golden model (outputs) and the cycle model (cycles).
 """
 
 import pickle
@@ -11,31 +12,35 @@ import pickle
 import pytest
 
 from hw.engine.layer_engine import LayerEngine
-from sw.mapping.boards import board_config
-from testsupport.bundled import INPUTS, MODELS
+from testsupport.bundled import INPUTS, MODELS, built_boards
 from testsupport.model_jobs import model_jobs
 from testsupport.runner import build_dir_for, run_cocotb, simulator_param
 
-BOARD = board_config("arty_a7_35t")
-LANES, LANE_WORDS, ACT_DEPTH = BOARD.lanes, BOARD.lane_words, BOARD.act_depth
+#: Every engine a build produces: lanes, weight words a lane, activation bytes, each with
+#: the boards that build it.
+ENGINES = {}
+for _name, _board in built_boards().items():
+    ENGINES.setdefault((_board.lanes, _board.lane_words, _board.act_depth), []).append(_name)
 
 
 @pytest.mark.parametrize("simulator", simulator_param())
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_model_on_engine(name, simulator):
+@pytest.mark.parametrize("engine", sorted(ENGINES), ids=lambda e: "+".join(ENGINES[e]))
+def test_model_on_engine(engine, name, simulator):
     from sw.models import load_model
     from sw.program.file import load
 
+    lanes, lane_words, act_depth = engine
     model_path, program_path = MODELS[name]
     model, _ = load_model(model_path)
     program = load(program_path)
-    jobs = model_jobs(name, model, program, INPUTS[name](), LANES, ACT_DEPTH, LANE_WORDS)
-    build_dir = build_dir_for("layer_engine_p8", simulator)
+    jobs = model_jobs(name, model, program, INPUTS[name](), lanes, act_depth, lane_words)
+    build_dir = build_dir_for(f"layer_engine_p{lanes}_w{lane_words}_a{act_depth}", simulator)
     build_dir.mkdir(parents=True, exist_ok=True)
     jobs_file = build_dir / f"{name}-jobs.pkl"
-    jobs_file.write_bytes(pickle.dumps({"lanes": LANES, "lane_words": LANE_WORDS, "jobs": jobs}))
+    jobs_file.write_bytes(pickle.dumps({"lanes": lanes, "lane_words": lane_words, "jobs": jobs}))
     tests, failed = run_cocotb(
-        LayerEngine(lanes=LANES, lane_words=LANE_WORDS, act_depth=ACT_DEPTH),
+        LayerEngine(lanes=lanes, lane_words=lane_words, act_depth=act_depth),
         toplevel="layer_engine", test_module="sim.engine_jobs_bench", simulator=simulator,
         build_dir=build_dir, extra_env={"BENCH_JOBS": str(jobs_file)})
     assert (tests, failed) == (1, 0)

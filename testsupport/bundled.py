@@ -2,7 +2,7 @@
 
 from .runner import ROOT
 
-__all__ = ["MODELS", "INPUTS", "mnist_inputs", "hits_inputs"]
+__all__ = ["MODELS", "INPUTS", "mnist_inputs", "hits_inputs", "built_boards"]
 
 #: name -> (trained model, compiled program), both committed under models/.
 MODELS = {
@@ -35,3 +35,12 @@ def hits_inputs(samples=1):
 
 
 INPUTS = {"mnist": mnist_inputs, "hits": hits_inputs}
+
+
+def built_boards():
+    """``{name: BoardConfig}`` of every device a build produces: each ``python -m hw.build``
+    target (hw.build.targets) and the virtual board. The benches simulate each of them."""
+    from hw.build.targets import TARGETS
+    from sw.mapping.boards import board_config
+    names = [t.name for variants in TARGETS.values() for t in variants.values()] + ["virtual"]
+    return {name: board_config(name) for name in names}
