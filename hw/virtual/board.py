@@ -89,10 +89,14 @@ def build_virtual_board(config=None, *, divisor=DEFAULT_DIVISOR, build_root=None
                                f"{work / 'build.log'}:\n{result.stderr[-2000:]}")
         shutil.copy(work / "obj_dir" / "vboard", work / "vboard")
         shutil.rmtree(work / "obj_dir")
-        if final.exists():
-            shutil.rmtree(final)
-        work.rename(final)
-        log(f"virtual board built in {time.monotonic() - started:.0f} s: {final / 'vboard'}")
+        try:
+            work.rename(final)
+        except OSError:
+            # Another process finished the same build first: its executable is the same.
+            if not exe.exists():
+                raise
+        else:
+            log(f"virtual board built in {time.monotonic() - started:.0f} s: {exe}")
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)

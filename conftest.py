@@ -1,0 +1,21 @@
+"""Groups for running the suite on several workers (``scripts/test`` runs
+``pytest -n 2 --dist loadgroup``): tests that build into the same folder share a worker.
+
+* A cocotb bench builds its simulator into ``build/sim/<design>-<simulator>``: the tests of
+  one file and one simulator run on one worker, one after the other.
+* The virtual board is built once into ``build/virtual_board`` by whichever test needs it
+  first (the tests that take the ``verilator`` fixture): they share a worker too.
+"""
+
+import pytest
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = item.path.relative_to(config.rootpath)
+        if path.parts[0] == "sim":
+            callspec = getattr(item, "callspec", None)
+            simulator = callspec.params.get("simulator", "") if callspec else ""
+            item.add_marker(pytest.mark.xdist_group(f"{path.name}:{simulator}"))
+        elif "verilator" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("virtual_board"))
