@@ -1,16 +1,14 @@
 """PowerMeter in amaranth.sim: hand-computed sums for scripted busy patterns, saturation,
 and the XADC model feeding it, checked against a plain-Python reading of the spec."""
 
-import gc
-import warnings
-
 import pytest
-from amaranth.hdl import Fragment, UnusedElaboratable
+from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 
 from hw.power.power_meter import PowerMeter
 from hw.power.xadc_model import XADCModel
 from sw import spec
+from testsupport.elaboratables import unused_warning_files
 
 CH = spec.POWER_CHANNELS
 FIELDS = [name for name, _ in spec.POWER_FIELDS]
@@ -115,18 +113,8 @@ def test_rejects_bad_clock(bad):
 
 
 def test_meter_refused_leaves_no_unused_warning():
-    # Amaranth reports an elaboratable that was created and never elaborated once anything
-    # has been elaborated; a refused construction must create none.
-    Fragment.get(PowerMeter(100_000_000), None)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with pytest.raises(ValueError):
-            PowerMeter(100_000_000, sum_width=8)
-        gc.collect()
-        PowerMeter(100_000_000)     # an unused one is still reported, from this file
-        gc.collect()
-    unused = [w for w in caught if issubclass(w.category, UnusedElaboratable)]
-    assert [w.filename for w in unused] == [__file__]
+    assert unused_warning_files(lambda: PowerMeter(100_000_000),
+                                lambda: PowerMeter(100_000_000, sum_width=8)) == [__file__]
 
 
 def reference_meter(events):

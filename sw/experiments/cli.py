@@ -49,18 +49,11 @@ def register(subparsers):
 
 def run(args):
     from ..errors import InputError
+    from ..models.registry import read_model_config
+    from ..train.settings import DATASET_PRESET
 
-    model_config = None
-    if args.model_config:
-        import json
-        try:
-            model_config = json.loads(args.model_config)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"--model-config: expected a JSON object, got "
-                             f"{args.model_config!r} ({exc})") from None
-        if not isinstance(model_config, dict):
-            raise InputError(f"--model-config: expected a JSON object, got "
-                             f"{args.model_config!r}")
+    model_config = read_model_config(args.model_config,
+                                     args.preset or DATASET_PRESET[args.dataset]) or None
     common = dict(dataset=args.dataset, model_config=model_config, out_dir=args.out,
                   preset=args.preset,
                   data_path=args.data_path, seed=args.seed, epochs_scale=args.epochs_scale,

@@ -8,6 +8,7 @@ from .mnist_cnn import MnistCNN
 from .tfr_cnn import TFRCNN
 
 __all__ = ["ARCHITECTURES", "PRESETS", "PRESET_INPUTS", "build_model", "build_preset",
+           "read_model_config",
            "preset_transform", "HITS_DEFAULT", "HITS_TFR_HOP", "TFR_N_FFT", "ESR_TFR_HOP"]
 
 #: Architecture name -> class. A saved model records its name and ``model.config``.
@@ -85,3 +86,58 @@ def build_preset(name, **overrides):
         raise ValueError(f"unknown model preset {name!r}; known: {sorted(PRESETS)}")
     arch, config = PRESETS[name]
     return build_model(arch, {**config, **overrides})
+
+
+def read_model_config(text, preset):
+    """The preset's architecture options that ``--model-config`` changes (a dict; ``{}``
+    for None): ``text`` is a JSON object, inline or in a file, of the preset's
+    architecture's options, or ``{"arch": ..., "config": {...}}`` as a saved model records
+    them. InputError names the source and what was expected."""
+    import inspect
+    import json
+    from pathlib import Path
+
+    from ..errors import InputError
+
+    if preset not in PRESETS:
+        raise InputError(f"--preset {preset}: unknown preset; known: {', '.join(sorted(PRESETS))}")
+    arch, base = PRESETS[preset]
+    if text is None:
+        return {}
+    source = "--model-config"
+    if not text.lstrip().startswith("{"):
+        path = Path(text)
+        if not path.is_file():
+            raise InputError(f"--model-config {text}: expected a JSON object or a JSON "
+                             f"file; no such file")
+        source = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: cannot read the model configuration ({exc})") \
+                from None
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}: expected a JSON object of {arch} options, not JSON "
+                         f"({exc})") from None
+    if not isinstance(config, dict):
+        raise InputError(f"{source}: expected a JSON object of {arch} options, got "
+                         f"{type(config).__name__}")
+    if "arch" in config:
+        if config["arch"] != arch:
+            raise InputError(f"{source}: field 'arch': a configuration of "
+                             f"{config['arch']!r}; expected {arch!r} (the architecture "
+                             f"of preset {preset})")
+        config = config.get("config", {})
+        if not isinstance(config, dict):
+            raise InputError(f"{source}: field 'config': expected a JSON object of {arch} "
+                             f"options")
+    known = [n for n in inspect.signature(ARCHITECTURES[arch]).parameters if n != "self"]
+    unknown = sorted(set(config) - set(known))
+    if unknown:
+        raise InputError(f"{source}: {unknown} are not options of {arch} (preset {preset});"
+                         f" expected some of {known}")
+    if "n_classes" in config:
+        raise InputError(f"{source}: 'n_classes' comes from the data set; leave it out")
+    return config

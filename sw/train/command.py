@@ -151,57 +151,6 @@ def _check_checkpoint_dir(path):
         raise InputError(f"--checkpoint-dir {path}: {parent} is not a writable directory")
 
 
-def _model_config(text, preset):
-    """The preset's architecture options changed by ``--model-config`` (a dict)."""
-    import inspect
-    import json
-    from pathlib import Path
-
-    from ..errors import InputError
-    from ..models.registry import ARCHITECTURES, PRESETS
-
-    arch, base = PRESETS[preset]
-    if text is None:
-        return {}
-    source = "--model-config"
-    if not text.lstrip().startswith("{"):
-        path = Path(text)
-        if not path.is_file():
-            raise InputError(f"--model-config {text}: expected a JSON object or a JSON "
-                             f"file; no such file")
-        source = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: cannot read the model configuration ({exc})") \
-                from None
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{source}: expected a JSON object of {arch} options, not JSON "
-                         f"({exc})") from None
-    if not isinstance(config, dict):
-        raise InputError(f"{source}: expected a JSON object of {arch} options, got "
-                         f"{type(config).__name__}")
-    if "arch" in config:
-        if config["arch"] != arch:
-            raise InputError(f"{source}: field 'arch': a configuration of "
-                             f"{config['arch']!r}; expected {arch!r} (the architecture "
-                             f"of preset {preset})")
-        config = config.get("config", {})
-        if not isinstance(config, dict):
-            raise InputError(f"{source}: field 'config': expected a JSON object of {arch} "
-                             f"options")
-    known = [n for n in inspect.signature(ARCHITECTURES[arch]).parameters if n != "self"]
-    unknown = sorted(set(config) - set(known))
-    if unknown:
-        raise InputError(f"{source}: {unknown} are not options of {arch} (preset {preset});"
-                         f" expected some of {known}")
-    if "n_classes" in config:
-        raise InputError(f"{source}: 'n_classes' comes from the data set; leave it out")
-    return config
-
-
 def _device(name):
     """The torch device of ``--device``."""
     import torch
@@ -285,6 +234,7 @@ def run(args, *, on_epoch=None):
 
     from ..errors import InputError
     from ..models.registry import PRESETS
+    from ..models.registry import read_model_config
     from .settings import DATASET_PRESET, THRESHOLDS, table1
 
     # Arguments that need no data.
@@ -308,7 +258,7 @@ def run(args, *, on_epoch=None):
     if preset not in PRESETS:
         raise InputError(f"--preset {preset}: unknown model preset; known: "
                          f"{', '.join(sorted(PRESETS))}")
-    model_config = _model_config(args.model_config, preset)
+    model_config = read_model_config(args.model_config, preset)
     t_min, t_max = THRESHOLDS[preset]
     t_min = t_min if args.t_min is None else args.t_min
     t_max = t_max if args.t_max is None else args.t_max
