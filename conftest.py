@@ -10,6 +10,8 @@
 import pytest
 
 
+# First: pytest-xdist's own hook reads the groups to schedule by.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         path = item.path.relative_to(config.rootpath)

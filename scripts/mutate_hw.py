@@ -347,6 +347,11 @@ ELABORATE = {
                           "act_depth=256, config_depth=128), divisor=4)",
     "hw/power/power_meter.py": "from hw.power.power_meter import PowerMeter as C; "
                                "top = C(100_000_000)",
+    "hw/power/xadc_model.py": "from hw.power.xadc_model import XADCModel as C; top = C()",
+    "hw/board/device_core.py": "from hw.board.device_core import DeviceCore as C; "
+                               "from sw.mapping.boards import board_config; "
+                               "top = C(board_config('virtual').replace(lanes=2, lane_words=64, "
+                               "act_depth=256, config_depth=128, power=None))",
 }
 
 
