@@ -35,7 +35,10 @@ def test_model_on_engine(engine, name, simulator):
     model, _ = load_model(model_path)
     program = load(program_path)
     jobs = model_jobs(name, model, program, INPUTS[name](), lanes, act_depth, lane_words)
-    build_dir = build_dir_for(f"layer_engine_p{lanes}_w{lane_words}_a{act_depth}", simulator)
+    # One build folder a test: rerunning Verilator's make in a folder another test built
+    # has failed on its precompiled header.
+    build_dir = build_dir_for(f"layer_engine_p{lanes}_w{lane_words}_a{act_depth}_{name}",
+                              simulator)
     build_dir.mkdir(parents=True, exist_ok=True)
     jobs_file = build_dir / f"{name}-jobs.pkl"
     jobs_file.write_bytes(pickle.dumps({"lanes": lanes, "lane_words": lane_words, "jobs": jobs}))
