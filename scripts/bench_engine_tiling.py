@@ -2,7 +2,8 @@
 """What row-band tiling costs: cycles against the same layer untiled, and link bytes.
 
 For every conv layer of the given compiled programs (``attq-fpga compile`` output), each
-activation memory size and lane count: the layer split into row bands that fit
+activation memory size and lane count, on an engine of one width V (``--width``, default
+the default board's): the layer split into row bands that fit
 (``sw.mapping.tiling.plan_bands``), the engine cycles of all its bands against the same
 layer untiled on an engine whose memory holds it (the cycle model, which the RTL benches
 check band by band: sim/test_engine_tiling.py), the output rows recomputed, and the bytes
@@ -13,7 +14,7 @@ lays it out (``sw.mapping.plan.DevicePlan``): cycles and link bytes against the 
 Times assume a 100 MHz engine clock and the 4 Mbaud link's ~400 KB/s (ARCHITECTURE.md).
 
     .venv/bin/python scripts/bench_engine_tiling.py models/hits_attq.attq models/mnist_attq.attq \\
-        --act-depth 4096 2048 1024 --lanes 8 16
+        --act-depth 4096 2048 1024 --lanes 8 16 [--width 4]
 
 Writes results/engine_tiling.{json,md} with the command, the machine and the date.
 """
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sw.atomic import write_text  # noqa: E402
-from sw.mapping.cycle_model import lane_words_and_positions, layer_cycles  # noqa: E402
+from sw.mapping.cycle_model import lane_words_and_steps, layer_cycles  # noqa: E402
 from sw.errors import InputError  # noqa: E402
 from sw.mapping.boards import board_config  # noqa: E402
 from sw.mapping.engine_image import EngineImage  # noqa: E402
@@ -44,33 +45,34 @@ CLOCK_HZ = 100e6
 LINK_BYTES_PER_S = 400e3
 
 
-def band_cycles(tiled, lanes):
+def band_cycles(tiled, lanes, width):
     """Busy cycles of each band (all bands walk the same words, only y0 moves)."""
-    image = EngineImage.build([tiled], lanes)
-    return [layer_cycles(*lane_words_and_positions(image.layers[k]["lanes"]))["busy_cycles"]
+    image = EngineImage.build([tiled], lanes, width=width)
+    return [layer_cycles(*lane_words_and_steps(image.layers[k]["lanes"]))["busy_cycles"]
             for k in image.groups[0]]
 
 
-def layer_rows(path, act_depths, lanes_list):
+def layer_rows(path, act_depths, lanes_list, width):
     program = load(path)
     rows = []
     for layer in program.engine_layers:
         whole = HardwareLayer.from_program(layer)
         need = whole.in_size + whole.out_size
         for lanes in lanes_list:
-            untiled = layer_cycles(*lane_words_and_positions(whole.lane_program(lanes)))
+            untiled = layer_cycles(
+                *lane_words_and_steps(whole.lane_program(lanes, width=width)))
             for depth in act_depths:
                 if need <= depth:
                     continue
                 row = {"program": Path(path).name, "layer": layer.name, "lanes": lanes,
-                       "act_depth": depth, "in_bytes": whole.in_size,
+                       "width": width, "act_depth": depth, "in_bytes": whole.in_size,
                        "out_bytes": whole.out_size, "untiled_cycles": untiled["busy_cycles"]}
                 try:
                     tiled = plan_bands(layer, depth)
                 except ValueError as err:
                     rows.append({**row, "error": str(err)})
                     continue
-                cycles = band_cycles(tiled, lanes)
+                cycles = band_cycles(tiled, lanes, width)
                 computed = sum(r1 - r0 for r0, r1 in tiled.out_rows)
                 link = tiled.link_bytes()
                 rows.append({
@@ -87,7 +89,7 @@ def layer_rows(path, act_depths, lanes_list):
     return rows
 
 
-def program_rows(path, act_depths, lanes_list):
+def program_rows(path, act_depths, lanes_list, width):
     """Whole program as the driver runs it (``sw.mapping.plan.DevicePlan``, whose
     ``segment_program`` is the one placement policy) against every layer's maps on chip."""
     program = load(path)
@@ -95,26 +97,27 @@ def program_rows(path, act_depths, lanes_list):
     baseline = int(np.prod(layers[0].in_shape)) + int(np.prod(layers[-1].out_shape))
     rows = []
     for lanes in lanes_list:
-        untiled = sum(layer_cycles(*lane_words_and_positions(
-            HardwareLayer.from_program(l).lane_program(lanes)))["busy_cycles"] for l in layers)
+        untiled = sum(layer_cycles(*lane_words_and_steps(
+            HardwareLayer.from_program(l).lane_program(lanes, width=width)))["busy_cycles"]
+            for l in layers)
         for depth in act_depths:
             # Weight memories large enough for any program: only the activation memory,
             # the one this benchmark varies, decides the placement.
-            hello = board_config().replace(lanes=lanes, act_depth=depth,
+            hello = board_config().replace(lanes=lanes, width=width, act_depth=depth,
                                            lane_words=1 << 16, config_depth=1 << 16).hello()
             try:
                 plan = DevicePlan.build(program, hello)
             except InputError as err:
-                rows.append({"program": Path(path).name, "lanes": lanes, "act_depth": depth,
-                             "error": str(err)})
+                rows.append({"program": Path(path).name, "lanes": lanes, "width": width,
+                             "act_depth": depth, "error": str(err)})
                 continue
-            cycles = sum(layer_cycles(*lane_words_and_positions(e["lanes"]))["busy_cycles"]
+            cycles = sum(layer_cycles(*lane_words_and_steps(e["lanes"]))["busy_cycles"]
                          for e in plan.image.layers)
             link = plan.link_bytes()
             tiled = [step.name for step in plan.steps if isinstance(step, BandStep)]
-            rows.append({"program": Path(path).name, "lanes": lanes, "act_depth": depth,
-                         "tiled_layers": tiled, "runs": sum(isinstance(step, RunStep)
-                                                            for step in plan.steps),
+            rows.append({"program": Path(path).name, "lanes": lanes, "width": width,
+                         "act_depth": depth, "tiled_layers": tiled,
+                         "runs": sum(isinstance(step, RunStep) for step in plan.steps),
                          "untiled_cycles": untiled, "tiled_cycles": cycles,
                          "overhead": cycles / untiled - 1, "link_written": link["written"],
                          "link_read": link["read"], "link_untiled": baseline,
@@ -128,16 +131,20 @@ def main():
     parser.add_argument("programs", nargs="+", type=Path)
     parser.add_argument("--act-depth", type=int, nargs="+", default=[4096, 2048, 1024])
     parser.add_argument("--lanes", type=int, nargs="+", default=[8, 16])
+    parser.add_argument("--width", type=int, default=board_config().width,
+                        help="engine width V (positions a weight word serves; default the "
+                             "default board's)")
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     args = parser.parse_args()
     layers, programs = [], []
     for path in tqdm(args.programs, desc="programs"):
-        layers += layer_rows(path, args.act_depth, args.lanes)
-        programs += program_rows(path, args.act_depth, args.lanes)
-    meta, lines = results_header("Row-band tiling: cycles and link bytes")
+        layers += layer_rows(path, args.act_depth, args.lanes, args.width)
+        programs += program_rows(path, args.act_depth, args.lanes, args.width)
+    meta, lines = results_header(f"Row-band tiling: cycles and link bytes (V = {args.width})")
     write_text(args.out / "engine_tiling.json",
                json.dumps({**meta, "layers": layers, "programs": programs}, indent=2) + "\n")
     lines += [
+        f"Engine width V = {args.width} (output positions one weight word serves). "
         "Every layer whose input + output maps exceed the activation memory, run as row "
         "bands (sw/mapping/tiling.py). Cycles from the cycle model, which the RTL bench "
         "(sim/test_engine_tiling.py) checks band by band; untiled = the same layer on an "

@@ -90,7 +90,8 @@ async def random_and_corners_with_back_pressure(dut):
 
 @cocotb.test()
 async def latency_and_throughput(dut):
-    """With input always valid and output always ready: result k appears in cycle k + 3."""
+    """With input always valid and output always ready: result k appears in cycle
+    k + EPILOGUE_LATENCY."""
     await reset(dut)
     vecs = vectors(SEED + 1, 200)
     dut.o__ready.value = 1

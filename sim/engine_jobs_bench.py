@@ -77,12 +77,12 @@ async def jobs(dut):
 
     with open(os.environ["BENCH_JOBS"], "rb") as f:
         bench = pickle.load(f)
-    lanes, lane_words = bench["lanes"], bench["lane_words"]
+    lanes, width, lane_words = bench["lanes"], bench["width"], bench["lane_words"]
     lane_layout = data.ArrayLayout(lane_config_layout((lane_words - 1).bit_length()), lanes)
     summary, outputs = [], []
     for job in bench["jobs"]:
         outputs.append([])
-        image = EngineImage.build(job["layers"], lanes, lane_words=lane_words)
+        image = EngineImage.build(job["layers"], lanes, width=width, lane_words=lane_words)
         first = job["layers"][0]
         await _apply(dut, image_writes(image) + (
             [] if _is_tiled(first) else input_writes(first.in_base, job["input"])))
@@ -172,9 +172,10 @@ async def _run_entry(dut, image, entry, lane_layout, stall):
 
 
 def _check_counters(what, got, model, out_size, seen):
-    for key in ("busy_cycles", "weight_words", "lane_stall_cycles"):
+    for key in ("busy_cycles", "weight_words", "lane_stall_cycles", "adds_plus",
+                "adds_minus", "act_reads"):
         assert got[key] == model[key], (
-            f"{what}: {key} {got[key]}, the cycle model says {model[key]}")
+            f"{what}: {key} {got[key]}, the cycle model and counts say {model[key]}")
     assert got["act_writes"] == out_size, f"{what}: act_writes"
     assert abs(seen - got["busy_cycles"]) <= 1, (
         f"{what}: busy for {seen} cycles, counted {got['busy_cycles']}")

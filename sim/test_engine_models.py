@@ -16,11 +16,12 @@ from testsupport.bundled import INPUTS, MODELS, built_boards
 from testsupport.model_jobs import model_jobs
 from testsupport.runner import build_dir_for, run_cocotb, simulator_param
 
-#: Every engine a build produces: lanes, weight words a lane, activation bytes, each with
-#: the boards that build it.
+#: Every engine a build produces: lanes, width, weight words a lane, activation bytes, each
+#: with the boards that build it.
 ENGINES = {}
 for _name, _board in built_boards().items():
-    ENGINES.setdefault((_board.lanes, _board.lane_words, _board.act_depth), []).append(_name)
+    ENGINES.setdefault((_board.lanes, _board.width, _board.lane_words, _board.act_depth),
+                       []).append(_name)
 
 
 @pytest.mark.parametrize("simulator", simulator_param())
@@ -30,20 +31,22 @@ def test_model_on_engine(engine, name, simulator):
     from sw.models import load_model
     from sw.program.file import load
 
-    lanes, lane_words, act_depth = engine
+    lanes, width, lane_words, act_depth = engine
     model_path, program_path = MODELS[name]
     model, _ = load_model(model_path)
     program = load(program_path)
-    jobs = model_jobs(name, model, program, INPUTS[name](), lanes, act_depth, lane_words)
+    jobs = model_jobs(name, model, program, INPUTS[name](), lanes, width, act_depth,
+                      lane_words)
     # One build folder a test: rerunning Verilator's make in a folder another test built
     # has failed on its precompiled header.
-    build_dir = build_dir_for(f"layer_engine_p{lanes}_w{lane_words}_a{act_depth}_{name}",
-                              simulator)
+    build_dir = build_dir_for(
+        f"layer_engine_p{lanes}_v{width}_w{lane_words}_a{act_depth}_{name}", simulator)
     build_dir.mkdir(parents=True, exist_ok=True)
     jobs_file = build_dir / f"{name}-jobs.pkl"
-    jobs_file.write_bytes(pickle.dumps({"lanes": lanes, "lane_words": lane_words, "jobs": jobs}))
+    jobs_file.write_bytes(pickle.dumps({"lanes": lanes, "width": width,
+                                        "lane_words": lane_words, "jobs": jobs}))
     tests, failed = run_cocotb(
-        LayerEngine(lanes=lanes, lane_words=lane_words, act_depth=act_depth),
+        LayerEngine(lanes=lanes, width=width, lane_words=lane_words, act_depth=act_depth),
         toplevel="layer_engine", test_module="sim.engine_jobs_bench", simulator=simulator,
         build_dir=build_dir, extra_env={"BENCH_JOBS": str(jobs_file)})
     assert (tests, failed) == (1, 0)

@@ -21,11 +21,12 @@ from sw.mapping.tiling import plan_bands
 from sw.spec import ActMode, LayerMode
 
 LANES = 4
+WIDTH = 4
 LANE_WORDS = 256
 ACT_DEPTH = 512
 
 
-def tiling_jobs(lanes=LANES, lane_words=LANE_WORDS, act_depth=ACT_DEPTH):
+def tiling_jobs(lanes=LANES, width=WIDTH, lane_words=LANE_WORDS, act_depth=ACT_DEPTH):
     """A tiled ternary conv (with random back-pressure on one band's epilogue), and a
     tiled strided dense conv whose assembled output the host writes back for a whole
     layer after it."""
@@ -38,7 +39,7 @@ def tiling_jobs(lanes=LANES, lane_words=LANE_WORDS, act_depth=ACT_DEPTH):
     stall[1] = (rng.random(20000) < 0.4).tolist()
     jobs.append({"name": "tiled ternary conv", "layers": [tiled], "input": x,
                  "expected": [reference_layer(conv, x).astype(np.int64)], "stall": stall,
-                 "model": cycle_model([tiled], lanes, lane_words, stall)})
+                 "model": cycle_model([tiled], lanes, width, lane_words, stall)})
 
     rng = np.random.default_rng(62)
     strided, x = random_layer(rng, LayerMode.DENSE, 2, (30, 16), 6, (3, 3), (2, 1), (2, 1),
@@ -50,7 +51,7 @@ def tiling_jobs(lanes=LANES, lane_words=LANE_WORDS, act_depth=ACT_DEPTH):
     jobs.append({"name": "tiled strided dense conv, then a whole layer", "layers": layers,
                  "input": x,
                  "expected": [first, reference_layer(after, first).astype(np.int64)],
-                 "model": cycle_model(layers, lanes, lane_words)})
+                 "model": cycle_model(layers, lanes, width, lane_words)})
     for job in jobs:
         tiled = job["layers"][0]
         assert len(tiled.bands) > 2 and np.prod(tiled.in_shape) > act_depth
@@ -62,10 +63,10 @@ def test_tiled_layers_on_the_engine(simulator):
     build_dir = build_dir_for("layer_engine_tiling", simulator)
     build_dir.mkdir(parents=True, exist_ok=True)
     jobs_file = build_dir / "tiling.pkl"
-    jobs_file.write_bytes(pickle.dumps({"lanes": LANES, "lane_words": LANE_WORDS,
-                                        "jobs": tiling_jobs()}))
+    jobs_file.write_bytes(pickle.dumps({"lanes": LANES, "width": WIDTH,
+                                        "lane_words": LANE_WORDS, "jobs": tiling_jobs()}))
     tests, failed = run_cocotb(
-        LayerEngine(lanes=LANES, lane_words=LANE_WORDS, act_depth=ACT_DEPTH),
+        LayerEngine(lanes=LANES, width=WIDTH, lane_words=LANE_WORDS, act_depth=ACT_DEPTH),
         toplevel="layer_engine", test_module="sim.engine_jobs_bench", simulator=simulator,
         build_dir=build_dir, extra_env={"BENCH_JOBS": str(jobs_file)})
     assert (tests, failed) == (1, 0)

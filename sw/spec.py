@@ -45,7 +45,8 @@ __all__ = [
     "signed_range", "check_int", "fields_width", "pack_fields", "unpack_fields",
     "LayerMode", "ACT_ADDR_WIDTH", "DIM_WIDTH", "KERNEL_WIDTH", "CHAN_WIDTH", "MAX_CHANNELS",
     "PARAM_ADDR_WIDTH",
-    "WEIGHT_WORD_FIELDS", "PARAM_WORD_FIELDS", "CHUNKS_WIDTH", "LANE_FIFO_DEPTH", "ENGINE_COUNTERS",
+    "WEIGHT_WORD_FIELDS", "PARAM_WORD_FIELDS", "CHUNKS_WIDTH", "LANE_FIFO_DEPTH", "LANE_STAGES",
+    "ENGINE_WIDTHS", "ENGINE_EPILOGUE_STAGES", "ENGINE_COUNTERS", "layer_is_wide",
     "LAYER_CONFIG_FIELDS", "lane_config_fields", "CONFIG_WORD_WIDTH", "config_words_per_layer",
     "pack_layer_config",
     "LINK_VERSION", "LINK_SYNC", "LINK_HEADER_BYTES", "LINK_CRC_BYTES", "LINK_MAX_PAYLOAD",
@@ -59,7 +60,7 @@ __all__ = [
 #: memory images and frames derived from it). The device reports it in HELLO
 #: (``format_version``) and the driver checks it. Bump it whenever anything in this module
 #: changes meaning.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 #: Version of the program file (``.attq``, docs/program-format.md), apart from the integer
 #: contract: a change to the file alone (version 2: the model's input transform in
@@ -130,8 +131,10 @@ EPILOGUE_FIELDS = (
 )
 
 #: Cycles from an input being accepted to its result being offered at the output, when the
-#: output is ready (product, sum-and-shift, activation-and-saturation registers).
-EPILOGUE_LATENCY = 3
+#: output is ready: the dual-scale unit's pipeline stages (input; partial products;
+#: carry-save; sum; shift; LeakyReLU's partial products; their sum; saturation), each with at
+#: most one multiplier or one carry chain, for 100 MHz on an ECP5 -6 (hw.dual_scale).
+EPILOGUE_LATENCY = 8
 
 
 def check_int(name, value, lo, hi, *, what=""):
@@ -238,9 +241,36 @@ PARAM_WORD_FIELDS = (
     ("chunks", CHUNKS_WIDTH, False),
 )
 
+#: Widths V the engine can be built with: output positions one weight word serves, read
+#: from V consecutive bytes of the activation memory (V banks, one byte each).
+ENGINE_WIDTHS = (1, 2, 4, 8)
+
+#: Pipeline registers of a lane after the issue of a word: the word as read, its
+#: activation address, the bank read, the bytes as read, the bytes in column order, the
+#: selected terms, the accumulators (which push a channel's result). A block RAM's output
+#: is registered before any logic uses it (ECP5 block RAMs take 5.8 ns from clock to data).
+LANE_STAGES = 7
+
 #: Results each lane can hold while waiting for the shared epilogue. A lane issues a word
-#: only while its queue plus the words in its two pipeline stages leave room for a result.
-LANE_FIFO_DEPTH = 4
+#: only while its queue plus the words in its LANE_STAGES pipeline stages leave room for a
+#: result.
+LANE_FIFO_DEPTH = 16
+
+#: Registers from the arbiter's grant to the write-back, besides the dual-scale unit's
+#: EPILOGUE_LATENCY: the granted result, the parameter read, the parameters as read, the
+#: chunk sum, the pooled columns, the write.
+ENGINE_EPILOGUE_STAGES = 6
+
+
+def layer_is_wide(width, stride_w, pool_w):
+    """Whether a layer runs ``width`` positions per word on an engine of that width.
+
+    Its V positions are V consecutive output columns read from V consecutive input bytes,
+    so the stride along a row must be 1 and a pooling window must not straddle two words
+    (``pool_w`` divides ``width``); any other layer runs one position per word (``narrow``).
+    """
+    return width > 1 and stride_w == 1 and width % pool_w == 0
+
 
 #: The engine's performance counters, in the order the device reports them.
 ENGINE_COUNTERS = (
@@ -267,6 +297,7 @@ LAYER_CONFIG_FIELDS = (
     ("row_step", ACT_ADDR_WIDTH, False),    # stride_h * w
     ("pool_h", 1, False),                   # 1: 2-row max pooling window
     ("pool_w", 1, False),                   # 1: 2-column max pooling window
+    ("narrow", 1, False),                   # 1: one position per word (layer_is_wide)
     ("out_h", DIM_WIDTH, False),            # output rows and columns after pooling
     ("out_w", DIM_WIDTH, False),
     ("in_base", ACT_ADDR_WIDTH, False),
@@ -278,12 +309,16 @@ LAYER_CONFIG_FIELDS = (
 
 
 def lane_config_fields(word_addr_width):
-    """One lane's registers: its words (per position) and channels, and the run of pooling
-    windows it computes them for, from window ``(i0, j0)`` in row-major order.
+    """One lane's registers: its words (per step) and channels, and the run of column groups
+    it computes them for, from the group at pooled output ``(i0, j0)`` in row-major order.
 
-    ``y0``, ``x0`` and ``row`` are the first position's top-left input pixel and its row
+    A layer's pooled outputs are cut, row by row, into groups of ``Wg`` consecutive columns
+    (``Wg = V / (1+pool_w)`` for a wide layer, 1 for a narrow one, :func:`layer_is_wide`); a
+    group's steps run over its rows ``dy`` and, narrow, its columns ``dx`` of the pooling
+    window, and each step computes V consecutive output columns (wide) or one.
+    ``y0``, ``x0`` and ``row`` are the first step's top-left input pixel and its row
     address: ``y0 = i0*(1+pool_h)*stride_h - pad_h``, ``x0 = j0*(1+pool_w)*stride_w - pad_w``,
-    ``row = y0*w``. ``windows = 0``: the lane sits the layer out.
+    ``row = y0*w``. ``groups = 0``: the lane sits the layer out.
     """
     return (
         ("word_base", word_addr_width, False),
@@ -291,7 +326,7 @@ def lane_config_fields(word_addr_width):
         ("chan_base", CHAN_WIDTH, False),
         ("i0", DIM_WIDTH, False),
         ("j0", DIM_WIDTH, False),
-        ("windows", 2 * DIM_WIDTH, False),
+        ("groups", 2 * DIM_WIDTH, False),
         ("y0", DIM_WIDTH + KERNEL_WIDTH + 2, True),
         ("x0", DIM_WIDTH + KERNEL_WIDTH + 2, True),
         ("row", ACT_ADDR_WIDTH + 2, True),
@@ -418,6 +453,7 @@ HELLO_FIELDS = (
     ("board", 1),           # Board
     ("caps", 2),            # Capability bits
     ("lanes", 1),
+    ("width", 1),           # positions per weight word, V (ENGINE_WIDTHS)
     ("lane_words", 2),      # weight words per lane
     ("act_depth", 2),       # activation bytes
     ("chan_depth", 2),      # channel-table entries per lane
@@ -430,9 +466,10 @@ HELLO_FIELDS = (
 )
 
 #: Cycles a layer costs the device's layer sequencer beyond the engine's busy cycles and
-#: the layer's configuration words (one to read the first word, one to pulse start, one to
-#: see busy fall): a RUN takes sum(busy_cycles + config_words + SEQUENCER_LAYER_OVERHEAD).
-SEQUENCER_LAYER_OVERHEAD = 3
+#: the layer's configuration words (two to read the first word, through the configuration
+#: memory and the register after it, one to pulse start, one to see busy fall): a RUN takes
+#: sum(busy_cycles + config_words + SEQUENCER_LAYER_OVERHEAD).
+SEQUENCER_LAYER_OVERHEAD = 4
 
 #: RUN response payload.
 RUN_RESULT_FIELDS = (

@@ -244,6 +244,21 @@ def test_nextpnr_log_last_block_and_last_fmax_win():
     assert fmax["$glbnet$cd_uart.clk"].passed
 
 
+def test_timing_verdict_is_against_the_board_clock():
+    from hw.build.utilization import Fmax
+    def verdict(*clocks):
+        return flows.timing_verdict({c.clock: c for c in clocks}, 100.0)
+    assert verdict(Fmax("sync", 104.2, 100.0, True)) == (True, "Timing met at the board clock.")
+    met, text = verdict(Fmax("sync", 91.0, 100.0, False))
+    assert not met and text.startswith("TIMING NOT MET")
+    # nextpnr passes a clock against whatever it was given: 25 MHz (the ULX3S oscillator,
+    # without the PLL) or nothing at all is not the board's 100 MHz.
+    for target in (25.0, None):
+        met, text = verdict(Fmax("sync", 40.6, target, True))
+        assert not met and "TIMING NOT CHECKED" in text and "`sync`" in text and "100 MHz" in text
+    assert not verdict()[0]
+
+
 VIVADO_TIMING = """\
 ------------------------------------------------------------------------------------
 | Design Timing Summary
@@ -322,7 +337,11 @@ def test_ulx3s_plan_of_the_board_top():
     lpf = plan.files["top.lpf"]
     for site in ("G2", "L4", "M1", "B2", "C2", "C1", "D2"):
         assert f'SITE "{site}"' in lpf
-    assert "25000000" in lpf
+    # The oscillator pin at 25 MHz; the sync domain at 100 MHz, from the PLL, so that
+    # nextpnr's verdict is against 100 MHz.
+    assert 'FREQUENCY PORT "clk25_0__io" 25000000.0 HZ' in lpf
+    assert 'FREQUENCY NET "cd_sync.clk" 100000000.0 HZ' in lpf
+    assert "EHXPLLL" in plan.files["top.il"] and "SGSR" in plan.files["top.il"]
 
 
 # ---------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from sw.spec import Mem, Op, Status
 from testsupport.bundled import built_boards
 from testsupport.networks import small_network
 
-CONFIG = board_config("virtual").replace(name="test", lanes=3, lane_words=256,
+CONFIG = board_config("virtual").replace(name="test", lanes=3, width=2, lane_words=256,
                                           act_depth=1024, config_depth=64, power=None)
 
 
@@ -164,12 +164,12 @@ def test_program_runs_on_device(config):
     expected = value[0].reshape(-1)
     np.testing.assert_array_equal(np.frombuffer(payload(got[-1]), np.int8), expected)
 
-    model = program_cycles(program, config.lanes)
+    model = program_cycles(program, config.lanes, config.width)
     busy = sum(layer["busy_cycles"] for layer in model)
-    # The contract's 3 cycles a layer: read the first configuration word, pulse start,
-    # see busy fall.
-    assert spec.SEQUENCER_LAYER_OVERHEAD == 3
-    overhead = len(layers) * (config.config_words + 3)
+    # The contract's 4 cycles a layer: read the first configuration word (the memory and
+    # the register after it), pulse start, see busy fall.
+    assert spec.SEQUENCER_LAYER_OVERHEAD == 4
+    overhead = len(layers) * (config.config_words + 4)
     assert first_run == {"cycles": busy + overhead, "layers": len(layers)}
     assert resend == first_run
     counters = np.frombuffer(payload(got[-2]), "<u4")

@@ -31,18 +31,52 @@ def quantized_range_inputs(program, n, seed):
     return rng.normal(0, 50 * scale, (n,) + program.input_shape)
 
 
-def expected_counters(program, lanes):
+def loop_steps(layer, width):
+    """The steps an engine of ``width`` takes for ``layer``, each the list of pre-pool
+    positions ``(oy, ox)`` it computes, from the spec's rule (sw.spec.layer_is_wide): wide
+    (V > 1, column stride 1, pooling width dividing V), V consecutive columns of one row a
+    step, from a multiple of V, those past the pooling windows dropped; else one position."""
+    _, out_h, out_w = layer.out_shape
+    (qh, qw), sw = layer.pool, layer.stride[1]
+    wide = width > 1 and sw == 1 and width % qw == 0
+    steps = []
+    for oy in range(out_h * qh):
+        for c0 in range(0, out_w * qw, width if wide else 1):
+            steps.append([(oy, ox) for ox in range(c0, min(c0 + (width if wide else 1),
+                                                           out_w * qw))])
+    return steps
+
+
+def loop_reads(layer, width):
+    """Wide activation reads by a plain loop: per step and nonzero weight, one when any of
+    the step's positions reads a pixel inside the unpadded map."""
+    _, h, w = layer.in_shape
+    (sh, sw), (ph, pw) = layer.stride, layer.pad
+    _, _, ky, kx = np.nonzero(layer.weights())
+    pairs, mult = np.unique(np.stack([ky, kx], 1), axis=0, return_counts=True)
+    reads = 0
+    for step in loop_steps(layer, width):
+        for (a, b), n in zip(pairs.tolist(), mult.tolist()):
+            if any(0 <= oy * sh - ph + a < h and 0 <= ox * sw - pw + b < w for oy, ox in step):
+                reads += n
+    return reads
+
+
+def expected_counters(program, lanes, width):
     """What the engine counts per inference, from the program alone: adds and writes from
-    the executor's counts; weight words = (nonzero weights + empty channels) x positions."""
-    want = dict.fromkeys(("adds_plus", "adds_minus", "act_writes", "weight_words"), 0)
+    the executor's counts; weight words = (nonzero weights + empty channels) x steps and
+    activation reads by plain loops over the steps of an engine of ``width``."""
+    want = dict.fromkeys(("adds_plus", "adds_minus", "act_writes", "weight_words",
+                          "act_reads"), 0)
     for layer in program.engine_layers:
-        c = layer_counts(layer)
+        c = layer_counts(layer, width)
         empty = int((layer.nnz_per_channel() == 0).sum())
         want["adds_plus"] += c.adds_plus
         want["adds_minus"] += c.adds_minus
         want["act_writes"] += c.act_writes
-        want["weight_words"] += (c.nnz + empty) * c.positions
-    rows = program_cycles(program, lanes)
+        want["weight_words"] += (c.nnz + empty) * len(loop_steps(layer, width))
+        want["act_reads"] += loop_reads(layer, width)
+    rows = program_cycles(program, lanes, width)
     want["busy_cycles"] = sum(r["busy_cycles"] for r in rows)
     return want
 
@@ -68,7 +102,8 @@ def test_mnist_equals_the_executor(mnist_on_golden):
     ref = execute(program, x)
     np.testing.assert_array_equal(res.output, ref.output)
     np.testing.assert_array_equal(res.int_output, ref.int_output)
-    want = expected_counters(program, hello["lanes"])
+    assert hello["width"] == 4
+    want = expected_counters(program, hello["lanes"], hello["width"])
     n_layers = len(program.engine_layers)
     for cycles, counters in zip(res.cycles, res.counters):
         assert cycles == want["busy_cycles"] + n_layers * (
@@ -104,8 +139,12 @@ def test_hits_equals_the_executor_and_reads_only_the_logits():
     ref = execute(program, x)
     np.testing.assert_array_equal(res.output, ref.output)
     np.testing.assert_array_equal(res.int_output, ref.int_output)
-    want = expected_counters(program, hello["lanes"])
+    want = expected_counters(program, hello["lanes"], hello["width"])
     assert res.counters[0]["adds_minus"] == want["adds_minus"]
+    # HITS pads every conv: reads skip what falls in the padding, and a wide step reads once.
+    for name in ("weight_words", "act_reads"):
+        assert res.counters[0][name] == want[name], name
+    assert want["act_reads"] < want["weight_words"]
     assert res.cycles[0] == want["busy_cycles"] + 5 * (hello["config_words"]
                                                        + spec.SEQUENCER_LAYER_OVERHEAD)
 
@@ -190,6 +229,25 @@ def test_handshake_refuses_small_memories(hits_program):
                   config_words=spec.config_words_per_layer(1, 11))
     assert (f"weight memory: a lane needs at least {words} words (no word copied to a second "
             f"lane), the device has 2048 a lane ({words - 2048} too many)") in msg
+
+
+def test_handshake_refuses_a_program_compiled_for_another_engine(hits_program):
+    """A program compiled for P = 16, V = 4 (``compile --lanes 16``) on an 8-lane device,
+    and one for V = 2 on a V = 4 device: refused naming both engines; a program compiled
+    for the device's own engine, or for none, is accepted."""
+    import copy
+    golden = GoldenDevice()
+    assert (golden.lanes, golden.width) == (8, 4)
+    other = copy.deepcopy(hits_program)
+    other.meta["engine"] = {"lanes": 16, "width": 4}
+    msg = refusal(other)
+    assert "compiled for an engine of P = 16 lanes of V = 4" in msg
+    assert "the device has P = 8, V = 4" in msg
+    other.meta["engine"] = {"lanes": 8, "width": 2}
+    assert "V = 2 positions a word; the device has P = 8, V = 4" in refusal(other)
+    other.meta["engine"] = {"lanes": 8, "width": 4}
+    Driver(golden).check_compatible(golden.hello(), other)
+    Driver(golden).check_compatible(golden.hello(), hits_program)
 
 
 def test_handshake_against_a_device(hits_program):

@@ -3,7 +3,9 @@
 Frames are built here by hand from the spec's layout (SYNC, length, seq, code, payload,
 ``zlib.crc32``), not with the link codec; layer outputs are checked against numbers worked
 out by hand and against the plain-loop reference (``reference_layer``), which never sees
-weight words or register images.
+weight words or register images. The counters are checked against plain loops over the
+steps an engine of width V takes (``steps``): V consecutive output columns of one row a
+step on a wide layer, one output position a step on a narrow one.
 """
 
 import time
@@ -15,7 +17,7 @@ import pytest
 from sw import spec
 from sw.device import Driver
 from sw.golden.device import GoldenDevice
-from sw.mapping.cycle_model import lane_words_and_positions, layer_cycles
+from sw.mapping.cycle_model import lane_words_and_steps, layer_cycles
 from sw.program.epilogue import DualScaleParams
 from sw.mapping.engine_image import EngineImage
 from sw.mapping.hardware_layer import HardwareLayer
@@ -54,21 +56,23 @@ def write_payload(mem, lane, addr, words, nbytes):
 
 
 def test_hello_answers_its_sizes():
-    dev = GoldenDevice(lanes=4, lane_words=512, act_depth=2048, config_depth=256)
+    dev = GoldenDevice(lanes=4, lane_words=512, act_depth=2048, width=2, config_depth=256)
     status, payload = ask(dev, 7, Op.HELLO)
-    assert status == Status.OK and len(payload) == 31
+    assert status == Status.OK and len(payload) == 32
     assert payload[:4] == b"ATTQ"
-    assert payload[4] == 1 and payload[5] == 1            # link and format versions
+    assert payload[4] == 1 and payload[5] == 2            # link and format versions
     assert payload[6] == spec.Board.GOLDEN
     caps = int.from_bytes(payload[7:9], "little")
     assert caps & spec.Capability.DENSE and not caps & spec.Capability.POWER
     assert payload[9] == 4                                 # lanes
-    assert int.from_bytes(payload[10:12], "little") == 512
-    assert int.from_bytes(payload[12:14], "little") == 2048
-    # 127 layer bits + 4 lanes x 105 lane bits (9-bit word addresses) = 547 bits: 18 words
-    assert payload[20] == 18
-    assert int.from_bytes(payload[21:23], "little") == 1024
-    assert int.from_bytes(payload[27:31], "little") == 4_000_000
+    assert payload[10] == 2                                # width V
+    assert int.from_bytes(payload[11:13], "little") == 512
+    assert int.from_bytes(payload[13:15], "little") == 2048
+    assert int.from_bytes(payload[19:21], "little") == 256     # config_depth
+    # 128 layer bits + 4 lanes x 105 lane bits (9-bit word addresses) = 548 bits: 18 words
+    assert payload[21] == 18
+    assert int.from_bytes(payload[22:24], "little") == 1024
+    assert int.from_bytes(payload[28:32], "little") == 4_000_000
 
 
 def test_write_read_and_refusals():
@@ -127,7 +131,7 @@ def test_garbage_before_a_frame_is_skipped():
 
 def load_layers(dev, hw_layers, lanes):
     """Load an image by hand-built WRITE frames; returns the image."""
-    image = EngineImage.build(hw_layers, lanes)
+    image = EngineImage.build(hw_layers, lanes, width=dev.width)
     waw = (dev.lane_words - 1).bit_length()
     seq = 100
     for k in range(lanes):
@@ -154,12 +158,15 @@ def one_channel(weights, in_shape, mode=LayerMode.TERNARY, m_r=2, m_l=1, bias=0,
     return HardwareLayer(mode, w, in_shape, stride, pad, pool, params)
 
 
-def test_hand_computed_layer_with_counters():
+@pytest.mark.parametrize("width, steps", [(1, 4), (4, 2)])
+def test_hand_computed_layer_with_counters(width, steps):
     # x = 1..9 in a 3 x 3 map; the kernel [[+1, 0], [0, -1]]: P = x[y, x], N = x[y+1, x+1].
     # y = 2P + N: (0,0) 2*1+5 = 7, (0,1) 2*2+6 = 10, (1,0) 2*4+8 = 16, (1,1) 2*5+9 = 19.
+    # V = 1: one step a position (4); V = 4: one step an output row (2), columns 2 and 3
+    # of each step past out_w = 2 and not computed.
     layer = one_channel([[[[1, 0], [0, -1]]]], (1, 3, 3))
     layer.out_base = 9
-    dev = GoldenDevice(lanes=2, lane_words=64, act_depth=64, config_depth=64)
+    dev = GoldenDevice(lanes=2, lane_words=64, act_depth=64, width=width, config_depth=64)
     load_layers(dev, [layer], lanes=2)
     ask(dev, 1, Op.WRITE, write_payload(Mem.ACT, 0, 0, range(1, 10), 1))
     status, payload = ask(dev, 2, Op.RUN, bytes([0, 1]))
@@ -170,31 +177,34 @@ def test_hand_computed_layer_with_counters():
     _, data = ask(dev, 4, Op.COUNTERS)
     counters = {name: int.from_bytes(data[4 * k:4 * k + 4], "little")
                 for k, name in enumerate(spec.ENGINE_COUNTERS)}
-    # 4 positions x 2 words: 4 adds into P, 4 into N, every read inside the map.
-    assert counters["weight_words"] == 8
+    # 2 words a step, one (wide) read each, every read inside the map; adds stay one a
+    # position: 4 into P, 4 into N.
+    assert counters["weight_words"] == 2 * steps
     assert counters["adds_plus"] == 4 and counters["adds_minus"] == 4
-    assert counters["act_reads"] == 8 and counters["act_writes"] == 4
-    model = layer_cycles(*lane_words_and_positions(layer.lane_program(2)))
+    assert counters["act_reads"] == 2 * steps and counters["act_writes"] == 4
+    model = layer_cycles(*lane_words_and_steps(layer.lane_program(2, width=width)))
     assert counters["busy_cycles"] == model["busy_cycles"]
-    # 127 layer bits + 2 lanes x 99 lane bits (6-bit word addresses) = 325 bits: 11 words.
+    # 128 layer bits + 2 lanes x 99 lane bits (6-bit word addresses) = 326 bits: 11 words.
     assert result == {"cycles": model["busy_cycles"] + 11 + spec.SEQUENCER_LAYER_OVERHEAD,
                       "layers": 1}
 
 
-def test_hand_computed_pooling_and_padding():
-    # Max over the 2 x 2 window of the layer above: 19.
+@pytest.mark.parametrize("width", [1, 4])
+def test_hand_computed_pooling_and_padding(width):
+    # Max over the 2 x 2 window of the layer above: 19 (V = 4: one step a window row,
+    # both of its columns at once).
     pooled = one_channel([[[[1, 0], [0, -1]]]], (1, 3, 3), pool=(2, 2))
     pooled.out_base = 9
-    dev = GoldenDevice(lanes=3, lane_words=64, act_depth=64, config_depth=128)
+    dev = GoldenDevice(lanes=3, lane_words=64, act_depth=64, width=width, config_depth=128)
     load_layers(dev, [pooled], lanes=3)
     ask(dev, 1, Op.WRITE, write_payload(Mem.ACT, 0, 0, range(1, 10), 1))
     assert ask(dev, 2, Op.RUN, bytes([0, 1]))[0] == Status.OK
     assert ask(dev, 3, Op.READ, bytes([Mem.ACT, 0, 9, 0, 1, 0]))[1] == bytes([19])
     # A 1 x 1 kernel of weight +1 over a 2 x 2 map padded by 1: zeros around the map, the
-    # bias 3 everywhere (y = P + 3), the counters skipping the 12 reads in the padding.
+    # bias 3 everywhere (y = P + 3), the counters skipping the reads in the padding.
     padded = one_channel([[[[1]]]], (1, 2, 2), m_r=1, bias=3, pad=(1, 1))
     padded.out_base = 4
-    dev = GoldenDevice(lanes=3, lane_words=64, act_depth=64, config_depth=128)
+    dev = GoldenDevice(lanes=3, lane_words=64, act_depth=64, width=width, config_depth=128)
     load_layers(dev, [padded], lanes=3)
     ask(dev, 1, Op.WRITE, write_payload(Mem.ACT, 0, 0, [5, -6, 7, -8], 1))
     assert ask(dev, 2, Op.RUN, bytes([0, 1]))[0] == Status.OK
@@ -202,9 +212,14 @@ def test_hand_computed_pooling_and_padding():
     assert np.frombuffer(data, np.int8).reshape(4, 4).tolist() == [
         [3, 3, 3, 3], [3, 8, -3, 3], [3, 10, -5, 3], [3, 3, 3, 3]]
     _, data = ask(dev, 4, Op.COUNTERS)
-    act_reads = int.from_bytes(data[16:20], "little")
     adds_plus = int.from_bytes(data[4:8], "little")
-    assert (act_reads, adds_plus) == (4, 16)
+    weight_words = int.from_bytes(data[12:16], "little")
+    act_reads = int.from_bytes(data[16:20], "little")
+    # 16 positions, one add each (padding included). V = 1: 16 steps, the 12 in the padding
+    # read nothing: 4 reads. V = 4: 4 steps, one a row of 4 columns; rows 0 and 3 lie in
+    # the padding, rows 1 and 2 read input columns -1..2 (0 and 1 inside): 2 reads.
+    want_words, want_reads = {1: (16, 4), 4: (4, 2)}[width]
+    assert (act_reads, adds_plus, weight_words) == (want_reads, 16, want_words)
 
 
 def test_resent_run_is_answered_from_the_cache():
@@ -264,18 +279,55 @@ def random_layer(rng, kind):
     return layer
 
 
+def loop_steps(layer, width):
+    """The steps an engine of ``width`` takes for ``layer``, each as the list of pre-pool
+    output positions ``(oy, ox)`` it computes, written out from the spec's rule: a layer is
+    wide when V > 1, its column stride is 1 and its pooling width divides V; a wide step is
+    V consecutive columns of one pre-pool row, starting at a multiple of V, those past the
+    pooled columns dropped; a narrow step is one position."""
+    qh, qw = layer.pool
+    out_h, out_w = layer.out_h, layer.out_w
+    wide = width > 1 and layer.stride[1] == 1 and width % qw == 0
+    steps = []
+    for oy in range(out_h * qh):
+        if wide:
+            for c0 in range(0, out_w * qw, width):
+                steps.append([(oy, ox) for ox in range(c0, min(c0 + width, out_w * qw))])
+        else:
+            steps.extend([(oy, ox)] for ox in range(out_w * qw))
+    return steps
+
+
+def loop_reads(layer, width):
+    """Activation reads by a plain loop: per step and weight word, one read when any of the
+    step's positions reads a pixel inside the map. The word of a channel with no weight
+    (w = 0) reads nothing."""
+    _, h, w = layer.in_shape
+    (sh, sw), (ph, pw) = layer.stride, layer.pad
+    _, _, ky, kx = np.nonzero(layer.weights)
+    words = list(zip(ky.tolist(), kx.tolist()))
+    reads = 0
+    for step in loop_steps(layer, width):
+        for ky, kx in words:
+            reads += any(0 <= oy * sh - ph + ky < h and 0 <= ox * sw - pw + kx < w
+                         for oy, ox in step)
+    return reads
+
+
+@pytest.mark.parametrize("width", [1, 4])
 @pytest.mark.parametrize("kind", ["conv2d", "conv1d", "linear"])
 @pytest.mark.parametrize("lanes", [1, 3, 8])
-def test_random_layers_match_the_loop_reference(kind, lanes):
+def test_random_layers_match_the_loop_reference(kind, lanes, width):
     rng = np.random.default_rng(["conv2d", "conv1d", "linear"].index(kind) * 100 + lanes)
-    dev = GoldenDevice(lanes=lanes, lane_words=1024, act_depth=2048, config_depth=2048)
+    dev = GoldenDevice(lanes=lanes, lane_words=1024, act_depth=2048, width=width,
+                       config_depth=2048)
     drv = Driver(dev, timeout=0.05)
     done = 0
     while done < 6:
         layer = random_layer(rng, kind)
         if layer is None:
             continue
-        image = EngineImage.build([layer], lanes)
+        image = EngineImage.build([layer], lanes, width=width)
         for mem, lane, words in ([(Mem.WEIGHT, k, [spec.pack_fields(spec.WEIGHT_WORD_FIELDS, w)
                                                    for w in image.words[k]])
                                   for k in range(lanes)] +
@@ -295,9 +347,18 @@ def test_random_layers_match_the_loop_reference(kind, lanes):
         counters = drv.counters()
         nz = np.count_nonzero(layer.weights)
         empty = sum(1 for c in range(layer.c_out) if not layer.weights[c].any())
-        # Each lane walks its channels' words once a position it computes; a channel with
-        # no weight still costs one word.
-        assert counters["weight_words"] == (nz + empty) * layer.positions
+        steps = loop_steps(layer, width)
+        assert sum(map(len, steps)) == layer.positions
+        # Each lane walks its channels' words once a step it takes (a single-position
+        # layer's one step: its words are shared out, each walked once); a channel with no
+        # weight still costs one word. Adds stay one a nonzero weight and position.
+        assert counters["weight_words"] == (nz + empty) * len(steps)
+        assert counters["act_reads"] == loop_reads(layer, width)
+        if layer.mode is LayerMode.TERNARY:
+            assert counters["adds_plus"] == int((layer.weights > 0).sum()) * layer.positions
+            assert counters["adds_minus"] == int((layer.weights < 0).sum()) * layer.positions
+        else:
+            assert counters["adds_plus"] == nz * layer.positions
         assert counters["act_writes"] == layer.out_size
         done += 1
 

@@ -5,25 +5,26 @@ import numpy as np
 import pytest
 
 from sw.golden.reference import reference_layer
-from sw.mapping.cycle_model import lane_words_and_positions, layer_cycles
+from sw.mapping.cycle_model import lane_words_and_steps, layer_cycles
 from sw.spec import ActMode, LayerMode
 from testsupport.amaranth_engine import simulate_layer
 from testsupport.engine_cases import CASES, random_layer
 
 
-def run_layer(layer, x, lanes, skip_zeros=True, stall=None):
-    result, image = simulate_layer(layer, x, lanes, skip_zeros=skip_zeros, stall=stall)
+def run_layer(layer, x, lanes, width=4, skip_zeros=True, stall=None):
+    result, image = simulate_layer(layer, x, lanes, width=width, skip_zeros=skip_zeros,
+                                   stall=stall)
     return result, image.layers[0]["lanes"]
 
 
-@pytest.mark.parametrize("lanes", [1, 3])
+@pytest.mark.parametrize("lanes,width", [(1, 1), (3, 1), (1, 4), (3, 4), (2, 2), (2, 8)])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_layer_matches_reference_and_cycle_model(case, lanes):
+def test_layer_matches_reference_and_cycle_model(case, lanes, width):
     rng = np.random.default_rng(sorted(CASES).index(case) * 10 + lanes)
     layer, x = random_layer(rng, *CASES[case])
-    result, program = run_layer(layer, x, lanes)
+    result, program = run_layer(layer, x, lanes, width)
     np.testing.assert_array_equal(result["y"], reference_layer(layer, x))
-    model = layer_cycles(*lane_words_and_positions(program))
+    model = layer_cycles(*lane_words_and_steps(program))
     counters = result["counters"]
     assert counters["busy_cycles"] == model["busy_cycles"] == result["cycles"]
     assert counters["weight_words"] == model["weight_words"]
@@ -49,23 +50,26 @@ def test_without_zero_skipping_same_outputs_more_cycles():
     skipped, _ = run_layer(layer, x, 2)
     walked, program = run_layer(layer, x, 2, skip_zeros=False)
     np.testing.assert_array_equal(walked["y"], skipped["y"])
-    model = layer_cycles(*lane_words_and_positions(program))
+    model = layer_cycles(*lane_words_and_steps(program))
     assert walked["counters"]["busy_cycles"] == model["busy_cycles"]
-    assert walked["counters"]["weight_words"] == layer.positions * layer.weights.size
+    # Width 4, stride 1: a word serves 4 consecutive columns of a pre-pool row.
+    steps = layer.out_h * layer.pool[0] * -(-layer.out_w * layer.pool[1] // 4)
+    assert walked["counters"]["weight_words"] == steps * layer.weights.size
     assert walked["counters"]["busy_cycles"] > 1.5 * skipped["counters"]["busy_cycles"]
 
 
-@pytest.mark.parametrize("p_stall", [0.3, 0.9])
-def test_back_pressure_on_the_epilogue(p_stall):
+@pytest.mark.parametrize("p_stall,width", [(0.5, 1), (0.9, 1), (0.9, 4)])
+def test_back_pressure_on_the_epilogue(p_stall, width):
     """Random stalls of the shared epilogue: lanes fill their queues and wait; the outputs
     do not change and the cycles are still the model's."""
     rng = np.random.default_rng(11)
-    layer, x = random_layer(rng, *CASES["ternary-95-sparse"])
-    stall = (rng.random(5000) < p_stall).tolist()
-    result, program = run_layer(layer, x, 3, stall=stall)
+    mode, c_in, _, c_out, *rest = CASES["ternary-95-sparse"]
+    layer, x = random_layer(rng, mode, c_in, (12, 16), 12, *rest)
+    stall = (rng.random(20000) < p_stall).tolist()
+    result, program = run_layer(layer, x, 3, width=width, stall=stall)
     np.testing.assert_array_equal(result["y"], reference_layer(layer, x))
-    free = layer_cycles(*lane_words_and_positions(program))
-    model = layer_cycles(*lane_words_and_positions(program), stall=stall)
+    free = layer_cycles(*lane_words_and_steps(program))
+    model = layer_cycles(*lane_words_and_steps(program), stall=stall)
     assert result["counters"]["busy_cycles"] == model["busy_cycles"] == result["cycles"]
     assert result["counters"]["lane_stall_cycles"] == model["lane_stall_cycles"]
     assert model["busy_cycles"] > free["busy_cycles"] and model["lane_stall_cycles"] > 0

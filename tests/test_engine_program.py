@@ -3,6 +3,7 @@ leaving the activation memory: every layer's output equals the golden executor's
 every layer's cycles equal the cycle model's."""
 
 import numpy as np
+import pytest
 
 from hw.engine.layer_engine import LayerEngine
 from testsupport.amaranth_engine import apply_writes, counters, read_map, run_layer, simulate
@@ -13,8 +14,8 @@ from sw.mapping.cycle_model import program_cycles
 from sw.mapping.engine_image import EngineImage
 from sw.mapping.hardware_layer import place_maps
 
-def run_on_engine(image, x, lanes):
-    dut = LayerEngine(lanes=lanes, lane_words=256, act_depth=1024)
+def run_on_engine(image, x, lanes, width):
+    dut = LayerEngine(lanes=lanes, width=width, lane_words=256, act_depth=1024)
     outputs, cycles = [], []
 
     async def testbench(ctx):
@@ -30,16 +31,18 @@ def run_on_engine(image, x, lanes):
     return outputs, cycles
 
 
-def test_program_layer_after_layer():
+@pytest.mark.parametrize("width", [1, 4])
+def test_program_layer_after_layer(width):
     rng = np.random.default_rng(3)
     program, layers = small_network(rng)
     lanes = 3
-    image = EngineImage.build(place_maps(layers, 1024), lanes, lane_words=256, act_depth=1024)
+    image = EngineImage.build(place_maps(layers, 1024), lanes, width=width, lane_words=256,
+                              act_depth=1024)
     x = rng.integers(-128, 128, (1, 8, 10))
-    outputs, cycles = run_on_engine(image, x, lanes)
+    outputs, cycles = run_on_engine(image, x, lanes, width)
 
     value = np.pad(x, ((0, 0), (1, 1), (1, 1)))[None]
-    model = program_cycles(program, lanes)
+    model = program_cycles(program, lanes, width)
     for layer, got, (seen, counted), predicted in zip(layers, outputs, cycles, model):
         value = executor.run_layer(layer, value)
         c, h, w = layer.out_shape

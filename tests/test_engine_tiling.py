@@ -9,7 +9,7 @@ from hw.engine.layer_engine import LayerEngine
 from testsupport.amaranth_engine import apply_writes, counters, read_map, run_layer, simulate
 from testsupport.engine_cases import random_layer
 from testsupport.engine_loader import image_writes, input_writes, layer_registers
-from sw.mapping.cycle_model import lane_words_and_positions, layer_cycles
+from sw.mapping.cycle_model import lane_words_and_steps, layer_cycles
 from sw.program.epilogue import DualScaleParams
 from sw.mapping.engine_image import EngineImage
 from sw.mapping.hardware_layer import HardwareLayer, place_maps
@@ -209,17 +209,18 @@ def test_segment_program_starts_a_new_run_where_the_maps_stop_fitting():
     assert (segments[1].hw[0].in_base, segments[1].hw[0].out_base) == (0, 160)
 
 
-def test_image_shares_words_and_cycles_per_band():
+@pytest.mark.parametrize("width", [1, 4])
+def test_image_shares_words_and_cycles_per_band(width):
     """A tiled layer is laid out once: as many words as the same layer untiled, band
     entries that differ only in the lanes' first rows; every band's cycles are the
-    model's for one band's positions, and its words are positions x the layer's words."""
+    model's for one band's steps, and its words are steps x the layer's words."""
     rng = np.random.default_rng(12)
     layer, _ = random_layer(rng, LayerMode.TERNARY, 3, (14, 9), 6, (3, 3), (1, 1), (1, 1),
                             (2, 2), 0.6, ActMode.LEAKY)
     tiled = plan_bands(layer, 300)
     lanes = 4
-    image = EngineImage.build([tiled], lanes, lane_words=256, act_depth=300)
-    whole = EngineImage.build([layer], lanes)
+    image = EngineImage.build([tiled], lanes, width=width, lane_words=256, act_depth=300)
+    whole = EngineImage.build([layer], lanes, width=width)
     assert len(tiled.bands) > 2
     assert image.groups == [list(range(len(tiled.bands)))]
     assert image.lane_words_used() == whole.lane_words_used()
@@ -232,14 +233,17 @@ def test_image_shares_words_and_cycles_per_band():
         for lane, lane0 in zip(entry["lane_cfg"], first["lane_cfg"]):
             assert {f: v for f, v in lane.items() if f not in ("y0", "row")} == \
                    {f: v for f, v in lane0.items() if f not in ("y0", "row")}
-        model = layer_cycles(*lane_words_and_positions(entry["lanes"]))
-        positions = entry["hw"].out_h * layer.out_w * 4
-        assert model["weight_words"] == positions * per_channel
-        assert model["busy_cycles"] >= -(-positions * per_channel // lanes)
+        model = layer_cycles(*lane_words_and_steps(entry["lanes"]))
+        # 2 x 2 windows: at width 1 one step a position; at width 4 a step covers two
+        # windows side by side (4 columns), so a window row of 4 windows takes 2 steps.
+        steps = entry["hw"].out_h * 2 * (layer.out_w * 2 if width == 1 else 2)
+        assert layer.out_w == 4
+        assert model["weight_words"] == steps * per_channel
+        assert model["busy_cycles"] >= -(-steps * per_channel // lanes)
 
 
 def run_bands_on_engine(image, tiled, x, lanes, act_depth):
-    dut = LayerEngine(lanes=lanes, lane_words=256, act_depth=act_depth)
+    dut = LayerEngine(lanes=lanes, width=image.width, lane_words=256, act_depth=act_depth)
     out = np.zeros(tiled.out_shape, dtype=np.int64)
     cycles = []
 
@@ -260,7 +264,8 @@ def run_bands_on_engine(image, tiled, x, lanes, act_depth):
     return out, cycles
 
 
-def test_engine_runs_a_tiled_layer_band_by_band():
+@pytest.mark.parametrize("width", [1, 4])
+def test_engine_runs_a_tiled_layer_band_by_band(width):
     """amaranth.sim: a layer four times the activation memory, band by band through the
     engine's ports, equals the plain-loop reference on the whole map; each band's busy
     cycles are the cycle model's."""
@@ -270,9 +275,10 @@ def test_engine_runs_a_tiled_layer_band_by_band():
     act_depth, lanes = 80, 3
     assert layer.in_size + layer.out_size > 3 * act_depth
     tiled = plan_bands(layer, act_depth)
-    image = EngineImage.build([tiled], lanes, lane_words=256, act_depth=act_depth)
+    image = EngineImage.build([tiled], lanes, width=width, lane_words=256,
+                              act_depth=act_depth)
     got, cycles = run_bands_on_engine(image, tiled, x, lanes, act_depth)
     np.testing.assert_array_equal(got, reference_layer(layer, x))
     for k, (seen, counted) in zip(image.groups[0], cycles):
-        model = layer_cycles(*lane_words_and_positions(image.layers[k]["lanes"]))
+        model = layer_cycles(*lane_words_and_steps(image.layers[k]["lanes"]))
         assert seen == counted == model["busy_cycles"]

@@ -155,18 +155,21 @@ def test_offset_lists_round_trip_weights(case):
         np.testing.assert_array_equal(minus, np.sort(ci * hp * wp + ky * wp + kx))
 
 
-def test_hand_computed_conv():
+@pytest.mark.parametrize("width, steps", [(1, 4), (4, 2)])
+def test_hand_computed_conv(width, steps):
     # 1x3x3 input, one 2x2 ternary kernel [[+1, 0], [0, -1]], stride 1, no pad:
     # P = x[y, x], N = x[y+1, x+1]; epilogue M_r = 1, M_l = -1, B = 0, s = 0 gives P - N.
+    # V = 1: a step a position (4); V = 4: a step an output row of 2 columns (2). Each of
+    # the 2 words is read once a step, always inside the map.
     x = np.array([[[1, 2, 3], [4, 5, 6], [7, 8, 9]]])
     ep = DualScaleParams(1, -1, 0, 0, channels=1)
     layer = EngineLayer.from_weights("h", np.array([[[[1, 0], [0, -1]]]]), in_shape=(1, 3, 3),
                                      epilogue=ep, mode="ternary")
     out = run_layer(layer, padded(x[None], (0, 0)))
     np.testing.assert_array_equal(out[0, 0], [[1 - 5, 2 - 6], [4 - 8, 5 - 9]])
-    c = layer_counts(layer)
-    assert (c.positions, c.nnz, c.adds_plus, c.adds_minus, c.weight_words, c.act_writes) \
-        == (4, 2, 4, 4, 8, 4)
+    c = layer_counts(layer, width)
+    assert (c.positions, c.steps, c.nnz, c.adds_plus, c.adds_minus, c.weight_words,
+            c.act_reads, c.act_writes) == (4, steps, 2, 4, 4, 2 * steps, 2 * steps, 4)
 
 
 def test_pool_and_activation_commute():
@@ -241,11 +244,16 @@ def test_bad_layer_rejected():
                     minus_ptr=[0, 0], minus_off=[], values=[], epilogue=ep)
 
 
-def test_positions_skip_what_floor_pooling_drops():
-    # 7x5 output pooled 2x2 (floor): 3x2 windows, 24 computed positions of 35.
+@pytest.mark.parametrize("width, steps", [(1, 24), (4, 6), (8, 6)])
+def test_positions_skip_what_floor_pooling_drops(width, steps):
+    # 7x5 output pooled 2x2 (floor): 3x2 windows, 24 computed positions of 35. V = 1: a
+    # step a position. V = 4 or 8 (wide): a step a window row, columns 0..3 (column 4 and
+    # row 6 are dropped, and V = 8's columns 4..7 are past the windows): 6 steps. The
+    # single weight reads once a step, always inside.
     ep = DualScaleParams(1, 1, 0, 0, channels=1)
     layer = EngineLayer.from_weights("p", np.ones((1, 1, 1, 1), int), in_shape=(1, 7, 5),
                                      epilogue=ep, mode="ternary", pool=(2, 2))
     assert layer.conv_shape == (7, 5) and layer.out_shape == (1, 3, 2)
-    c = layer_counts(layer)
+    c = layer_counts(layer, width)
     assert (c.positions, c.adds_plus, c.act_writes) == (24, 24, 6)
+    assert (c.steps, c.weight_words, c.act_reads) == (steps, steps, steps)

@@ -114,11 +114,16 @@ def test_older_version_refused_saying_to_recompile(tmp_path):
     assert f"`attq-fpga compile MODEL.pt -o {path}`" in msg
 
 
-def test_program_file_version_is_not_the_device_format_version():
-    """The file's version moved to 2; the integer contract the device reports in HELLO
-    did not."""
-    assert spec.FORMAT_VERSION == 1 and spec.PROGRAM_FILE_VERSION == 2
-    assert dict(spec.HELLO_FIELDS)["format_version"] == 1
+def test_program_file_version_is_not_the_device_format_version(monkeypatch):
+    """The file's version (2: the input transform) and the integer contract the device
+    reports in HELLO (2: the engine's width V) are two numbers that move apart: a file's
+    header carries the file version whatever the contract's is, and reads back."""
+    assert spec.PROGRAM_FILE_VERSION == 2 and spec.FORMAT_VERSION == 2
+    assert dict(spec.HELLO_FIELDS)["format_version"] == 1     # one byte in HELLO
+    monkeypatch.setattr(spec, "FORMAT_VERSION", 77)
+    data = to_bytes(small_program())
+    assert struct.unpack_from("<I", data, 8)[0] == spec.PROGRAM_FILE_VERSION == 2
+    assert content_hash(from_bytes(data)) == content_hash(small_program())
 
 
 def test_input_transform_round_trips(tmp_path):
@@ -147,6 +152,22 @@ def test_bad_input_transform_refused(tmp_path):
         load(path)
     assert str(info.value) == (f"{path}: field 'meta.input_transform'.steps[0].hop: "
                                f"expected an integer >= 1, got 0")
+
+
+def test_engine_target_round_trips_and_bad_ones_are_refused(tmp_path):
+    """``meta.engine`` (``compile --lanes P --width V``) reads back as ``engine_target``;
+    one that is not two positive integers is refused when the file is read."""
+    prog = small_program()
+    assert prog.engine_target is None
+    prog.meta["engine"] = {"lanes": 8, "width": 4}
+    save(prog, tmp_path / "p.attq")
+    assert load(tmp_path / "p.attq").engine_target == (8, 4)
+    for bad in ({"lanes": 8}, {"lanes": 0, "width": 4}, {"lanes": 8, "width": "4"}, [8, 4]):
+        prog.meta["engine"] = bad
+        path = tmp_path / "bad.attq"
+        path.write_bytes(to_bytes(prog))
+        with pytest.raises(InputError, match=r"bad.attq: field 'meta.engine'"):
+            load(path)
 
 
 def test_wrong_magic_refused(tmp_path):

@@ -5,7 +5,7 @@ from amaranth.sim import Simulator
 
 from hw.engine.layer_engine import LayerEngine
 from hw.engine.layouts import layer_config_layout
-from testsupport.engine_loader import WRITE_ENABLES, layer_writes
+from testsupport.engine_loader import WRITE_ENABLES, layer_registers, layer_writes
 from sw import spec
 
 __all__ = ["apply_writes", "run_layer", "read_map", "counters", "simulate", "simulate_layer"]
@@ -74,19 +74,18 @@ def simulate(dut, testbench):
     sim.run()
 
 
-def simulate_layer(layer, x, lanes, *, skip_zeros=True, stall=None, lane_words=256,
+def simulate_layer(layer, x, lanes, *, width, skip_zeros=True, stall=None, lane_words=256,
                    act_depth=4096):
     """Run one hardware layer on a new engine: ``(result, image)``, ``result`` holding the
     engine's ``cycles``, ``counters`` and output map ``y``, ``image`` the engine image it
     was loaded with."""
-    dut = LayerEngine(lanes=lanes, lane_words=lane_words, act_depth=act_depth)
-    writes, image = layer_writes(layer, lanes, x, skip_zeros)
+    dut = LayerEngine(lanes=lanes, width=width, lane_words=lane_words, act_depth=act_depth)
+    writes, image = layer_writes(layer, lanes, x, width=width, skip_zeros=skip_zeros)
     result = {}
 
     async def testbench(ctx):
         await apply_writes(ctx, dut, writes)
-        result["cycles"] = await run_layer(ctx, dut, layer.config(),
-                                           image.layers[0]["lane_cfg"], stall)
+        result["cycles"] = await run_layer(ctx, dut, *layer_registers(image, 0), stall)
         result["counters"] = counters(ctx, dut)
         result["y"] = await read_map(ctx, dut, layer.out_base,
                                      (layer.c_out, layer.out_h, layer.out_w))

@@ -42,7 +42,7 @@ CASES = {
 
 
 
-def case_jobs(lanes, lane_words, seed=7, random_layers=6):
+def case_jobs(lanes, width, lane_words, seed=7, random_layers=6):
     """Jobs for sim/engine_jobs_bench.py: every named case, then random layers (random
     geometry of a case, sparsity 0 to 95 %, an empty channel, scales that saturate) under
     random back-pressure on the epilogue."""
@@ -51,7 +51,7 @@ def case_jobs(lanes, lane_words, seed=7, random_layers=6):
     def job(name, layer, x, stall=None):
         return {"name": name, "layers": [layer], "input": x,
                 "expected": [reference_layer(layer, x).astype(np.int64)],
-                "stall": [stall], "model": cycle_model([layer], lanes, lane_words, [stall])}
+                "stall": [stall], "model": cycle_model([layer], lanes, width, lane_words, [stall])}
 
     jobs = []
     for idx, name in enumerate(sorted(CASES)):

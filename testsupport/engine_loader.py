@@ -34,9 +34,10 @@ def input_writes(base, x):
             for idx, v in enumerate(x.reshape(-1))]
 
 
-def layer_writes(layer, lanes, x, skip_zeros=True):
-    """Writes that load one HardwareLayer and its input; returns ``(writes, image)``."""
-    image = EngineImage.build([layer], lanes, skip_zeros=skip_zeros)
+def layer_writes(layer, lanes, x, *, width, skip_zeros=True):
+    """Writes that load one HardwareLayer and its input for ``lanes`` lanes of ``width``;
+    returns ``(writes, image)``."""
+    image = EngineImage.build([layer], lanes, width=width, skip_zeros=skip_zeros)
     return image_writes(image) + input_writes(layer.in_base, x), image
 
 

@@ -9,7 +9,8 @@ every engine layer in turn, each layer's golden output and cycles.
 import numpy as np
 
 from sw.golden import executor
-from sw.mapping.cycle_model import lane_words_and_positions, layer_cycles
+from sw.mapping.counts import hardware_counts
+from sw.mapping.cycle_model import lane_words_and_steps, layer_cycles
 from sw.mapping.engine_image import EngineImage
 from sw.mapping.hardware_layer import HardwareLayer, place_maps
 
@@ -37,13 +38,20 @@ def real_activations(model, program, x):
     return out
 
 
-def cycle_model(hw_layers, lanes, lane_words=None, stall=None):
-    """The cycle model's prediction for each layer, laid out as the engine takes them
-    (``stall``: one stall sequence a layer, or None)."""
-    image = EngineImage.build(hw_layers, lanes, lane_words=lane_words)
+def cycle_model(hw_layers, lanes, width, lane_words=None, stall=None):
+    """The prediction for each layer (or band), laid out as the engine of ``lanes`` lanes
+    of ``width`` takes them (``stall``: one stall sequence a layer, or None): the cycle
+    model's busy and stall cycles and weight words, and the counts' adds and activation
+    reads (:func:`sw.mapping.counts.hardware_counts`)."""
+    image = EngineImage.build(hw_layers, lanes, width=width, lane_words=lane_words)
     stall = stall or [None] * len(image.layers)
-    return [layer_cycles(*lane_words_and_positions(entry["lanes"]), stall=s)
-            for entry, s in zip(image.layers, stall)]
+    out = []
+    for entry, s in zip(image.layers, stall):
+        counts = hardware_counts(entry["hw"], width)
+        out.append({**layer_cycles(*lane_words_and_steps(entry["lanes"]), stall=s),
+                    "adds_plus": counts.adds_plus, "adds_minus": counts.adds_minus,
+                    "act_reads": counts.act_reads})
+    return out
 
 
 def _golden(layer, q):
@@ -55,7 +63,7 @@ def _golden(layer, q):
     return y[:, oh:oh + h, ow:ow + w].astype(np.int64)
 
 
-def model_jobs(name, model, program, x, lanes, act_depth, lane_words=None):
+def model_jobs(name, model, program, x, lanes, width, act_depth, lane_words=None):
     """Jobs for samples ``x``: each layer alone on real activations, then the whole chain."""
     layers = program.engine_layers
     acts = real_activations(model, program, x)
@@ -65,7 +73,7 @@ def model_jobs(name, model, program, x, lanes, act_depth, lane_words=None):
             hw = [HardwareLayer.from_program(layer, in_base=0, out_base=int(np.prod(layer.in_shape)))]
             jobs.append({"name": f"{name} {layer.name} sample {b}", "layers": hw,
                          "input": acts[k][b], "expected": [_golden(layer, acts[k][b])],
-                         "model": cycle_model(hw, lanes, lane_words)})
+                         "model": cycle_model(hw, lanes, width, lane_words)})
     placed = place_maps(layers, act_depth)
     for b in range(len(x)):
         expected, value = [], acts[0][b]
@@ -74,5 +82,5 @@ def model_jobs(name, model, program, x, lanes, act_depth, lane_words=None):
             expected.append(value)
         jobs.append({"name": f"{name} whole model, sample {b}", "layers": placed,
                      "input": acts[0][b], "expected": expected,
-                     "model": cycle_model(placed, lanes, lane_words)})
+                     "model": cycle_model(placed, lanes, width, lane_words)})
     return jobs

@@ -117,6 +117,13 @@ class CommandDecoder(wiring.Component):
         resp_kind = Signal(range(4))     # 0: fixed bytes, 1: activation memory
         idx = Signal(16)                 # byte index into the payload / response
 
+        # Timing (100 MHz on an ECP5, hw.boards.ulx3s): block RAM outputs come late in a
+        # cycle, so a byte read from one (the request buffer, the activation memory) is
+        # registered before any logic uses it; the engine's host ports and the sequencer's
+        # run are driven from registers; and every check of a request is registered a
+        # cycle before the state that acts on it. The link is a thousand times slower
+        # than the few cycles this adds.
+
         # --- Fixed-size responses, one byte at a time. -----------------------------------
         hello = _const_bytes(spec.HELLO_FIELDS, cfg.hello())
         run_result = Cat(self.cycles, self.layers)
@@ -129,6 +136,8 @@ class CommandDecoder(wiring.Component):
             for op, value in vectors.items():
                 with m.Case(op):
                     m.d.comb += vector.eq(value)
+        # The response, taken whole when its header is sent and shifted out a byte at a time.
+        resp_vector = Signal(width)
         sizes = {Op.HELLO: spec.field_bytes(spec.HELLO_FIELDS),
                  Op.RUN: spec.field_bytes(spec.RUN_RESULT_FIELDS),
                  Op.COUNTERS: _COUNTER_BYTES * len(spec.ENGINE_COUNTERS),
@@ -153,41 +162,58 @@ class CommandDecoder(wiring.Component):
         words = Signal(16)              # words counted (validation) or written (write pass)
         assembled = Signal(8 * max(spec.MEM_WORD_BYTES.values()))
         word_value = Signal.like(assembled)
-        m.d.comb += word_value.eq(assembled | (self.buf_data << (byte_in_word * 8)))
+        in_byte = Signal(8)             # buf_data, a cycle later: the byte read two cycles ago
+        act_byte = Signal(8)
+        m.d.sync += in_byte.eq(self.buf_data)
+        m.d.comb += word_value.eq(assembled | (in_byte << (byte_in_word * 8)))
         target = Signal(17)
         m.d.comb += target.eq(addr + words)
 
-        # The engine's write ports see the word being completed.
+        # The checks of a request, registered (valid a cycle after their operands settle).
+        max_layers = cfg.max_layers
+        len_zero, len_run, len_read, len_short = Signal(), Signal(), Signal(), Signal()
+        run_bad, read_bad, write_bad, resend = Signal(), Signal(), Signal(), Signal()
+        past_depth = Signal()
+        m.d.sync += [
+            len_zero.eq(length == 0), len_run.eq(length == 2), len_read.eq(length == 6),
+            len_short.eq(length < 4),
+            run_bad.eq(run_first + run_count > max_layers),
+            read_bad.eq((mem != Mem.ACT) | (count > self.max_payload)
+                        | (addr + count > cfg.act_depth)),
+            write_bad.eq(~mem_ok | (mem > max(Mem))),
+            resend.eq(run_cached & (last_seq == seq)),
+            past_depth.eq(target > depth),
+        ]
+
+        # The engine's write ports take each word a cycle after it is complete, from
+        # registers; the activation memory's read address is registered too.
+        write_now = Signal()
+        w_addr = Signal.like(target)
+        w_data = Signal.like(word_value)
+        w_lane = Signal.like(lane)
+        w_en = {which: Signal(name=f"w_en_{which.name.lower()}") for which in Mem}
+        act_addr = Signal(spec.ACT_ADDR_WIDTH)
+        m.d.sync += [w_addr.eq(target), w_data.eq(word_value), w_lane.eq(lane),
+                     act_addr.eq(addr + idx)]
+        m.d.sync += [en.eq(write_now & (mem == which)) for which, en in w_en.items()]
         m.d.comb += [
-            self.weight_w.lane.eq(lane), self.weight_w.addr.eq(target),
-            self.weight_w.data.as_value().eq(word_value),
-            self.chan_w.lane.eq(lane), self.chan_w.addr.eq(target),
-            self.chan_w.data.eq(word_value),
-            self.param_w.addr.eq(target), self.param_w.data.as_value().eq(word_value),
-            self.act_w.addr.eq(target), self.act_w.data.eq(word_value),
-            self.cfg_w.addr.eq(target), self.cfg_w.data.eq(word_value),
-            self.act_r.addr.eq(addr + idx),
+            self.weight_w.lane.eq(w_lane), self.weight_w.addr.eq(w_addr),
+            self.weight_w.data.as_value().eq(w_data), self.weight_w.en.eq(w_en[Mem.WEIGHT]),
+            self.chan_w.lane.eq(w_lane), self.chan_w.addr.eq(w_addr),
+            self.chan_w.data.eq(w_data), self.chan_w.en.eq(w_en[Mem.CHAN]),
+            self.param_w.addr.eq(w_addr), self.param_w.data.as_value().eq(w_data),
+            self.param_w.en.eq(w_en[Mem.PARAM]),
+            self.act_w.addr.eq(w_addr), self.act_w.data.eq(w_data),
+            self.act_w.en.eq(w_en[Mem.ACT]),
+            self.cfg_w.addr.eq(w_addr), self.cfg_w.data.eq(w_data),
+            self.cfg_w.en.eq(w_en[Mem.CONFIG]),
+            self.act_r.addr.eq(act_addr),
             self.first.eq(run_first), self.count.eq(run_count),
         ]
-        write_now = Signal()
-        with m.If(write_now):
-            with m.Switch(mem):
-                with m.Case(Mem.ACT):
-                    m.d.comb += self.act_w.en.eq(1)
-                with m.Case(Mem.WEIGHT):
-                    m.d.comb += self.weight_w.en.eq(1)
-                with m.Case(Mem.CHAN):
-                    m.d.comb += self.chan_w.en.eq(1)
-                with m.Case(Mem.PARAM):
-                    m.d.comb += self.param_w.en.eq(1)
-                with m.Case(Mem.CONFIG):
-                    m.d.comb += self.cfg_w.en.eq(1)
 
         def respond(st, n=0, kind=0):
             m.d.sync += [status.eq(st), resp_len.eq(n), resp_kind.eq(kind)]
             m.next = "HEADER"
-
-        max_layers = cfg.max_layers
 
         with m.FSM() as fsm:
             m.d.comb += self.active.eq(~fsm.ongoing("IDLE"))
@@ -202,49 +228,51 @@ class CommandDecoder(wiring.Component):
                         m.next = "ARGS"
 
             with m.State("ARGS"):
-                # Read payload bytes 0..5 (data arrives a cycle after its address).
+                # Read payload bytes 0..5 (each in in_byte two cycles after its address).
                 m.d.comb += self.buf_addr.eq(idx)
                 m.d.sync += idx.eq(idx + 1)
                 with m.Switch(idx):
-                    for j in range(1, 7):
+                    for j in range(2, 8):
                         with m.Case(j):
-                            m.d.sync += args.word_select(j - 1, 8).eq(self.buf_data)
-                with m.If(idx == 6):
+                            m.d.sync += args.word_select(j - 2, 8).eq(in_byte)
+                with m.If(idx == 7):
                     m.d.sync += [idx.eq(0), byte_in_word.eq(0), words.eq(0), assembled.eq(0)]
-                    m.next = "DISPATCH"
+                    m.next = "CHECK"
+
+            with m.State("CHECK"):
+                m.next = "DISPATCH"             # the checks of the arguments settle
 
             with m.State("DISPATCH"):
                 m.d.sync += [last_seq.eq(seq), run_cached.eq(0)]
                 with m.Switch(code):
                     for op in (Op.HELLO, Op.COUNTERS, Op.POWER):
                         with m.Case(op):
-                            with m.If(length == 0):
+                            with m.If(len_zero):
                                 respond(Status.OK, sizes[op])
                             with m.Else():
                                 respond(Status.BAD_LENGTH)
                     with m.Case(Op.RUN):
-                        with m.If(length != 2):
+                        with m.If(~len_run):
                             respond(Status.BAD_LENGTH)
-                        with m.Elif(run_first + run_count > max_layers):
+                        with m.Elif(run_bad):
                             respond(Status.BAD_ARGS)
-                        with m.Elif(run_cached & (last_seq == seq)):
+                        with m.Elif(resend):
                             m.d.sync += run_cached.eq(1)
                             respond(Status.OK, sizes[Op.RUN])     # a resend: do not run again
                         with m.Else():
-                            m.d.sync += run_cached.eq(1)
+                            m.d.sync += [run_cached.eq(1), self.run.eq(1)]
                             m.next = "RUN"
                     with m.Case(Op.READ):
-                        with m.If(length != 6):
+                        with m.If(~len_read):
                             respond(Status.BAD_LENGTH)
-                        with m.Elif((mem != Mem.ACT) | (count > self.max_payload)
-                                    | (addr + count > cfg.act_depth)):
+                        with m.Elif(read_bad):
                             respond(Status.BAD_ARGS)
                         with m.Else():
                             respond(Status.OK, count, kind=1)
                     with m.Case(Op.WRITE):
-                        with m.If(length < 4):
+                        with m.If(len_short):
                             respond(Status.BAD_LENGTH)
-                        with m.Elif(~mem_ok | (mem > max(Mem))):
+                        with m.Elif(write_bad):
                             respond(Status.BAD_ARGS)
                         with m.Else():
                             m.d.sync += idx.eq(4)
@@ -255,13 +283,7 @@ class CommandDecoder(wiring.Component):
             with m.State("COUNT"):
                 # Count the words without writing: a request that does not fit changes nothing.
                 with m.If(idx == length):
-                    with m.If(byte_in_word != 0):
-                        respond(Status.BAD_LENGTH)
-                    with m.Elif(target > depth):
-                        respond(Status.BAD_ARGS)
-                    with m.Else():
-                        m.d.sync += [idx.eq(4), words.eq(0)]
-                        m.next = "WRITE_ADDR"
+                    m.next = "COUNT_END"
                 with m.Else():
                     m.d.sync += idx.eq(idx + 1)
                     with m.If(byte_in_word == word_bytes - 1):
@@ -269,12 +291,24 @@ class CommandDecoder(wiring.Component):
                     with m.Else():
                         m.d.sync += byte_in_word.eq(byte_in_word + 1)
 
+            with m.State("COUNT_END"):
+                with m.If(byte_in_word != 0):
+                    respond(Status.BAD_LENGTH)
+                with m.Elif(past_depth):
+                    respond(Status.BAD_ARGS)
+                with m.Else():
+                    m.d.sync += [idx.eq(4), words.eq(0)]
+                    m.next = "WRITE_ADDR"
+
             with m.State("WRITE_ADDR"):
                 m.d.comb += self.buf_addr.eq(idx)
                 with m.If(idx == length):
                     respond(Status.OK)
                 with m.Else():
-                    m.next = "WRITE_DATA"
+                    m.next = "WRITE_BYTE"
+
+            with m.State("WRITE_BYTE"):
+                m.next = "WRITE_DATA"      # byte idx reaches in_byte
 
             with m.State("WRITE_DATA"):
                 m.d.sync += idx.eq(idx + 1)
@@ -286,7 +320,8 @@ class CommandDecoder(wiring.Component):
                 m.next = "WRITE_ADDR"
 
             with m.State("RUN"):
-                m.d.comb += self.run.eq(1)
+                # ``run`` (a register) is high in this cycle only.
+                m.d.sync += self.run.eq(0)
                 m.next = "RUN_WAIT"
 
             with m.State("RUN_WAIT"):
@@ -301,28 +336,34 @@ class CommandDecoder(wiring.Component):
                     self.tx_header.payload.length.eq(Mux(status == Status.OK, resp_len, 0)),
                 ]
                 with m.If(self.tx_header.ready):
-                    m.d.sync += idx.eq(0)
+                    m.d.sync += [idx.eq(0), resp_vector.eq(vector)]
                     with m.If((status == Status.OK) & (resp_len != 0)):
-                        m.next = "PAYLOAD_WAIT"
+                        m.next = "PAYLOAD_ADDR"
                     with m.Else():
                         m.next = "RELEASE"
 
-            with m.State("PAYLOAD_WAIT"):
-                # One cycle for the activation memory's read of byte idx.
+            with m.State("PAYLOAD_ADDR"):
+                # act_addr takes addr + idx; the activation memory answers a cycle later.
+                m.next = "PAYLOAD_READ"
+
+            with m.State("PAYLOAD_READ"):
+                m.next = "PAYLOAD_BYTE"
+
+            with m.State("PAYLOAD_BYTE"):
+                m.d.sync += act_byte.eq(self.act_r.data)
                 m.next = "PAYLOAD"
 
             with m.State("PAYLOAD"):
                 m.d.comb += [
                     self.tx_payload.valid.eq(1),
-                    self.tx_payload.payload.eq(Mux(resp_kind == 1, self.act_r.data,
-                                                   vector.word_select(idx, 8))),
+                    self.tx_payload.payload.eq(Mux(resp_kind == 1, act_byte, resp_vector[:8])),
                 ]
                 with m.If(self.tx_payload.ready):
-                    m.d.sync += idx.eq(idx + 1)
+                    m.d.sync += [idx.eq(idx + 1), resp_vector.eq(resp_vector >> 8)]
                     with m.If(idx + 1 == resp_len):
                         m.next = "RELEASE"
                     with m.Else():
-                        m.next = "PAYLOAD_WAIT"
+                        m.next = "PAYLOAD_ADDR"
 
             with m.State("RELEASE"):
                 m.d.comb += self.frame.ready.eq(1)

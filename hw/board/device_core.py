@@ -37,7 +37,8 @@ class DeviceCore(wiring.Component):
     def __init__(self, config, *, power=None):
         self.config = config
         self.power_meter = power
-        self.engine = LayerEngine(lanes=config.lanes, lane_words=config.lane_words,
+        self.engine = LayerEngine(lanes=config.lanes, width=config.width,
+                                  lane_words=config.lane_words,
                                   act_depth=config.act_depth)
         self.sequencer = LayerSequencer(lanes=config.lanes,
                                         word_addr_width=config.word_addr_width,

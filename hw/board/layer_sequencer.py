@@ -95,38 +95,44 @@ class LayerSequencer(wiring.Component):
         ]
 
         base = Signal(range(self.config_depth + n_words))    # this layer's first word
-        k = Signal(range(n_words + 1))
+        k = Signal(range(n_words + 2))
         remaining = Signal(8)
         m.d.comb += rp.addr.eq(base + k)
+        # The word read, registered next to the block RAM (whose output comes late in a
+        # cycle) before it fans out to the register image.
+        word = Signal(ww)
+        m.d.sync += word.eq(rp.data)
 
+        # ``busy`` (high in every state but IDLE) and ``e_start`` (high in START) are
+        # registers, set on the transitions into those states, so that what they fan out to
+        # (the decoder, the engine) starts from a flip-flop.
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.run & (self.count != 0)):
                     m.d.sync += [
                         base.eq(self.first * n_words), k.eq(0), remaining.eq(self.count),
                         self.cycles.eq(0), self.layers.eq(0),
-                        self.totals.as_value().eq(0),
+                        self.totals.as_value().eq(0), self.busy.eq(1),
                     ]
                     m.next = "LOAD"
                 with m.Elif(self.run):
                     m.d.sync += [self.cycles.eq(0), self.layers.eq(0),
                                  self.totals.as_value().eq(0)]
             with m.State("LOAD"):
-                m.d.comb += self.busy.eq(1)
                 m.d.sync += [self.cycles.eq(self.cycles + 1), k.eq(k + 1)]
-                # The read port answers a cycle late: word k - 1 arrives while k is read.
+                # The read port answers a cycle late and ``word`` holds its answer a cycle
+                # later: word k - 2 is in ``word`` while word k is read.
                 with m.Switch(k):
-                    for j in range(1, n_words + 1):
+                    for j in range(2, n_words + 2):
                         with m.Case(j):
-                            m.d.sync += shadow.word_select(j - 1, ww).eq(rp.data)
-                with m.If(k == n_words):
+                            m.d.sync += shadow.word_select(j - 2, ww).eq(word)
+                with m.If(k == n_words + 1):
+                    m.d.sync += self.e_start.eq(1)
                     m.next = "START"
             with m.State("START"):
-                m.d.comb += [self.busy.eq(1), self.e_start.eq(1)]
-                m.d.sync += self.cycles.eq(self.cycles + 1)
+                m.d.sync += [self.cycles.eq(self.cycles + 1), self.e_start.eq(0)]
                 m.next = "WAIT"
             with m.State("WAIT"):
-                m.d.comb += self.busy.eq(1)
                 m.d.sync += self.cycles.eq(self.cycles + 1)
                 with m.If(~self.e_busy):
                     for name in spec.ENGINE_COUNTERS:
@@ -136,6 +142,7 @@ class LayerSequencer(wiring.Component):
                                  remaining.eq(remaining - 1),
                                  base.eq(base + n_words), k.eq(0)]
                     with m.If(remaining == 1):
+                        m.d.sync += self.busy.eq(0)
                         m.next = "IDLE"
                     with m.Else():
                         m.next = "LOAD"

@@ -96,8 +96,11 @@ class System(wiring.Component):
         hold = 1 << 22      # about 40 ms at 100 MHz: long enough to see
 
         def stretched(event):
+            # The event is registered first: nothing the LEDs show is on a critical path.
+            seen = Signal()
+            m.d.sync += seen.eq(event)
             left = Signal(range(hold + 1))
-            with m.If(event):
+            with m.If(seen):
                 m.d.sync += left.eq(hold)
             with m.Elif(left != 0):
                 m.d.sync += left.eq(left - 1)
@@ -105,7 +108,8 @@ class System(wiring.Component):
 
         got_frame = frx.frame.valid & frx.frame.ready
         bad = (got_frame & ~frx.frame.payload.crc_ok) | urx.frame_error
-        m.d.comb += self.leds.eq(Cat(heartbeat[-1], core.busy, stretched(got_frame),
+        # The LED pins are driven from a register, so that no logic is placed by the pins.
+        m.d.sync += self.leds.eq(Cat(heartbeat[-1], core.busy, stretched(got_frame),
                                      stretched(bad)))
         return m
 

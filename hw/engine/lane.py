@@ -1,7 +1,7 @@
-"""One lane of the engine: walks weight words, one a cycle, and accumulates P and N."""
+"""One lane of the engine: walks weight words, one a cycle, each for V output positions."""
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import fifo, stream, wiring
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -15,24 +15,33 @@ __all__ = ["Lane"]
 
 
 class Lane(wiring.Component):
-    """A lane: for every output position, the words of its channels, one word a cycle.
+    """A lane: for every step of its column groups, the words of its channels, one a cycle.
 
-    Three stages: *issue* reads the next weight word; *address* turns the word's offset
-    into an activation address (or finds the read in the zero padding and skips it);
-    *accumulate* adds the activation into P or N (ternary) or ``x * w`` into P (dense).
-    The last word of a channel pushes ``(P, N, channel, position)`` into the lane's result
-    queue, which :attr:`o` offers to the shared epilogue. A word is issued only while the
-    queue, plus the words already in the two later stages, leaves room for a result
-    (:data:`~sw.spec.LANE_FIFO_DEPTH`), so the queue never overflows.
+    A word serves the ``width`` (V) consecutive output columns of a step at once: one
+    weight word read, one wide activation read of V consecutive bytes (the activation
+    memory is V banks of one byte, :class:`~hw.engine.layer_engine.LayerEngine`), V adds.
+    A narrow layer (``cfg.narrow``, :func:`sw.spec.layer_is_wide`) uses column 0 only.
 
-    Positions run over ``lane_cfg.windows`` pooled outputs ``(i, j)`` from ``(i0, j0)`` in
-    row-major order and, inside each, over the pooling window ``(dy, dx)``, so that the
-    results of one window arrive one after the other.
+    Stages after the issue (:data:`~sw.spec.LANE_STAGES`): *word* (the weight word arrives;
+    activation address and row check), *address* (bank addresses, column checks), *read*
+    (the V bytes arrive, rotated into column order; reads in the zero padding or past the
+    layer's last column are zero), *terms* (the activation into P or N by the weight's sign,
+    or ``x * w`` into P in dense mode), *accumulate*. The last word of a channel pushes
+    ``(P[V], N[V], channel, i, j, first, last)`` into the lane's result queue, which
+    :attr:`o` offers to the shared epilogue. A word is issued only while the queue plus the
+    words in the later stages leave room for a result (:data:`~sw.spec.LANE_FIFO_DEPTH`).
+
+    The steps run over ``lane_cfg.groups`` column groups from pooled output ``(i0, j0)`` in
+    row-major order (:func:`sw.spec.lane_config_fields`) and, inside each, over the rows
+    ``dy`` of the pooling window and, narrow, its columns ``dx``, so that the results of
+    one group arrive one after the other.
 
     Parameters
     ----------
     words : int
         Depth of the lane's weight memory, in ``[2, 65536]``.
+    width : int
+        V, one of :data:`sw.spec.ENGINE_WIDTHS`.
 
     Attributes
     ----------
@@ -44,47 +53,61 @@ class Lane(wiring.Component):
         Start the layer (one cycle).
     busy : Out(1)
         Words left to issue or in the pipeline (the result queue may still hold results).
-    act_addr, act_en : Out
-        Activation memory read port (synchronous, data the next cycle in ``act_data``).
-    act_data : In(signed(8))
+    act_addr : Out(ArrayLayout(ACT_ADDR_WIDTH - log2(V), V))
+        Per bank, the read address (synchronous: data the next cycle in ``act_data``).
+    act_en : Out(1)
+    act_data : In(ArrayLayout(signed(8), V))
+        Per bank, the byte read.
     word_addr, word_data, word_en : In
         Write port of the lane's weight memory (:data:`~sw.spec.WEIGHT_WORD_FIELDS`).
     chan_addr, chan_data, chan_en : In
         Write port of the lane's channel table (the channel of its k-th word group).
-    o : Out(stream.Signature(lane_result_layout))
-    count_* : Out(1)
-        One-cycle strobes for the engine's performance counters.
+    o : Out(stream.Signature(lane_result_layout(V)))
+    count_word, count_act_read, count_stall : Out(1)
+    count_add_plus, count_add_minus : Out(range(V + 1))
+        Per cycle, for the engine's performance counters.
     """
 
-    def __init__(self, *, words=4096):
+    def __new__(cls, *, words=4096, width=1):
+        # Checked before the object exists: Amaranth reports an elaboratable that is
+        # created and never elaborated, refused ones included.
         spec.check_int("words", words, 2, 1 << 16)
+        if width not in spec.ENGINE_WIDTHS:
+            raise ValueError(f"width = {width!r} is not one of {spec.ENGINE_WIDTHS}")
+        return super().__new__(cls)
+
+    def __init__(self, *, words=4096, width=1):
         self.words = words
+        self.width = width
         self.word_addr_width = (words - 1).bit_length()
+        self.bank_bits = (width - 1).bit_length()
+        self.bank_addr_width = spec.ACT_ADDR_WIDTH - self.bank_bits
         super().__init__({
             "cfg": In(layer_config_layout),
             "lane_cfg": In(lane_config_layout(self.word_addr_width)),
             "start": In(1),
             "busy": Out(1),
-            "act_addr": Out(spec.ACT_ADDR_WIDTH),
+            "act_addr": Out(data.ArrayLayout(self.bank_addr_width, width)),
             "act_en": Out(1),
-            "act_data": In(signed(spec.ACT_WIDTH)),
+            "act_data": In(data.ArrayLayout(signed(spec.ACT_WIDTH), width)),
             "word_addr": In(self.word_addr_width),
             "word_data": In(weight_word_layout),
             "word_en": In(1),
             "chan_addr": In(spec.CHAN_WIDTH),
             "chan_data": In(spec.CHAN_WIDTH),
             "chan_en": In(1),
-            "o": Out(stream.Signature(lane_result_layout)),
+            "o": Out(stream.Signature(lane_result_layout(width))),
             "count_word": Out(1),
             "count_act_read": Out(1),
-            "count_add_plus": Out(1),
-            "count_add_minus": Out(1),
+            "count_add_plus": Out(range(width + 1)),
+            "count_add_minus": Out(range(width + 1)),
             "count_stall": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
         cfg, lcfg = self.cfg, self.lane_cfg
+        V, bits = self.width, self.bank_bits
 
         m.submodules.wmem = wmem = Memory(shape=weight_word_layout, depth=self.words, init=[])
         wr = wmem.write_port()
@@ -98,13 +121,27 @@ class Lane(wiring.Component):
             cwr.addr.eq(self.chan_addr), cwr.data.eq(self.chan_data), cwr.en.eq(self.chan_en),
         ]
 
-        m.submodules.queue = queue = fifo.SyncFIFO(width=lane_result_layout.size,
+        result = lane_result_layout(V)
+        m.submodules.queue = queue = fifo.SyncFIFO(width=result.size,
                                                    depth=spec.LANE_FIFO_DEPTH)
         m.d.comb += [
             self.o.valid.eq(queue.r_rdy),
             self.o.payload.eq(queue.r_data),
             queue.r_en.eq(self.o.ready),
         ]
+
+        # What travels down the pipeline with a word: where its step is, and (filled in
+        # stage by stage) what the word does there.
+        meta = data.StructLayout({
+            "i": unsigned(spec.DIM_WIDTH), "j": unsigned(spec.DIM_WIDTH),
+            "first": 1, "lastw": 1, "eol": 1, "cols": V,
+        })
+        valid = [Signal(name=f"s{k}_valid") for k in range(1, spec.LANE_STAGES + 1)]
+        metas = [Signal(meta, name=f"s{k}_meta") for k in range(1, spec.LANE_STAGES + 1)]
+        for k in range(1, spec.LANE_STAGES):
+            m.d.sync += valid[k].eq(valid[k - 1])
+            with m.If(valid[k - 1]):
+                m.d.sync += metas[k].eq(metas[k - 1])
 
         # --- Stage 0: issue -------------------------------------------------------------
         active = Signal()
@@ -113,152 +150,206 @@ class Lane(wiring.Component):
         j = Signal(spec.DIM_WIDTH)
         dy = Signal()
         dx = Signal()
-        s1_valid = Signal()
-        s2_valid = Signal()
+        narrow = cfg.narrow | (V == 1)
+        last_dx = Mux(narrow, cfg.pool_w, 0)
 
-        room = queue.level + s1_valid + s2_valid < spec.LANE_FIFO_DEPTH
+        room = queue.level + sum(valid) < spec.LANE_FIFO_DEPTH
         issue = Signal()
         m.d.comb += issue.eq(active & room)
-        eol = Signal()   # the lane's last word for this position
-        m.d.comb += eol.eq(ptr == (lcfg.word_base + lcfg.n_words - 1)[:self.word_addr_width])
-        left = Signal(2 * spec.DIM_WIDTH)   # windows still to start, this one included
-        window_done = (dy == cfg.pool_h) & (dx == cfg.pool_w)
-        last_pos = (left == 1) & window_done
+        eol = Signal()   # the lane's last word for this step
+        last_ptr = Signal(self.word_addr_width)
+        m.d.comb += eol.eq(ptr == last_ptr)
+        left = Signal(2 * spec.DIM_WIDTH)   # groups still to start, this one included
+        group_done = (dy == cfg.pool_h) & (dx == last_dx)
+        last_step = (left == 1) & group_done
+        # Pooled columns a group spans: V / window width when wide, else 1.
+        span = Mux(narrow, 1, Mux(cfg.pool_w, V // 2, V))
+        row_end = j + span >= cfg.out_w
 
-        # The position's top-left input pixel (y0, x0) = (oy*sh - pad_h, ox*sw - pad_w) and
-        # row address y0*W, kept by adding and subtracting strides as the position moves
-        # (the host gives the starting values), so a lane needs no multiplier for them.
+        # Column v of a step belongs to pooled column j + v // (1 + pool_w) (wide); it is
+        # computed only when that column exists.
+        cols = Signal(V)
+        for v in range(V):
+            col = j + Mux(cfg.pool_w, v // 2, v)
+            m.d.comb += cols[v].eq(Mux(narrow, v == 0, col < cfg.out_w))
+
+        # The step's top-left input pixel (y0, x0) and row address y0*W, kept by adding
+        # and subtracting strides as the step moves (the host gives the starting values),
+        # so a lane needs no multiplier for them.
         y0 = Signal(signed(spec.DIM_WIDTH + spec.KERNEL_WIDTH + 2))
         x0 = Signal(signed(spec.DIM_WIDTH + spec.KERNEL_WIDTH + 2))
         row = Signal(signed(spec.ACT_ADDR_WIDTH + 2))
-        pbase = Signal(signed(spec.ACT_ADDR_WIDTH + 2))
-        m.d.comb += [pbase.eq(row + x0), rd.addr.eq(ptr)]
+        m.d.comb += rd.addr.eq(ptr)
 
         s1_y0 = Signal.like(y0)
         s1_x0 = Signal.like(x0)
-        s1_pbase = Signal.like(pbase)
-        s1_i = Signal.like(i)
-        s1_j = Signal.like(j)
-        s1_first = Signal()
-        s1_lastw = Signal()
-        s1_eol = Signal()
-
-        m.d.sync += s1_valid.eq(issue)
+        s1_base = Signal(spec.ACT_ADDR_WIDTH)
+        m.d.sync += valid[0].eq(issue)
         with m.If(issue):
             m.d.sync += [
-                s1_y0.eq(y0), s1_x0.eq(x0), s1_pbase.eq(pbase), s1_i.eq(i), s1_j.eq(j),
-                s1_first.eq(~dy & ~dx),
-                s1_lastw.eq((dy == cfg.pool_h) & (dx == cfg.pool_w)),
-                s1_eol.eq(eol),
+                s1_y0.eq(y0), s1_x0.eq(x0), s1_base.eq(cfg.in_base + row + x0),
+                metas[0].i.eq(i), metas[0].j.eq(j), metas[0].cols.eq(cols),
+                metas[0].first.eq(~dy & ~dx),
+                metas[0].lastw.eq(group_done),
+                metas[0].eol.eq(eol),
             ]
             with m.If(eol):
                 m.d.sync += ptr.eq(lcfg.word_base)
-                with m.If(last_pos):
+                with m.If(last_step):
                     m.d.sync += active.eq(0)
-                with m.If(window_done):
+                with m.If(group_done):
                     m.d.sync += left.eq(left - 1)
-                # Advance (dx, dy, j, i), innermost first: ox = j*pw + dx, oy = i*ph + dy.
-                sw_back = Mux(cfg.pool_w, cfg.stride_w, 0)    # ox back to the window's left
-                sh_back = Mux(cfg.pool_h, cfg.stride_h, 0)
-                rs_back = Mux(cfg.pool_h, cfg.row_step, 0)
-                with m.If(dx != cfg.pool_w):
+                # Advance (dx, dy, j, i), innermost first.
+                with m.If(dx != last_dx):
                     m.d.sync += [dx.eq(1), x0.eq(x0 + cfg.stride_w)]
+                with m.Elif(dy != cfg.pool_h):
+                    m.d.sync += [dx.eq(0), dy.eq(1), x0.eq(x0 - Mux(dx, cfg.stride_w, 0)),
+                                 y0.eq(y0 + cfg.stride_h), row.eq(row + cfg.row_step)]
                 with m.Else():
-                    m.d.sync += dx.eq(0)
-                    with m.If(dy != cfg.pool_h):
-                        m.d.sync += [dy.eq(1), x0.eq(x0 - sw_back),
-                                     y0.eq(y0 + cfg.stride_h), row.eq(row + cfg.row_step)]
+                    m.d.sync += [dx.eq(0), dy.eq(0)]
+                    # Back to the window's top row before moving on.
+                    sh_back = Mux(cfg.pool_h, cfg.stride_h, 0)
+                    rs_back = Mux(cfg.pool_h, cfg.row_step, 0)
+                    with m.If(~row_end):
+                        # The next group starts span windows to the right: narrow, one
+                        # stride past the last step's column; wide (stride 1), V columns on.
+                        m.d.sync += [j.eq(j + span),
+                                     x0.eq(x0 + Mux(narrow, cfg.stride_w, V)),
+                                     y0.eq(y0 - sh_back), row.eq(row - rs_back)]
                     with m.Else():
-                        m.d.sync += dy.eq(0)
-                        with m.If(j != cfg.out_w - 1):
-                            m.d.sync += [j.eq(j + 1), x0.eq(x0 + cfg.stride_w),
-                                         y0.eq(y0 - sh_back), row.eq(row - rs_back)]
-                        with m.Else():
-                            m.d.sync += [j.eq(0), i.eq(i + 1), x0.eq(-cfg.pad_w),
-                                         y0.eq(y0 + cfg.stride_h), row.eq(row + cfg.row_step)]
+                        m.d.sync += [j.eq(0), i.eq(i + 1), x0.eq(-cfg.pad_w),
+                                     y0.eq(y0 + cfg.stride_h), row.eq(row + cfg.row_step)]
             with m.Else():
                 m.d.sync += ptr.eq(ptr + 1)
 
-        # --- Stage 1: address -----------------------------------------------------------
-        word = rd.data
+        # --- Stage 1: word (the block RAM's output, registered as it is) ---------------
+        w_word = Signal(weight_word_layout)
+        w_y0 = Signal.like(y0)
+        w_x0 = Signal.like(x0)
+        w_base = Signal(spec.ACT_ADDR_WIDTH)
+        with m.If(valid[0]):
+            m.d.sync += [w_word.eq(rd.data), w_y0.eq(s1_y0), w_x0.eq(s1_x0),
+                         w_base.eq(s1_base)]
+
+        # --- Stage 2: address -----------------------------------------------------------
         yy = Signal(signed(y0.shape().width + 1))
-        xx = Signal(signed(x0.shape().width + 1))
-        inb = Signal()
-        m.d.comb += [
-            yy.eq(s1_y0 + word.ky),
-            xx.eq(s1_x0 + word.kx),
-            inb.eq((yy >= 0) & (yy < cfg.h) & (xx >= 0) & (xx < cfg.w)),
-            self.act_addr.eq(cfg.in_base + s1_pbase + word.off),
-            self.act_en.eq(s1_valid & inb),
-        ]
-        s2_inb = Signal()
+        m.d.comb += yy.eq(w_y0 + w_word.ky)
+        s2_addr = Signal(spec.ACT_ADDR_WIDTH)
+        s2_row_ok = Signal()
+        s2_xx = Signal(signed(x0.shape().width + 1))
         s2_w = Signal(signed(spec.ACT_WIDTH))
         s2_last = Signal()
-        s2_i = Signal.like(i)
-        s2_j = Signal.like(j)
-        s2_first = Signal()
-        s2_lastw = Signal()
-        s2_eol = Signal()
-        m.d.sync += s2_valid.eq(s1_valid)
-        with m.If(s1_valid):
+        with m.If(valid[1]):
             m.d.sync += [
-                s2_inb.eq(inb), s2_w.eq(word.w), s2_last.eq(word.last),
-                s2_i.eq(s1_i), s2_j.eq(s1_j), s2_first.eq(s1_first), s2_lastw.eq(s1_lastw),
-                s2_eol.eq(s1_eol),
+                s2_addr.eq(w_base + w_word.off),
+                s2_row_ok.eq((yy >= 0) & (yy < cfg.h)),
+                s2_xx.eq(w_x0 + w_word.kx),
+                s2_w.eq(w_word.w), s2_last.eq(w_word.last),
             ]
 
-        # --- Stage 2: accumulate --------------------------------------------------------
-        acc_p = Signal(signed(spec.ACC_WIDTH))
-        acc_n = Signal(signed(spec.ACC_WIDTH))
-        fresh = Signal(init=1)     # the next word starts a channel
-        ch_cur = Signal(spec.CHAN_WIDTH)
-        x = Signal(signed(spec.ACT_WIDTH))
-        m.d.comb += x.eq(Mux(s2_inb, self.act_data, 0))
+        # --- Stage 3: banks -------------------------------------------------------------
+        # Column v's byte is at s2_addr + v: bank (s2_addr + v) mod V, row (s2_addr + v)
+        # div V. Bank b thus reads row s2_addr div V, plus one below the first bank. The
+        # placeholder word of a channel without weights (w = 0) reads nothing.
+        inb = Signal(V)
+        for v in range(V):
+            xv = s2_xx + v
+            m.d.comb += inb[v].eq(s2_row_ok & (xv >= 0) & (xv < cfg.w) & metas[2].cols[v]
+                                  & (s2_w != 0))
+        lo = s2_addr[:bits] if bits else 0
+        hi = s2_addr[bits:]
+        for b in range(V):
+            m.d.comb += self.act_addr[b].eq(hi + (b < lo))
+        m.d.comb += self.act_en.eq(valid[2] & inb.any())
+        s3_inb = Signal(V)
+        s3_rot = Signal(max(bits, 1))
+        s3_w = Signal(signed(spec.ACT_WIDTH))
+        s3_last = Signal()
+        with m.If(valid[2]):
+            m.d.sync += [s3_inb.eq(inb), s3_rot.eq(lo), s3_w.eq(s2_w), s3_last.eq(s2_last)]
+
+        # --- Stage 4: read (the banks' outputs, registered as they are) -----------------
+        r_bytes = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
+        r_inb = Signal(V)
+        r_rot = Signal.like(s3_rot)
+        r_w = Signal(signed(spec.ACT_WIDTH))
+        r_last = Signal()
+        with m.If(valid[3]):
+            m.d.sync += [r_bytes.eq(self.act_data), r_inb.eq(s3_inb), r_rot.eq(s3_rot),
+                         r_w.eq(s3_w), r_last.eq(s3_last)]
+
+        # --- Stage 5: columns (the bytes rotated into column order) ---------------------
+        banks = Array(r_bytes[b] for b in range(V))
+        s4_x = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
+        s4_w = Signal(signed(spec.ACT_WIDTH))
+        s4_last = Signal()
+        with m.If(valid[4]):
+            m.d.sync += [s4_w.eq(r_w), s4_last.eq(r_last)]
+            for v in range(V):
+                byte = banks[(r_rot + v)[:bits]] if bits else r_bytes[0]
+                m.d.sync += s4_x[v].eq(Mux(r_inb[v], byte, 0))
+
+        # --- Stage 6: terms -------------------------------------------------------------
         ternary = cfg.mode == LayerMode.TERNARY
-        add_p = Signal(signed(spec.ACC_WIDTH))
-        add_n = Signal(signed(spec.ACC_WIDTH))
-        with m.If(ternary):
+        s5_p = Signal(data.ArrayLayout(signed(2 * spec.ACT_WIDTH), V))
+        s5_n = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
+        s5_last = Signal()
+        with m.If(valid[5]):
+            m.d.sync += s5_last.eq(s4_last)
+            for v in range(V):
+                m.d.sync += [
+                    s5_p[v].eq(Mux(ternary, Mux(s4_w > 0, s4_x[v], 0), s4_x[v] * s4_w)),
+                    s5_n[v].eq(Mux(ternary & (s4_w < 0), s4_x[v], 0)),
+                ]
+
+        # --- Stage 7: accumulate --------------------------------------------------------
+        s5 = metas[6]
+        acc_p = Signal(data.ArrayLayout(signed(spec.ACC_WIDTH), V))
+        acc_n = Signal(data.ArrayLayout(signed(spec.ACC_WIDTH), V))
+        new_p = Signal.like(acc_p)
+        new_n = Signal.like(acc_n)
+        fresh = Signal(init=1)     # the next word starts a channel
+        ch_addr = Signal(spec.CHAN_WIDTH)   # the channel table entry of the current channel
+        for v in range(V):
             m.d.comb += [
-                add_p.eq(Mux(s2_w > 0, x, 0)),
-                add_n.eq(Mux(s2_w < 0, x, 0)),
+                new_p[v].eq(Mux(fresh, s5_p[v], acc_p[v] + s5_p[v])),
+                new_n[v].eq(Mux(fresh, s5_n[v], acc_n[v] + s5_n[v])),
             ]
-        with m.Else():
-            m.d.comb += [add_p.eq(x * s2_w), add_n.eq(0)]
-        new_p = Signal(signed(spec.ACC_WIDTH))
-        new_n = Signal(signed(spec.ACC_WIDTH))
+        m.d.comb += crd.addr.eq(ch_addr)
+        out = Signal(result)
         m.d.comb += [
-            new_p.eq(Mux(fresh, add_p, acc_p + add_p)),
-            new_n.eq(Mux(fresh, add_n, acc_n + add_n)),
-            crd.addr.eq(lcfg.chan_base + ch_cur),
+            out.p.eq(new_p), out.n.eq(new_n), out.chan.eq(crd.data),
+            out.i.eq(s5.i), out.j.eq(s5.j), out.first.eq(s5.first), out.last.eq(s5.lastw),
+            queue.w_en.eq(valid[6] & s5_last),
+            queue.w_data.eq(out),
         ]
-        result = lane_result_layout
-        m.d.comb += [
-            queue.w_en.eq(s2_valid & s2_last),
-            queue.w_data.eq(Cat(new_p, new_n, crd.data, s2_i, s2_j, s2_first, s2_lastw)),
-        ]
-        assert result.size == (2 * spec.ACC_WIDTH + spec.CHAN_WIDTH + 2 * spec.DIM_WIDTH + 2)
-        with m.If(s2_valid):
-            m.d.sync += [acc_p.eq(new_p), acc_n.eq(new_n), fresh.eq(s2_last)]
-            with m.If(s2_last):
-                m.d.sync += ch_cur.eq(Mux(s2_eol, 0, ch_cur + 1))
+        with m.If(valid[6]):
+            m.d.sync += [acc_p.eq(new_p), acc_n.eq(new_n), fresh.eq(s5_last)]
+            with m.If(s5_last):
+                m.d.sync += ch_addr.eq(Mux(s5.eol, lcfg.chan_base, ch_addr + 1))
 
         # --- Start ----------------------------------------------------------------------
         with m.If(self.start):
             m.d.sync += [
-                active.eq((lcfg.n_words != 0) & (lcfg.windows != 0)),
+                active.eq((lcfg.n_words != 0) & (lcfg.groups != 0)),
                 ptr.eq(lcfg.word_base),
-                left.eq(lcfg.windows),
+                last_ptr.eq(lcfg.word_base + lcfg.n_words - 1),
+                left.eq(lcfg.groups),
                 i.eq(lcfg.i0), j.eq(lcfg.j0), dy.eq(0), dx.eq(0),
                 y0.eq(lcfg.y0), x0.eq(lcfg.x0), row.eq(lcfg.row),
-                ch_cur.eq(0), fresh.eq(1),
+                ch_addr.eq(lcfg.chan_base), fresh.eq(1),
             ]
 
+        # Adds are counted for every column computed, padding included (x = 0 is added).
+        cols4 = metas[5].cols
+        n_cols = sum(cols4[v] for v in range(V))
         m.d.comb += [
-            self.busy.eq(active | s1_valid | s2_valid),
+            self.busy.eq(active | Cat(*valid).any()),
             self.count_word.eq(issue),
-            self.count_act_read.eq(s1_valid & inb),
-            self.count_add_plus.eq(s2_valid & Mux(ternary, s2_w > 0, s2_w != 0)),
-            self.count_add_minus.eq(s2_valid & ternary & (s2_w < 0)),
+            self.count_act_read.eq(self.act_en),
+            self.count_add_plus.eq(Mux(valid[5] & Mux(ternary, s4_w > 0, s4_w != 0),
+                                       n_cols, 0)),
+            self.count_add_minus.eq(Mux(valid[5] & ternary & (s4_w < 0), n_cols, 0)),
             self.count_stall.eq(active & ~room),
         ]
         return m

@@ -1,6 +1,6 @@
 """The layer engine: P lanes, one shared dual-scale epilogue, pooling and write-back."""
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory, ReadPort, WritePort
 from amaranth.lib.wiring import In, Out
@@ -72,13 +72,24 @@ class LayerEngine(wiring.Component):
         Cleared by ``start``.
     """
 
-    def __init__(self, *, lanes=_DEFAULT.lanes, lane_words=_DEFAULT.lane_words,
-                 act_depth=_DEFAULT.act_depth):
+    def __new__(cls, *, lanes=_DEFAULT.lanes, width=_DEFAULT.width,
+                lane_words=_DEFAULT.lane_words, act_depth=_DEFAULT.act_depth):
+        # Checked before the object exists: Amaranth reports an elaboratable that is
+        # created and never elaborated, refused ones included.
         spec.check_int("lanes", lanes, 1, 64)
+        if width not in spec.ENGINE_WIDTHS:
+            raise ValueError(f"width = {width!r} is not one of {spec.ENGINE_WIDTHS}")
         for name, value, hi in (("lane_words", lane_words, 1 << 16),
                                 ("act_depth", act_depth, 1 << spec.ACT_ADDR_WIDTH)):
             spec.check_int(name, value, 2, hi)
+        if act_depth % width:
+            raise ValueError(f"act_depth = {act_depth} is not a multiple of width = {width}")
+        return super().__new__(cls)
+
+    def __init__(self, *, lanes=_DEFAULT.lanes, width=_DEFAULT.width,
+                 lane_words=_DEFAULT.lane_words, act_depth=_DEFAULT.act_depth):
         self.lanes = lanes
+        self.width = width
         self.lane_words = lane_words
         self.act_depth = act_depth
         self.word_addr_width = (lane_words - 1).bit_length()
@@ -106,41 +117,52 @@ class LayerEngine(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cfg = self.cfg
-        addr_bits = (self.act_depth - 1).bit_length()
+        V = self.width
+        bits = (V - 1).bit_length()
+        bank_depth = self.act_depth // V
+        bank_bits = max((bank_depth - 1).bit_length(), 1)
 
         running = Signal()
 
-        # Activation memory: one copy per lane, each a simple dual-port block RAM (one
-        # write port shared by all copies, one read port for its lane), so every lane reads
-        # every cycle without conflicts. The host reads through lane 0's copy while the
-        # engine is idle.
-        wr_en = Signal()
-        wr_addr = Signal(addr_bits)
-        wr_data = Signal(signed(spec.ACT_WIDTH))
+        # Activation memory: one copy per lane, each V banks of one byte (byte a in bank
+        # a mod V, row a div V), each bank a simple dual-port block RAM: one write port
+        # shared by all copies, one read port for its lane. Every lane thus reads V
+        # consecutive bytes every cycle without conflicts. The host reads through lane 0's
+        # copy while the engine is idle.
+        bank_we = Signal(V)
+        bank_waddr = Signal(data.ArrayLayout(bank_bits, V))
+        bank_wdata = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
+        host_rot = Signal(max(bits, 1))
+        m.d.sync += host_rot.eq(self.act_r.addr[:bits] if bits else 0)
 
         lanes = []
         for k in range(self.lanes):
-            lane = Lane(words=self.lane_words)
+            lane = Lane(words=self.lane_words, width=V)
             m.submodules[f"lane{k}"] = lane
             lanes.append(lane)
-            copy = Memory(shape=signed(spec.ACT_WIDTH), depth=self.act_depth, init=[])
-            m.submodules[f"act{k}"] = copy
-            wp = copy.write_port()
-            rd = copy.read_port()
-            m.d.comb += [wp.en.eq(wr_en), wp.addr.eq(wr_addr), wp.data.eq(wr_data)]
+            host_bytes = []
+            for b in range(V):
+                bank = Memory(shape=signed(spec.ACT_WIDTH), depth=bank_depth, init=[])
+                m.submodules[f"act{k}_{b}"] = bank
+                wp = bank.write_port()
+                rd = bank.read_port()
+                m.d.comb += [wp.en.eq(bank_we[b]), wp.addr.eq(bank_waddr[b]),
+                             wp.data.eq(bank_wdata[b]), lane.act_data[b].eq(rd.data)]
+                if k == 0:
+                    host_sel = (self.act_r.addr[:bits] == b) if bits else 1
+                    m.d.comb += [
+                        rd.addr.eq(Mux(running, lane.act_addr[b], self.act_r.addr[bits:])),
+                        rd.en.eq(Mux(running, lane.act_en, self.act_r.en & host_sel)),
+                    ]
+                    host_bytes.append(rd.data)
+                else:
+                    m.d.comb += [rd.addr.eq(lane.act_addr[b]), rd.en.eq(lane.act_en)]
             if k == 0:
-                m.d.comb += [
-                    rd.addr.eq(Mux(running, lane.act_addr, self.act_r.addr)),
-                    rd.en.eq(Mux(running, lane.act_en, self.act_r.en)),
-                    self.act_r.data.eq(rd.data),
-                ]
-            else:
-                m.d.comb += [rd.addr.eq(lane.act_addr), rd.en.eq(lane.act_en)]
+                m.d.comb += self.act_r.data.eq(Array(host_bytes)[host_rot])
             m.d.comb += [
                 lane.cfg.eq(cfg),
                 lane.lane_cfg.eq(self.lane_cfg[k]),
                 lane.start.eq(self.start),
-                lane.act_data.eq(rd.data),
                 lane.word_addr.eq(self.weight_w.addr),
                 lane.word_data.eq(self.weight_w.data),
                 lane.word_en.eq(self.weight_w.en & (self.weight_w.lane == k)),
@@ -180,17 +202,31 @@ class LayerEngine(wiring.Component):
             for k, lane in enumerate(lanes):
                 with m.Case(k):
                     m.d.comb += chosen.eq(lane.o.payload)
-        m.d.comb += prd.addr.eq(cfg.param_base + chosen.chan)
 
-        # --- Epilogue: parameters arrive a cycle after the grant. ----------------------
-        e1_valid = Signal()
-        e1 = Signal.like(chosen)
-        e1_lane = Signal.like(grant)
-        m.d.sync += e1_valid.eq(granted)
+        # --- Epilogue: the granted result (e0), the parameter read (e1), the parameters as
+        # read (e2), the chunk sum (e3). A block RAM's output is registered before any logic
+        # uses it (ECP5 block RAMs take 5.8 ns from clock to data).
+        e0_valid = Signal()
+        e0 = Signal.like(chosen)
+        e0_lane = Signal.like(grant)
+        m.d.sync += e0_valid.eq(granted)
         with m.If(granted):   # an idle queue's output is whatever its memory holds
-            m.d.sync += [e1.eq(chosen), e1_lane.eq(grant)]
-        # A channel whose words are split among lanes (single-position layers) arrives in
-        # chunks: add them up here and send the sum on with the last one to arrive.
+            m.d.sync += [e0.eq(chosen), e0_lane.eq(grant)]
+        m.d.comb += prd.addr.eq(cfg.param_base + e0.chan)
+        e1_valid = Signal()
+        e1 = Signal.like(e0)
+        e1_lane = Signal.like(e0_lane)
+        m.d.sync += [e1_valid.eq(e0_valid), e1.eq(e0), e1_lane.eq(e0_lane)]
+        e2_valid = Signal()
+        e2 = Signal.like(e1)
+        e2_lane = Signal.like(e1_lane)
+        e2_param = Signal.like(prd.data)
+        m.d.sync += [e2_valid.eq(e1_valid), e2.eq(e1), e2_lane.eq(e1_lane),
+                     e2_param.eq(prd.data)]
+
+        # A channel whose words are split among lanes (single-position layers, column 0
+        # only) arrives in chunks: add them up here and send the sum on with the last one
+        # to arrive.
         part_layout = data.StructLayout({"p": signed(spec.ACC_WIDTH),
                                          "n": signed(spec.ACC_WIDTH),
                                          "seen": unsigned(spec.CHUNKS_WIDTH)})
@@ -202,71 +238,146 @@ class LayerEngine(wiring.Component):
         sum_p = Signal(signed(spec.ACC_WIDTH))
         sum_n = Signal(signed(spec.ACC_WIDTH))
         m.d.comb += [
-            part_rd.addr.eq(e1.chan),
-            final.eq(part_rd.data.seen + 1 >= prd.data.chunks),
-            sum_p.eq(part_rd.data.p + e1.p),
-            sum_n.eq(part_rd.data.n + e1.n),
-            part_wr.addr.eq(e1.chan),
-            part_wr.en.eq(e1_valid),
+            part_rd.addr.eq(e2.chan),
+            final.eq(part_rd.data.seen + 1 >= e2_param.chunks),
+            sum_p.eq(part_rd.data.p + e2.p[0]),
+            sum_n.eq(part_rd.data.n + e2.n[0]),
+            part_wr.addr.eq(e2.chan),
+            part_wr.en.eq(e2_valid),
             part_wr.data.p.eq(Mux(final, 0, sum_p)),
             part_wr.data.n.eq(Mux(final, 0, sum_n)),
             part_wr.data.seen.eq(Mux(final, 0, part_rd.data.seen + 1)),
         ]
+        e3_valid = Signal()
+        e3 = Signal.like(e2)
+        e3_lane = Signal.like(e2_lane)
+        e3_param = Signal.like(e2_param)
+        m.d.sync += [e3_valid.eq(e2_valid & final), e3.eq(e2), e3_lane.eq(e2_lane),
+                     e3_param.eq(e2_param), e3.p[0].eq(sum_p), e3.n[0].eq(sum_n)]
 
-        m.submodules.epilogue = epi = DualScaleUnit()
-        m.d.comb += [
-            epi.i.valid.eq(e1_valid & final),
-            epi.i.payload.p.eq(sum_p),
-            epi.i.payload.n.eq(sum_n),
-            epi.i.payload.m_r.eq(prd.data.m_r),
-            epi.i.payload.m_l.eq(prd.data.m_l),
-            epi.i.payload.bias.eq(prd.data.bias),
-            epi.i.payload.shift.eq(prd.data.shift),
-            epi.i.payload.act.eq(cfg.act),
-            epi.i.payload.slope.eq(cfg.slope),
-            epi.o.ready.eq(1),
-        ]
-        # The unit never stalls (its output is always taken), so the result's channel and
-        # position keep pace with it in a plain delay line.
-        meta_valid, meta, meta_lane = e1_valid & final, e1, e1_lane
-        in_flight = [e1_valid]
-        for k in range(DualScaleUnit.LATENCY):
+        # V dual-scale units side by side, one per column: one result a cycle each.
+        units = []
+        for v in range(V):
+            unit = DualScaleUnit()
+            m.submodules[f"epilogue{v}"] = unit
+            units.append(unit)
+            m.d.comb += [
+                unit.i.valid.eq(e3_valid),
+                unit.i.payload.p.eq(e3.p[v]),
+                unit.i.payload.n.eq(e3.n[v]),
+                unit.i.payload.m_r.eq(e3_param.m_r),
+                unit.i.payload.m_l.eq(e3_param.m_l),
+                unit.i.payload.bias.eq(e3_param.bias),
+                unit.i.payload.shift.eq(e3_param.shift),
+                unit.i.payload.act.eq(cfg.act),
+                unit.i.payload.slope.eq(cfg.slope),
+                unit.o.ready.eq(1),
+            ]
+        # The units never stall (their output is always taken), so the result's channel
+        # and position keep pace with them in a plain delay line, one stage longer than
+        # the units (which registers the pooled columns below), in which the output
+        # address is computed: products in the first register, their sum in the second.
+        assert DualScaleUnit.LATENCY >= 2
+        plane = Signal(2 * spec.DIM_WIDTH)
+        m.d.sync += plane.eq(cfg.out_h * cfg.out_w)    # cfg is stable while running
+        chan_off = Signal(spec.ACT_ADDR_WIDTH)
+        row_off = Signal(spec.ACT_ADDR_WIDTH)
+        meta_valid, meta, meta_lane = e3_valid, e3, e3_lane
+        in_flight = [e0_valid, e1_valid, e2_valid, e3_valid]
+        addr = None
+        line = []
+        for k in range(DualScaleUnit.LATENCY + 1):
             nv = Signal(name=f"d{k}_valid")
-            nm = Signal.like(e1, name=f"d{k}")
-            nl = Signal.like(e1_lane, name=f"d{k}_lane")
+            nm = Signal.like(e3, name=f"d{k}")
+            nl = Signal.like(e3_lane, name=f"d{k}_lane")
             m.d.sync += [nv.eq(meta_valid), nm.eq(meta), nl.eq(meta_lane)]
+            if k == 0:
+                m.d.sync += [chan_off.eq(meta.chan * plane), row_off.eq(meta.i * cfg.out_w)]
+            else:
+                nxt = Signal(spec.ACT_ADDR_WIDTH, name=f"d{k}_addr")
+                m.d.sync += nxt.eq(cfg.out_base + chan_off + row_off + meta.j
+                                   if addr is None else addr)
+                addr = nxt
             meta_valid, meta, meta_lane = nv, nm, nl
+            line.append((nv, nm, nl))
             in_flight.append(nv)
-        wb_valid, wb, wb_lane = meta_valid, meta, meta_lane
+        out_addr = addr
+        wb_valid, wb, wb_lane = line[-1]
 
         # --- Pooling and write-back. --------------------------------------------------
-        # A running maximum per lane and channel: lanes may share a channel (each with its
-        # own run of windows), but one lane finishes a window before starting the next.
-        m.submodules.pool = pool = Memory(shape=signed(spec.ACT_WIDTH),
+        # Column u of a group (pooled column wb.j + u): the units' results pairwise
+        # maximised across a 2-wide window (wide), or unit 0's (narrow), registered. A
+        # running maximum per lane, channel and column across the group's steps: lanes may
+        # share a channel (each with its own run of groups), but one lane finishes a group
+        # before starting the next.
+        narrow = cfg.narrow | (V == 1)
+        ys = [unit.o.payload for unit in units]
+        z = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
+        for u in range(V):
+            pair = (ys[min(2 * u, V - 1)], ys[min(2 * u + 1, V - 1)])
+            paired = Mux(pair[1] > pair[0], pair[1], pair[0])
+            m.d.sync += z[u].eq(Mux(narrow, ys[0] if u == 0 else 0,
+                                    Mux(cfg.pool_w, paired, ys[u])))
+        span = Mux(narrow, 1, Mux(cfg.pool_w, V // 2, V))
+        # The running maxima live in a block RAM, read two stages ahead of the write-back
+        # (the address from the delay line) and registered as read, and written a cycle
+        # after it from registers: no logic sits between a block RAM and a register. The
+        # two writes not yet in the memory when an item's read was made are forwarded,
+        # the comparisons of their keys made a cycle ahead.
+        m.submodules.pool = pool = Memory(shape=data.ArrayLayout(signed(spec.ACT_WIDTH), V),
                                           depth=spec.MAX_CHANNELS * self.lanes, init=[])
         pool_wr = pool.write_port()
-        pool_rd = pool.read_port(domain="comb")
-        y = epi.o.payload
-        best = Signal(signed(spec.ACT_WIDTH))
-        m.d.comb += [
-            pool_rd.addr.eq(Cat(wb.chan, wb_lane)),
-            best.eq(Mux(wb.first | (y > pool_rd.data), y, pool_rd.data)),
-            pool_wr.addr.eq(Cat(wb.chan, wb_lane)),
-            pool_wr.data.eq(best),
-            pool_wr.en.eq(wb_valid),
+        pool_rd = pool.read_port(transparent_for=(pool_wr,))
+        _, ahead, ahead_lane = line[-3]
+        _, nxt, nxt_lane = line[-2]
+        wb_key, nxt_key = Cat(wb.chan, wb_lane), Cat(nxt.chan, nxt_lane)
+        pool_q = Signal.like(pool_rd.data)
+        m.d.sync += pool_q.eq(pool_rd.data)
+        best = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
+        p1_valid, p2_valid = Signal(), Signal()       # the write-backs one and two ago
+        p1_key, p2_key = Signal.like(wb_key), Signal.like(wb_key)
+        p1_best, p2_best = Signal.like(best), Signal.like(best)
+        same1, same2 = Signal(), Signal()
+        m.d.sync += [
+            p1_valid.eq(wb_valid), p1_key.eq(wb_key), p1_best.eq(best),
+            p2_valid.eq(p1_valid), p2_key.eq(p1_key), p2_best.eq(p1_best),
+            same1.eq(wb_valid & (nxt_key == wb_key)),
+            same2.eq(p1_valid & (nxt_key == p1_key)),
         ]
-        plane = Signal(2 * spec.DIM_WIDTH)
-        out_addr = Signal(spec.ACT_ADDR_WIDTH)
+        held = Signal.like(best)
+        m.d.comb += held.eq(Mux(same1, p1_best, Mux(same2, p2_best, pool_q)))
+        for u in range(V):
+            m.d.comb += best[u].eq(Mux(wb.first | (z[u] > held[u]), z[u], held[u]))
         m.d.comb += [
-            plane.eq(cfg.out_h * cfg.out_w),
-            out_addr.eq(cfg.out_base + wb.chan * plane + wb.i * cfg.out_w + wb.j),
+            pool_rd.addr.eq(Cat(ahead.chan, ahead_lane)),
+            pool_wr.addr.eq(p1_key),
+            pool_wr.data.eq(p1_best),
+            pool_wr.en.eq(p1_valid),
         ]
-        wb_write = wb_valid & wb.last
-        m.d.comb += [
-            wr_en.eq(wb_write | self.act_w.en),
-            wr_addr.eq(Mux(wb_write, out_addr, self.act_w.addr)[:addr_bits]),
-            wr_data.eq(Mux(wb_write, best, self.act_w.data)),
-        ]
+        # The write: the group's columns that exist, at out_addr + u.
+        w_valid = Signal()
+        w_mask = Signal(V)
+        w_addr = Signal(spec.ACT_ADDR_WIDTH)
+        w_data = Signal.like(best)
+        m.d.sync += [w_valid.eq(wb_valid & wb.last), w_addr.eq(out_addr), w_data.eq(best)]
+        for u in range(V):
+            m.d.sync += w_mask[u].eq((u < span) & (wb.j + u < cfg.out_w))
+        in_flight.append(w_valid)
+
+        # Byte out_addr + u goes to bank (out_addr + u) mod V, row (out_addr + u) div V.
+        w_lo = w_addr[:bits] if bits else 0
+        w_hi = w_addr[bits:]
+        w_cols = Array(w_data[u] for u in range(V))
+        w_on = Array(w_mask[u] for u in range(V))
+        for b in range(V):
+            u = (b - w_lo)[:bits] if bits else 0
+            engine_we = w_valid & w_on[u]
+            host_we = self.act_w.en & ((self.act_w.addr[:bits] == b) if bits else 1)
+            m.d.comb += [
+                bank_we[b].eq(engine_we | host_we),
+                bank_waddr[b].eq(Mux(w_valid, w_hi + (b < w_lo), self.act_w.addr[bits:])),
+                bank_wdata[b].eq(Mux(w_valid, w_cols[u], self.act_w.data)),
+            ]
 
         # --- Busy and counters. -------------------------------------------------------
         pending = Cat(*(lane.busy | lane.o.valid for lane in lanes)).any()
@@ -277,15 +388,20 @@ class LayerEngine(wiring.Component):
             m.d.sync += running.eq(0)
         m.d.comb += self.busy.eq(running)
 
-        strobes = {
-            "busy_cycles": running,
+        # The sums over lanes are registered before they are counted: every event happens
+        # at least a cycle before busy falls, so the counters are complete when it does.
+        events = {
             "adds_plus": _popcount([lane.count_add_plus for lane in lanes]),
             "adds_minus": _popcount([lane.count_add_minus for lane in lanes]),
             "weight_words": _popcount([lane.count_word for lane in lanes]),
             "act_reads": _popcount([lane.count_act_read for lane in lanes]),
-            "act_writes": wb_write,
+            "act_writes": Mux(w_valid, _popcount([w_mask[u] for u in range(V)]), 0),
             "lane_stall_cycles": _popcount([lane.count_stall for lane in lanes]),
         }
+        strobes = {"busy_cycles": running}
+        for name, value in events.items():
+            strobes[name] = Signal.like(value, name=f"{name}_event")
+            m.d.sync += strobes[name].eq(value)
         for name in spec.ENGINE_COUNTERS:
             counter = getattr(self.counters, name)
             with m.If(self.start):

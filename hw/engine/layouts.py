@@ -27,13 +27,15 @@ def lane_config_layout(word_addr_width):
     return fields_layout(spec.lane_config_fields(word_addr_width))
 
 
-#: A lane's finished output value, on its way to the shared epilogue.
-lane_result_layout = data.StructLayout({
-    "p": signed(spec.ACC_WIDTH),
-    "n": signed(spec.ACC_WIDTH),
-    "chan": unsigned(spec.CHAN_WIDTH),
-    "i": unsigned(spec.DIM_WIDTH),
-    "j": unsigned(spec.DIM_WIDTH),
-    "first": unsigned(1),       # first position of its pooling window
-    "last": unsigned(1),        # last position of its pooling window: write the result
-})
+def lane_result_layout(width):
+    """A lane's finished output values, the ``width`` columns of one step, on their way to
+    the shared epilogue."""
+    return data.StructLayout({
+        "p": data.ArrayLayout(signed(spec.ACC_WIDTH), width),
+        "n": data.ArrayLayout(signed(spec.ACC_WIDTH), width),
+        "chan": unsigned(spec.CHAN_WIDTH),
+        "i": unsigned(spec.DIM_WIDTH),      # pooled row
+        "j": unsigned(spec.DIM_WIDTH),      # the group's first pooled column
+        "first": unsigned(1),       # first step of its group: start the running maximum
+        "last": unsigned(1),        # last step of its group: write the results
+    })

@@ -4,8 +4,10 @@
 
     attq-fpga compile MODEL.pt -o model.attq [--calibration max|percentile]
         [--percentile 99.99] [--calibration-samples 512] [--data PATH] [--seed 0]
-        [--lanes P]
+        [--lanes P] [--width V]
 """
+
+from .. import spec
 
 __all__ = ["register", "run"]
 
@@ -28,7 +30,13 @@ def register(subparsers):
     p.add_argument("--data", help="data file/folder of the model's data set (ESR, HITS)")
     p.add_argument("--seed", type=int, default=0, help="calibration sample seed (default 0)")
     p.add_argument("--lanes", type=int, default=None,
-                   help="also report engine cycles for this many lanes (cycle model)")
+                   help="compile for an engine of this many lanes: report its cycles (cycle "
+                        "model) and record it in the program, so that a device of another "
+                        "P or V refuses it (default: any engine)")
+    p.add_argument("--width", type=int, default=None, choices=spec.ENGINE_WIDTHS,
+                   help="the engine's positions per weight word V, for the counts, cycles "
+                        "and (with --lanes) the recorded engine (default: the Arty "
+                        "A7-35T's)")
     p.set_defaults(func=run)
 
 
@@ -37,6 +45,7 @@ def run(args):
     import torch
 
     from ..errors import InputError
+    from ..mapping.boards import board_config
     from ..mapping.counts import program_counts
     from ..mapping.cycle_model import program_cycles
     from ..power.estimate import program_energy
@@ -47,19 +56,25 @@ def run(args):
     if args.calibration_samples < 1:
         raise InputError(f"--calibration-samples: expected >= 1, got "
                          f"{args.calibration_samples}")
+    if args.lanes is not None and not 1 <= args.lanes <= 64:
+        raise InputError(f"--lanes: expected 1 to 64, got {args.lanes}")
     prog, _, _ = compile_saved(args.model, data_path=args.data, calibration=args.calibration,
                                percentile=args.percentile,
                                n_calibration=args.calibration_samples, seed=args.seed)
+    width = args.width if args.width is not None else board_config().width
+    if args.lanes is not None:
+        prog.meta["engine"] = {"lanes": args.lanes, "width": width}
     digest = save(prog, args.out)
     print(prog.summary())
-    for c in program_counts(prog):
+    print(f"engine counts at V = {width}:")
+    for c in program_counts(prog, width):
         print(f"  {c.name:10s} adds {c.adds_plus}+{c.adds_minus}  weight words "
               f"{c.weight_words}  act reads {c.act_reads}  act writes {c.act_writes}")
     e = program_energy(prog)
     print(f"EC_T (Eq. 3, estimated from the program): {e['ec_t_j']:.4e} J "
           f"({e['mult_adds']} mult-adds, {e['transfers']} transfers)")
     try:
-        cycles = program_cycles(prog, args.lanes) if args.lanes is not None else None
+        cycles = program_cycles(prog, args.lanes, width) if args.lanes is not None else None
     except ValueError as exc:
         print(f"engine cycles at P = {args.lanes}: not available ({exc})")
         cycles = None
@@ -67,7 +82,7 @@ def run(args):
         try:
             busy = sum(int(c["busy_cycles"]) for c in cycles)
             bound = sum(int(c["bound"]) for c in cycles)
-            print(f"engine cycles at P = {args.lanes} (sw.mapping.cycle_model): {busy} "
+            print(f"engine cycles at P = {args.lanes}, V = {width} (sw.mapping.cycle_model): {busy} "
                   f"(bound {bound}): " + ", ".join(f"{c['name']} {c['busy_cycles']}"
                                                    for c in cycles))
         except (TypeError, KeyError):

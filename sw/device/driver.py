@@ -263,6 +263,13 @@ class Driver:
                                 f"{hello['format_version']}, the program and this software "
                                 f"use version {spec.FORMAT_VERSION}: rebuild the bitstream "
                                 f"or the program")
+            target = program.engine_target
+            if target is not None and target != (hello["lanes"], hello["width"]):
+                problems.append(f"the program was compiled for an engine of P = {target[0]} "
+                                f"lanes of V = {target[1]} positions a word; the device has "
+                                f"P = {hello['lanes']}, V = {hello['width']} (compile it "
+                                f"again with --lanes {hello['lanes']} --width "
+                                f"{hello['width']}, or without --lanes for any engine)")
             for bit, layer in required_caps(program).items():
                 if not hello["caps"] & bit:
                     problems.append(f"no {bit.name} capability (layer {layer!r} needs it)")

@@ -15,7 +15,8 @@ DEVICE_FORMS = ("golden", "serial:///dev/ttyUSB1", "socket://HOST:PORT", "sim")
 def default_sizes():
     """Engine sizes, clock and baud of the default board (:data:`sw.mapping.boards.DEFAULT_BOARD`)."""
     cfg = board_config()
-    return {"lanes": cfg.lanes, "lane_words": cfg.lane_words, "act_depth": cfg.act_depth,
+    return {"lanes": cfg.lanes, "width": cfg.width, "lane_words": cfg.lane_words,
+            "act_depth": cfg.act_depth,
             "config_depth": cfg.config_depth, "clk_hz": cfg.clk_hz, "baud": cfg.baud}
 
 

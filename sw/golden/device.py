@@ -17,21 +17,26 @@ What it holds and does
   (``count = 0`` runs none: 0 cycles, the counters cleared). For
   each it decodes the register image (:data:`~sw.spec.LAYER_CONFIG_FIELDS`,
   :func:`~sw.spec.lane_config_fields`) and walks every lane as the engine does: the lane's
-  pooling windows from ``(i0, j0)`` in row-major order, each window's positions with the
-  column innermost, and per position the lane's words from ``word_base``; a word reads
-  ``in_base + row + x0 + off`` unless ``(y0 + ky, x0 + kx)`` falls outside the ``h x w`` map
-  (then x = 0, no read); ternary words add x into P (w > 0) or N (w < 0), dense words add
-  ``x * w`` into P; a word with ``last`` set ends a channel, whose number is the lane's
-  channel table entry ``chan_base + k`` for the lane's k-th channel of the position. A
-  channel split into ``chunks`` (its parameter word) has its partial sums added first. The
-  dual-scale epilogue (:func:`sw.golden.dual_scale.dual_scale`) with the parameter word at
+  column groups from ``(i0, j0)`` in row-major order (``V / (1+pool_w)`` pooled columns a
+  group on a wide layer, one on a narrow one, ``cfg.narrow``), each group's steps (window
+  rows, then, narrow, window columns) and per step the lane's words from ``word_base``, each
+  for the step's V consecutive output columns (wide) or its one (narrow), those past
+  ``out_w`` not computed. A word reads ``in_base + row + x0 + off`` (plus the column, wide)
+  unless ``(y0 + ky, x0 + kx)`` falls outside the ``h x w`` map or the word is a weightless
+  channel's placeholder (``w = 0``) (then x = 0, no read);
+  ternary words add x into P (w > 0) or N (w < 0), dense words add ``x * w`` into P; a word
+  with ``last`` set ends a channel, whose number is the lane's channel table entry
+  ``chan_base + k`` for the lane's k-th channel of the step. A channel split into
+  ``chunks`` (its parameter word) has its partial sums added first. The dual-scale epilogue
+  (:func:`sw.golden.dual_scale.dual_scale`) with the parameter word at
   ``param_base + channel``, then the maximum over the pooling window, is written at
   ``out_base + channel*out_h*out_w + i*out_w + j``.
 * Cycles and the counters: ``busy_cycles`` and ``lane_stall_cycles`` from the cycle model
   (:func:`sw.mapping.cycle_model.layer_cycles`, the engine's control cycle by cycle, never
   stalled from outside), the others counted while walking (``adds_plus``: ternary words with
   w > 0 / dense words with w != 0, padding included; ``adds_minus``: ternary w < 0;
-  ``weight_words``; ``act_reads``: reads inside the map; ``act_writes``: outputs written).
+  ``weight_words``: one a word and step; ``act_reads``: one a word and step with a column
+  inside the map (one wide read serves them all); ``act_writes``: outputs written).
   A RUN's cycles are ``sum(busy_cycles + config_words + SEQUENCER_LAYER_OVERHEAD)``
   (:data:`sw.spec.SEQUENCER_LAYER_OVERHEAD`): the sequencer loads each layer's
   configuration words, one a cycle, starts it and sees it end.
@@ -92,8 +97,9 @@ class GoldenDevice:
 
     Parameters
     ----------
-    lanes, lane_words, act_depth : int
-        The engine's size (``sw.mapping.boards.BOARDS``).
+    lanes, lane_words, act_depth, width : int
+        The engine's size (``sw.mapping.boards.BOARDS``); ``width`` is V, the output
+        positions one weight word serves.
     chan_depth : int
         Channel-table entries per lane.
     param_depth : int
@@ -118,11 +124,14 @@ class GoldenDevice:
     """
 
     def __init__(self, lanes=_DEFAULT.lanes, lane_words=_DEFAULT.lane_words,
-                 act_depth=_DEFAULT.act_depth, *,
+                 act_depth=_DEFAULT.act_depth, *, width=_DEFAULT.width,
                  chan_depth=spec.MAX_CHANNELS, param_depth=1 << spec.PARAM_ADDR_WIDTH,
                  config_depth=_DEFAULT.config_depth, clk_hz=_DEFAULT.clk_hz, baud=_DEFAULT.baud,
                  board=Board.GOLDEN, caps=GOLDEN_CAPS, timeout=None):
         spec.check_int("lanes", lanes, 1, 255)
+        if width not in spec.ENGINE_WIDTHS:
+            raise ValueError(f"width = {width!r} is not one of {spec.ENGINE_WIDTHS}")
+        self.width = width
         spec.check_int("lane_words", lane_words, 2, 1 << 16)
         spec.check_int("act_depth", act_depth, 1, 1 << spec.ACT_ADDR_WIDTH)
         spec.check_int("chan_depth", chan_depth, 1, spec.MAX_CHANNELS)
@@ -204,7 +213,8 @@ class GoldenDevice:
         """The HELLO fields (:data:`~sw.spec.HELLO_FIELDS`) this device announces."""
         return {"magic": spec.LINK_MAGIC, "link_version": spec.LINK_VERSION,
                 "format_version": spec.FORMAT_VERSION, "board": int(self.board),
-                "caps": self.caps, "lanes": self.lanes, "lane_words": self.lane_words,
+                "caps": self.caps, "lanes": self.lanes, "width": self.width,
+                "lane_words": self.lane_words,
                 "act_depth": self.act_depth, "chan_depth": self.chan_depth,
                 "param_depth": self.param_depth, "config_depth": self.config_depth,
                 "config_words": self.config_words, "max_payload": spec.LINK_MAX_PAYLOAD,
@@ -345,7 +355,7 @@ class GoldenDevice:
         for k in range(self.lanes):
             lcfg = spec.unpack_fields(lane_fields, image >> (offset + k * width))
             words = None
-            if lcfg["n_words"] and lcfg["windows"]:
+            if lcfg["n_words"] and lcfg["groups"]:
                 lo, n = lcfg["word_base"], lcfg["n_words"]
                 if lo + n > self.lane_words:
                     raise _BadArgs(f"layer {index} lane {k}: words [{lo}, {lo + n}) past "
@@ -377,27 +387,50 @@ class GoldenDevice:
             offset += width
         return out
 
-    def _positions(self, cfg, lcfg):
-        """Each position the lane computes: (y0, x0, row, i, j, first, last_in_window)."""
+    def _group_shape(self, cfg):
+        """``(wide, span, columns, dx_steps)`` of the layer's column groups."""
+        qw = cfg["pool_w"] + 1
+        wide = self.width > 1 and not cfg["narrow"]
+        if wide:
+            return True, self.width // qw, self.width, 1
+        return False, 1, 1, qw
+
+    def _columns(self, cfg, lcfg):
+        """Each output column the lane computes, step by step: (step, y0, x0, row, i, j,
+        first, last, valid), ``j`` the pooled column it belongs to, ``first``/``last``
+        whether it starts/ends its pooling window's running maximum."""
         qh, qw = cfg["pool_h"] + 1, cfg["pool_w"] + 1
         sh, sw = cfg["stride_h"], cfg["stride_w"]
         out_w = max(cfg["out_w"], 1)
-        start = lcfg["i0"] * out_w + lcfg["j0"]
-        win = start + np.arange(lcfg["windows"])
-        i, j = np.divmod(win, out_w)
-        dy, dx = np.divmod(np.arange(qh * qw), qw)
-        i, j = np.repeat(i, qh * qw), np.repeat(j, qh * qw)
-        dy, dx = np.tile(dy, len(win)), np.tile(dx, len(win))
-        oy, ox = i * qh + dy, j * qw + dx
+        wide, span, cols, dxs = self._group_shape(cfg)
+        row_groups = -(-out_w // span)
+        start = lcfg["i0"] * row_groups + lcfg["j0"] // span
+        g = start + np.arange(lcfg["groups"])
+        gi, gj = g // row_groups, (g % row_groups) * span
+        # Steps: groups, then window rows dy, then (narrow) window columns dx.
+        dy, dx = np.divmod(np.arange(qh * dxs), dxs)
+        nstep = len(g) * qh * dxs
+        i, j = np.repeat(gi, qh * dxs), np.repeat(gj, qh * dxs)
+        dy, dx = np.tile(dy, len(g)), np.tile(dx, len(g))
+        step_first = (dy == 0) & (dx == 0)
+        step_last = (dy == qh - 1) & (dx == dxs - 1)
+        v = np.arange(cols)
+        rep = (lambda a: np.repeat(a, cols))
+        step, i, j, dy, dx = rep(np.arange(nstep)), rep(i), rep(j), rep(dy), rep(dx)
+        vv = np.tile(v, nstep)
+        oy = i * qh + dy
+        ox = j * qw + dx + vv
+        jw = j + (vv // qw if wide else 0)
+        valid = jw < out_w
+        first = rep(step_first) & ((vv % qw == 0) if wide else True)
+        last = rep(step_last) & ((vv % qw == qw - 1) if wide else True)
         oy0, ox0 = lcfg["i0"] * qh, lcfg["j0"] * qw
-        # The lane is given its first position's (y0, x0, row) and steps them by strides;
-        # each new row of windows starts again at x0 = -pad_w.
+        # The lane is given its first step's (y0, x0, row) and steps them by strides;
+        # each new row of groups starts again at x0 = -pad_w.
         y0 = lcfg["y0"] + (oy - oy0) * sh
         row = lcfg["row"] + (oy - oy0) * cfg["row_step"]
         x0 = np.where(i == lcfg["i0"], lcfg["x0"] + (ox - ox0) * sw, -cfg["pad_w"] + ox * sw)
-        first = (dy == 0) & (dx == 0)
-        last = (dy == qh - 1) & (dx == qw - 1)
-        return y0, x0, row, i, j, first, last
+        return step, y0, x0, row, i, jw, first, last, valid
 
     def _param(self, addr):
         return spec.unpack_fields(spec.PARAM_WORD_FIELDS, self.params[addr])
@@ -410,10 +443,14 @@ class GoldenDevice:
         for k, (lcfg, words) in enumerate(lanes):
             if words is None:
                 continue
-            y0, x0, row, i, j, first, last = self._positions(cfg, lcfg)
+            step, y0, x0, row, i, j, first, last, valid = self._columns(cfg, lcfg)
+            nsteps = int(step[-1]) + 1 if len(step) else 0
+            step, y0, x0, row, i, j, first, last = (a[valid] for a in
+                                                     (step, y0, x0, row, i, j, first, last))
             yy = y0[:, None] + words["ky"][None, :]
             xx = x0[:, None] + words["kx"][None, :]
-            inside = (yy >= 0) & (yy < cfg["h"]) & (xx >= 0) & (xx < cfg["w"])
+            inside = ((yy >= 0) & (yy < cfg["h"]) & (xx >= 0) & (xx < cfg["w"])
+                      & (words["w"][None, :] != 0))
             addr = (cfg["in_base"] + row[:, None] + x0[:, None] + words["off"][None, :]) \
                 & ((1 << spec.ACT_ADDR_WIDTH) - 1)
             in_mem = addr < self.act_depth
@@ -428,19 +465,22 @@ class GoldenDevice:
             starts = np.concatenate([[0], ends[:-1] + 1])
             p = np.add.reduceat(p_terms, starts, axis=1)
             n = np.add.reduceat(n_terms, starts, axis=1)
-            npos, ngroups = p.shape
-            chan = np.broadcast_to(words["chan"][None, :], (npos, ngroups))
+            ncols, ngroups = p.shape
+            chan = np.broadcast_to(words["chan"][None, :], (ncols, ngroups))
             rep = (lambda a: np.repeat(a, ngroups))
             results.append((k, chan.reshape(-1), rep(i), rep(j), rep(first), rep(last),
                             p.reshape(-1), n.reshape(-1)))
             nw = len(words["w"])
-            counts["weight_words"] += npos * nw
+            counts["weight_words"] += nsteps * nw
             if ternary:
-                counts["adds_plus"] += npos * int((words["w"] > 0).sum())
-                counts["adds_minus"] += npos * int((words["w"] < 0).sum())
+                counts["adds_plus"] += ncols * int((words["w"] > 0).sum())
+                counts["adds_minus"] += ncols * int((words["w"] < 0).sum())
             else:
-                counts["adds_plus"] += npos * int((words["w"] != 0).sum())
-            counts["act_reads"] += int(inside.sum())
+                counts["adds_plus"] += ncols * int((words["w"] != 0).sum())
+            # One wide read a step and word serves all its columns inside the map.
+            read = np.zeros((nsteps, nw), bool)
+            np.logical_or.at(read, step, inside)
+            counts["act_reads"] += int(read.sum())
         counts["act_writes"] = self._epilogue_and_write(cfg, results)
         model = self._cycles(cfg, lanes)
         counts["busy_cycles"] = model["busy_cycles"]
@@ -483,14 +523,15 @@ class GoldenDevice:
                                 for f in ("m_r", "m_l", "bias", "shift")),
                               act=cfg["act"], slope=cfg["slope"], channels=len(chan))
         y = dual_scale(p, n, prm).astype(np.int64)
-        # Max pooling: a running maximum per (lane, channel), restarted by a window's first
-        # position and written by its last.
+        # Max pooling: a running maximum per (lane, channel, pooled column), restarted by
+        # its window's first column and written by its last.
         plane = cfg["out_h"] * cfg["out_w"]
         addrs = ((cfg["out_base"] + chan * plane + i * cfg["out_w"] + j)
                  & ((1 << spec.ACT_ADDR_WIDTH) - 1)).tolist()
         best = {}
         writes = 0
-        for key, v, f, is_last, addr in zip(zip(lane.tolist(), chan.tolist()), y.tolist(),
+        for key, v, f, is_last, addr in zip(zip(lane.tolist(), chan.tolist(), j.tolist()),
+                                            y.tolist(),
                                             first.tolist(), last.tolist(), addrs):
             best[key] = v if f or key not in best else max(best[key], v)
             if is_last:
@@ -501,15 +542,16 @@ class GoldenDevice:
 
     def _cycles(self, cfg, lanes):
         """The cycle model's count for the layer (the same for any data: cached)."""
-        flags, positions = [], []
+        flags, steps = [], []
+        _, _, _, dxs = self._group_shape(cfg)
         for lcfg, words in lanes:
             if words is None:
                 flags.append([])
-                positions.append(0)
+                steps.append(0)
             else:
                 flags.append([bool(v) for v in words["last"]])
-                positions.append(lcfg["windows"] * (cfg["pool_h"] + 1) * (cfg["pool_w"] + 1))
-        key = (tuple(tuple(f) for f in flags), tuple(positions))
+                steps.append(lcfg["groups"] * (cfg["pool_h"] + 1) * dxs)
+        key = (tuple(tuple(f) for f in flags), tuple(steps))
         if key not in self._cycle_cache:
-            self._cycle_cache[key] = layer_cycles(flags, positions)
+            self._cycle_cache[key] = layer_cycles(flags, steps)
         return self._cycle_cache[key]

@@ -29,12 +29,16 @@ import warnings
 import numpy as np
 
 from ..mapping.counts import program_counts
+from ..mapping.boards import board_config
 from ..mapping.cycle_model import program_cycles
 from ..program.ir import EngineLayer
 from ..program.host_ops import run_host_op
 from .dual_scale import dual_scale
 
 __all__ = ["ExecutionResult", "layer_accumulators", "run_layer", "pool_max", "execute"]
+
+#: V when none is given: the default board's engine.
+_DEFAULT_WIDTH = board_config().width
 
 #: Elements of the gathered input block per chunk (bounds memory to ~64 MB in float64).
 _CHUNK_ELEMENTS = 8_000_000
@@ -162,7 +166,8 @@ def run_layer(layer, x):
     return np.ascontiguousarray(y, dtype=np.int8)
 
 
-def execute(program, x, *, lanes=None, batch_size=1024, progress=False):
+def execute(program, x, *, lanes=None, width=_DEFAULT_WIDTH, batch_size=1024,
+            progress=False):
     """Run ``program`` on a batch of float inputs ``x`` ``[B, *program.input_shape]``.
 
     Parameters
@@ -171,6 +176,8 @@ def execute(program, x, *, lanes=None, batch_size=1024, progress=False):
     x : array_like
     lanes : int, optional
         Lane count for the cycle report (:func:`sw.mapping.cycle_model.program_cycles`).
+    width : int
+        The engine's V, for the counts and cycles (default: the default board's).
     batch_size : int
         Inputs processed together (memory only; results do not depend on it).
     progress : bool
@@ -205,10 +212,10 @@ def execute(program, x, *, lanes=None, batch_size=1024, progress=False):
     cycles = None
     try:
         if lanes is not None:
-            cycles = program_cycles(program, lanes)
+            cycles = program_cycles(program, lanes, width)
     except ValueError as exc:
         # The program is valid under the contract but does not fit this engine build.
         warnings.warn(f"no cycle count: {exc}", stacklevel=2)
         cycles = None
     return ExecutionResult(output=output, int_output=int_output,
-                           counts=program_counts(program), cycles=cycles)
+                           counts=program_counts(program, width), cycles=cycles)

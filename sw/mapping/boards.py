@@ -5,7 +5,7 @@ so a size is written once.
 
 The Arty A7's FT2232H makes 12 MBd / n exactly, and 100 MHz / 4 MBd = 25 clock cycles a
 bit, so 4 MBd is exact at both ends. The ULX3S's FT231X makes 3 MBd / n: 1 MBd is exact
-there and 25 cycles of its 25 MHz clock.
+there and 100 cycles of its 100 MHz clock (the PLL's, from the board's 25 MHz oscillator).
 """
 
 import dataclasses
@@ -27,8 +27,9 @@ class BoardConfig:
         What the device names itself in its HELLO.
     clk_hz, baud : int
         ``clk_hz`` must be a whole multiple of ``baud``.
-    lanes, lane_words, act_depth : int
-        The engine's size (:class:`hw.engine.layer_engine.LayerEngine`).
+    lanes, width, lane_words, act_depth : int
+        The engine's size (:class:`hw.engine.layer_engine.LayerEngine`): P lanes, each
+        computing V = ``width`` output positions per weight word.
     config_depth : int
         Configuration words (every layer's register image, ``sw.spec.config_words_per_layer``
         words each).
@@ -43,6 +44,7 @@ class BoardConfig:
     clk_hz: int
     baud: int
     lanes: int = 8
+    width: int = 4
     lane_words: int = 3072
     act_depth: int = 6144
     config_depth: int = 1024
@@ -50,6 +52,9 @@ class BoardConfig:
     bram_bytes: int = 0
 
     def __post_init__(self):
+        if self.width not in spec.ENGINE_WIDTHS or self.act_depth % self.width:
+            raise ValueError(f"{self.name}: width {self.width} must be one of "
+                             f"{spec.ENGINE_WIDTHS} and divide act_depth {self.act_depth}")
         if self.clk_hz % self.baud:
             raise ValueError(f"{self.name}: clk_hz {self.clk_hz} is not a whole multiple of "
                              f"baud {self.baud}")
@@ -86,7 +91,8 @@ class BoardConfig:
         return {
             "magic": spec.LINK_MAGIC, "link_version": spec.LINK_VERSION,
             "format_version": spec.FORMAT_VERSION, "board": int(self.board),
-            "caps": self.caps, "lanes": self.lanes, "lane_words": self.lane_words,
+            "caps": self.caps, "lanes": self.lanes, "width": self.width,
+            "lane_words": self.lane_words,
             "act_depth": self.act_depth, "chan_depth": spec.MAX_CHANNELS,
             "param_depth": 1 << spec.PARAM_ADDR_WIDTH, "config_depth": self.config_depth,
             "config_words": self.config_words, "max_payload": spec.LINK_MAX_PAYLOAD,
@@ -97,7 +103,8 @@ class BoardConfig:
         return dataclasses.replace(self, **changes)
 
 
-_ARTY = dict(clk_hz=100_000_000, baud=4_000_000, lanes=8, lane_words=3072, act_depth=6144)
+_ARTY = dict(clk_hz=100_000_000, baud=4_000_000, lanes=8, width=4, lane_words=3072,
+             act_depth=6144)
 
 #: Block RAM (Xilinx DS180; Lattice FPGA-DS-02012): XC7A35T 50 RAMB36, XC7A100T 135 RAMB36
 #: (36 Kb each); LFE5U-85F 208 DP16KD (18 Kb each).
@@ -112,8 +119,9 @@ BOARDS = {
     # memories (results/engine_synth.md: 76 RAMB36 at P = 16).
     "arty_a7_100t": BoardConfig("arty_a7_100t", Board.ARTY_A7_100T, power="xadc",
                                 bram_bytes=_XC7A100T_BRAM, **{**_ARTY, "lanes": 16}),
-    "ulx3s_85f": BoardConfig("ulx3s_85f", Board.ULX3S_85F, clk_hz=25_000_000,
-                             baud=1_000_000, lanes=8, lane_words=3072, act_depth=6144,
+    # 100 MHz from the ECP5's PLL (hw.boards.ulx3s), the board's oscillator being 25 MHz.
+    "ulx3s_85f": BoardConfig("ulx3s_85f", Board.ULX3S_85F, clk_hz=100_000_000,
+                             baud=1_000_000, lanes=8, width=4, lane_words=3072, act_depth=6144,
                              bram_bytes=_LFE5U85_BRAM),
     # The virtual board is the 35T build, verilated, with the XADC's simulation model.
     "virtual": BoardConfig("virtual", Board.VIRTUAL, power="model",

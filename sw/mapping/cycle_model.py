@@ -1,6 +1,7 @@
 """Cycle models of the engine's blocks, shared by the golden model and the RTL benches."""
 
-__all__ = ["ElasticPipeline", "layer_cycles", "lane_words_and_positions", "program_cycles"]
+__all__ = ["ElasticPipeline", "layer_cycles", "lane_words_and_steps", "layer_bound",
+           "program_cycles"]
 
 
 class ElasticPipeline:
@@ -45,17 +46,17 @@ class ElasticPipeline:
         return left
 
 
-def layer_cycles(lane_words, positions, *, fifo_depth=None, latency=None, stall=None):
+def layer_cycles(lane_words, steps, *, fifo_depth=None, latency=None, stall=None):
     """Exact cycle count of one layer on the engine (``hw.engine.LayerEngine``).
 
     Parameters
     ----------
     lane_words : list of list of bool
-        For each lane, its weight words for one position, as ``last`` flags (True ends a
+        For each lane, its weight words for one step, as ``last`` flags (True ends a
         channel's words). An empty list is an idle lane.
-    positions : int or list of int
-        Output positions each lane computes (pooling windows times their size), one for
-        all lanes or one a lane.
+    steps : int or list of int
+        Steps each lane takes (passes over its words, each for up to V positions), one
+        for all lanes or one a lane.
     stall : sequence of bool, optional
         The engine's ``stall`` input in each busy cycle (cycle 0 is the first after
         ``start``); cycles past its end are not stalled.
@@ -65,28 +66,28 @@ def layer_cycles(lane_words, positions, *, fifo_depth=None, latency=None, stall=
     dict
         ``busy_cycles`` (cycles the engine is busy, from the cycle after ``start`` to the
         one in which it sees itself drained), ``weight_words``, ``lane_stall_cycles``,
-        and ``results`` (values through the epilogue).
+        and ``results`` (lane results through the epilogue).
 
     The model steps the engine's control cycle by cycle: each lane issues a word when
-    active and its queue plus its two pipeline stages leave room for a result; the last
-    word of a channel pushes a result two cycles after its issue; a round-robin arbiter
-    pops one result a cycle (the first non-empty queue after the last granted lane); the
-    epilogue takes 1 + ``latency`` cycles; the engine drops ``busy`` in the first cycle
-    in which every lane, queue and epilogue stage is empty.
+    active and its queue plus its :data:`~sw.spec.LANE_STAGES` pipeline stages leave room
+    for a result; the last word of a channel pushes a result ``LANE_STAGES`` cycles after
+    its issue; a round-robin arbiter pops one result a cycle (the first non-empty queue
+    after the last granted lane); the epilogue takes
+    :data:`~sw.spec.ENGINE_EPILOGUE_STAGES` + ``latency`` cycles; the engine drops
+    ``busy`` in the first cycle in which every lane, queue and epilogue stage is empty.
     """
     from .. import spec
     depth = spec.LANE_FIFO_DEPTH if fifo_depth is None else fifo_depth
     latency = spec.EPILOGUE_LATENCY if latency is None else latency
     n = len(lane_words)
-    per_lane = list(positions) if hasattr(positions, "__len__") else [positions] * n
+    per_lane = list(steps) if hasattr(steps, "__len__") else [steps] * n
     ptr = [0] * n
-    pos = [0] * n
+    done = [0] * n
     active = [bool(w) and p > 0 for w, p in zip(lane_words, per_lane)]
-    s1 = [None] * n   # None or (last, eol)
-    s2 = [None] * n
+    pipe = [[None] * spec.LANE_STAGES for _ in range(n)]   # per stage: None or last flag
     level = [0] * n
     last_grant = n - 1
-    epi = [False] * (1 + latency)   # e1, then the delay line
+    epi = [False] * (spec.ENGINE_EPILOGUE_STAGES + latency)
     words = stalls = results = 0
     cycle = 0
     while True:
@@ -98,33 +99,36 @@ def layer_cycles(lane_words, positions, *, fifo_depth=None, latency=None, stall=
             if level[k]:
                 grant = k
                 break
-        drained = (not any(active) and all(v is None for v in s1) and
-                   all(v is None for v in s2) and not any(level) and not any(epi))
+        drained = (not any(active) and not any(any(v is not None for v in p) for p in pipe)
+                   and not any(level) and not any(epi))
         if drained:
             break
         issued = [None] * n
         for k in range(n):
             if active[k]:
-                if level[k] + (s1[k] is not None) + (s2[k] is not None) < depth:
-                    seq = lane_words[k]
-                    issued[k] = (seq[ptr[k]], ptr[k] == len(seq) - 1)
+                in_flight = sum(v is not None for v in pipe[k])
+                if level[k] + in_flight < depth:
+                    issued[k] = ptr[k]
                     words += 1
                 else:
                     stalls += 1
         # The clock edge.
         for k in range(n):
-            push = s2[k] is not None and s2[k][0]
+            push = bool(pipe[k][-1])
             pop = grant == k
             level[k] += int(push) - int(pop)
-            s2[k], s1[k] = s1[k], issued[k]
+            new = None
             if issued[k] is not None:
-                if issued[k][1]:
+                seq = lane_words[k]
+                new = seq[ptr[k]]
+                if ptr[k] == len(seq) - 1:
                     ptr[k] = 0
-                    pos[k] += 1
-                    if pos[k] == per_lane[k]:
+                    done[k] += 1
+                    if done[k] == per_lane[k]:
                         active[k] = False
                 else:
                     ptr[k] += 1
+            pipe[k] = [new] + pipe[k][:-1]
         if grant is not None:
             last_grant = grant
             results += 1
@@ -134,22 +138,29 @@ def layer_cycles(lane_words, positions, *, fifo_depth=None, latency=None, stall=
             "results": results}
 
 
-def lane_words_and_positions(lane_program):
+def lane_words_and_steps(lane_program):
     """``layer_cycles``'s inputs from ``HardwareLayer.lane_program``'s output."""
     return ([[bool(w["last"]) for w in lane["words"]] for lane in lane_program],
-            [lane["positions"] for lane in lane_program])
+            [lane["steps"] for lane in lane_program])
 
 
-def program_cycles(program, lanes):
-    """:func:`layer_cycles` of each engine layer of a program (``sw.program.ir.Program``).
+def layer_bound(hw, lanes, width):
+    """The engine's bound for a layer: ``steps x ceil(nonzero words / P)``."""
+    return hw.steps(width) * -(-sum(hw.words_per_channel()) // lanes)
 
-    Returns one dict a layer, with its ``name`` added, in program order.
+
+def program_cycles(program, lanes, width):
+    """:func:`layer_cycles` of each engine layer of a program (``sw.program.ir.Program``)
+    on ``lanes`` lanes of ``width``.
+
+    Returns one dict a layer, with its ``name`` and ``bound`` (:func:`layer_bound`) added,
+    in program order.
     """
     from .hardware_layer import HardwareLayer
     rows = []
     for layer in program.engine_layers:
         hw = HardwareLayer.from_program(layer)
-        words, positions = lane_words_and_positions(hw.lane_program(lanes))
-        bound = hw.positions * -(-sum(hw.words_per_channel()) // lanes)
-        rows.append({"name": layer.name, "bound": bound, **layer_cycles(words, positions)})
+        words, steps = lane_words_and_steps(hw.lane_program(lanes, width=width))
+        rows.append({"name": layer.name, "bound": layer_bound(hw, lanes, width),
+                     **layer_cycles(words, steps)})
     return rows

@@ -24,6 +24,7 @@ __all__ = ["EngineImage"]
 @dataclasses.dataclass
 class EngineImage:
     lanes: int
+    width: int
     words: list          # per lane: list of weight-word dicts
     channels: list       # per lane: channel table
     params: list         # parameter memory: dicts of PARAM_WORD_FIELDS
@@ -35,8 +36,10 @@ class EngineImage:
     TOLERANCES = (0.02, 0.05, 0.1, 0.25, float("inf"))
 
     @classmethod
-    def build(cls, hw_layers, lanes, *, lane_words=None, act_depth=None, skip_zeros=True):
-        """Lay out ``hw_layers`` for ``lanes`` lanes (``skip_zeros=False``: a word for every
+    def build(cls, hw_layers, lanes, *, width, lane_words=None, act_depth=None,
+              skip_zeros=True):
+        """Lay out ``hw_layers`` for ``lanes`` lanes of ``width`` (V) positions a word
+        (``skip_zeros=False``: a word for every
         weight, zeros included, as an engine without zero-skipping would walk them).
 
         Each of ``hw_layers`` is a HardwareLayer (one entry in :attr:`layers`) or a
@@ -54,14 +57,14 @@ class EngineImage:
             ``act_depth``) the activation memory would overflow, naming which and by how much.
         """
         for tolerance in cls.TOLERANCES:
-            image = cls._build(hw_layers, lanes, skip_zeros, tolerance, act_depth)
+            image = cls._build(hw_layers, lanes, width, skip_zeros, tolerance, act_depth)
             if lane_words is None or max(image.lane_words_used()) <= lane_words:
                 break
         image.check(lane_words)
         return image
 
     @classmethod
-    def _build(cls, hw_layers, lanes, skip_zeros, tolerance, act_depth):
+    def _build(cls, hw_layers, lanes, width, skip_zeros, tolerance, act_depth):
         words = [[] for _ in range(lanes)]
         channels = [[] for _ in range(lanes)]
         params = []
@@ -72,23 +75,25 @@ class EngineImage:
             hw = bands[0] if tiled else item
             for band in bands or [hw]:
                 band.param_base = len(params)
-            lane_cfg, lane_prog = [], hw.lane_program(lanes, skip_zeros=skip_zeros, tolerance=tolerance)
+            lane_cfg, lane_prog = [], hw.lane_program(lanes, width=width, skip_zeros=skip_zeros,
+                                                      tolerance=tolerance)
             for k, lane in enumerate(lane_prog):
                 lane_cfg.append({**lane["cfg"],
                                  "word_base": len(words[k]) if lane["words"] else 0,
                                  "chan_base": len(channels[k])})
                 words[k].extend(lane["words"])
                 channels[k].extend(lane["channels"])
-            entries = [{"hw": hw, "cfg": hw.config(), "lane_cfg": lane_cfg, "lanes": lane_prog,
+            entries = [{"hw": hw, "cfg": hw.config(width), "lane_cfg": lane_cfg, "lanes": lane_prog,
                         "tiled": tiled, "band": 0 if tiled else None}]
             for b, band in enumerate(bands[1:] if tiled else [], start=1):
                 # Equal band heights and rows give every band the same words and the same
                 # split: only the lanes' first rows (y0, row) move.
-                prog = band.lane_program(lanes, skip_zeros=skip_zeros, tolerance=tolerance)
+                prog = band.lane_program(lanes, width=width, skip_zeros=skip_zeros,
+                                         tolerance=tolerance)
                 if any(p["words"] != q["words"] or p["channels"] != q["channels"]
                        for p, q in zip(prog, lane_prog)):
                     raise ValueError(f"layer {index}: band {b} does not share band 0's words")
-                entries.append({"hw": band, "cfg": band.config(), "lanes": prog,
+                entries.append({"hw": band, "cfg": band.config(width), "lanes": prog,
                                 "lane_cfg": [{**p["cfg"], "word_base": c["word_base"],
                                               "chan_base": c["chan_base"]}
                                              for p, c in zip(prog, lane_cfg)],
@@ -107,7 +112,7 @@ class EngineImage:
                                              hw.out_base + hw.out_size) > act_depth:
                 raise ValueError(f"layer {index}: its maps end past the {act_depth}-byte "
                                  f"activation memory")
-        return cls(lanes, words, channels, params, layers, groups)
+        return cls(lanes, width, words, channels, params, layers, groups)
 
     def check(self, lane_words=None):
         """Raise ValueError if the image overflows a memory of the engine."""

@@ -163,6 +163,33 @@ class HardwareLayer:
         """Output positions the engine computes (pooling windows times their size)."""
         return self.out_h * self.out_w * self.pool[0] * self.pool[1]
 
+    def is_wide(self, width):
+        """Whether the layer runs ``width`` positions per word (:func:`sw.spec.layer_is_wide`)."""
+        return spec.layer_is_wide(width, self.stride[1], self.pool[1])
+
+    def group_shape(self, width):
+        """``(span, steps)`` of a column group on an engine of ``width``: the pooled
+        columns a group covers and the steps (one weight-word pass each) it takes.
+
+        Wide: ``width / pool_w`` columns, one step per window row. Narrow: one column, one
+        step per window position.
+        """
+        if self.is_wide(width):
+            return width // self.pool[1], self.pool[0]
+        return 1, self.pool[0] * self.pool[1]
+
+    def groups(self, width):
+        """Column groups of the layer: ``out_h`` rows of ``ceil(out_w / span)``."""
+        span, _ = self.group_shape(width)
+        return self.out_h * -(-self.out_w // span)
+
+    def steps(self, width):
+        """Weight-word passes the layer takes on an engine of ``width`` (1 for a
+        single-position layer, whose words are shared out among the lanes instead)."""
+        if self.positions == 1:
+            return 1
+        return self.groups(width) * self.group_shape(width)[1]
+
     # Words ------------------------------------------------------------------------------
     def channel_words(self, c, skip_zeros=True):
         """The weight words of output channel ``c`` as dicts of WEIGHT_WORD_FIELDS.
@@ -188,32 +215,37 @@ class HardwareLayer:
             return [int(self.weights[c].size) for c in range(self.c_out)]
         return [max(1, int(np.count_nonzero(self.weights[c]))) for c in range(self.c_out)]
 
-    def lane_program(self, lanes, word_base=0, chan_base=0, skip_zeros=True, tolerance=0.02):
-        """Split the layer among ``lanes`` lanes.
+    def lane_program(self, lanes, *, width, word_base=0, chan_base=0, skip_zeros=True,
+                     tolerance=0.02):
+        """Split the layer among ``lanes`` lanes of an engine of ``width`` (V).
 
         The lanes form ``groups`` x ``blocks``: the output channels are shared out among
-        ``groups`` channel groups (:func:`assign_lanes`), the pooling windows among
-        ``blocks`` runs of consecutive windows, and each lane computes one group over one
-        run. A layer with few channels thus still keeps every lane busy (its few weights
-        are copied to several lanes). The split with the fewest blocks whose busiest lane
-        has at most ``tolerance`` (2 %) more words to walk than the best split's wins.
+        ``groups`` channel groups (:func:`assign_lanes`), the column groups of the output
+        (:meth:`group_shape`) among ``blocks`` runs of consecutive column groups, and each
+        lane computes one channel group over one run. A layer with few channels thus still
+        keeps every lane busy (its few weights are copied to several lanes). The split with
+        the fewest blocks whose busiest lane has at most ``tolerance`` (2 %) more words to
+        walk than the best split's wins.
 
         A layer with a single position (a linear layer) is split instead by cutting the
         concatenated words of all its channels into ``lanes`` equal runs (:meth:`_chunked`).
 
-        Returns one dict a lane: ``channels``, ``words`` (for one position), ``positions``,
-        ``cfg`` (the lane configuration registers) and ``partial`` (True when its results
-        are chunks of channels shared with other lanes).
+        Returns one dict a lane: ``channels``, ``words`` (for one step), ``steps``, ``cfg``
+        (the lane configuration registers) and ``partial`` (True when its results are
+        chunks of channels shared with other lanes).
         """
+        if width not in spec.ENGINE_WIDTHS:
+            raise ValueError(f"width = {width!r} is not one of {spec.ENGINE_WIDTHS}")
         per_channel = self.words_per_channel(skip_zeros)
-        windows = self.out_h * self.out_w
         if self.positions == 1 and lanes > 1:
             return self._chunked(lanes, word_base, chan_base, skip_zeros)
-        window_size = self.pool[0] * self.pool[1]
+        span, group_steps = self.group_shape(width)
+        row_groups = -(-self.out_w // span)
+        total = self.out_h * row_groups
         splits = []
-        for blocks in range(1, min(lanes, windows) + 1):
+        for blocks in range(1, min(lanes, total) + 1):
             groups = assign_lanes(per_channel, lanes // blocks)
-            runs = [len(r) for r in np.array_split(np.arange(windows), blocks)]
+            runs = [len(r) for r in np.array_split(np.arange(total), blocks)]
             busiest = max(sum(per_channel[c] for c in g) for g in groups) * max(runs)
             splits.append((busiest, groups, runs))
         # Each extra block copies the group's words into more lanes: take the fewest
@@ -227,17 +259,18 @@ class HardwareLayer:
             start = 0
             for run in runs:
                 active = bool(chans) and run > 0
-                i0, j0 = divmod(start, self.out_w)
+                i0, g0 = divmod(start, row_groups)
+                j0 = g0 * span
                 y0 = self.first_y0(i0)
                 x0 = j0 * self.pool[1] * self.stride[1] - self.pad[1]
                 out.append({"channels": chans if active else [],
                             "words": words if active else [],
-                            "positions": run * window_size if active else 0,
+                            "steps": run * group_steps if active else 0,
                             "partial": False,
                             "cfg": {"word_base": word_base if active else 0,
                                     "n_words": len(words) if active else 0,
                                     "chan_base": chan_base, "i0": i0, "j0": j0,
-                                    "windows": run if active else 0,
+                                    "groups": run if active else 0,
                                     "y0": y0, "x0": x0, "row": y0 * self.in_shape[2]}})
                 start += run
         while len(out) < lanes:
@@ -246,9 +279,9 @@ class HardwareLayer:
 
     @staticmethod
     def _idle_lane(chan_base):
-        return {"channels": [], "words": [], "positions": 0, "partial": False,
+        return {"channels": [], "words": [], "steps": 0, "partial": False,
                 "cfg": {"word_base": 0, "n_words": 0, "chan_base": chan_base,
-                        "i0": 0, "j0": 0, "windows": 0, "y0": 0, "x0": 0, "row": 0}}
+                        "i0": 0, "j0": 0, "groups": 0, "y0": 0, "x0": 0, "row": 0}}
 
     def _chunked(self, lanes, word_base, chan_base, skip_zeros):
         """Single-position split: lane k takes words [k*n, (k+1)*n) of all channels' words
@@ -269,15 +302,16 @@ class HardwareLayer:
                 words.append(wd)
                 if wd["last"]:
                     chans.append(c)
-            out.append({"channels": chans, "words": words, "positions": 1, "partial": True,
+            out.append({"channels": chans, "words": words, "steps": 1, "partial": True,
                         "cfg": {"word_base": word_base, "n_words": len(words),
-                                "chan_base": chan_base, "i0": 0, "j0": 0, "windows": 1,
+                                "chan_base": chan_base, "i0": 0, "j0": 0, "groups": 1,
                                 "y0": self.first_y0(), "x0": -self.pad[1],
                                 "row": self.first_y0() * self.in_shape[2]}})
         return out
 
-    def config(self):
-        """The engine's layer registers (hw.engine.layouts.layer_config_layout)."""
+    def config(self, width):
+        """The engine's layer registers (hw.engine.layouts.layer_config_layout) on an
+        engine of ``width``."""
         _, h, w = self.in_shape
         return {
             "mode": int(self.mode), "h": h, "w": w,
@@ -285,6 +319,7 @@ class HardwareLayer:
             "row_step": self.stride[0] * w,
             "pad_h": self.pad[0], "pad_w": self.pad[1],
             "pool_h": self.pool[0] - 1, "pool_w": self.pool[1] - 1,
+            "narrow": int(not self.is_wide(width)),
             "out_h": self.out_h, "out_w": self.out_w,
             "in_base": self.in_base, "out_base": self.out_base, "param_base": self.param_base,
             "act": int(self.params.act), "slope": self.params.slope,

@@ -34,7 +34,7 @@ import numpy as np
 from .. import spec
 from ..errors import InputError
 from ..program.ir import EngineLayer
-from .cycle_model import lane_words_and_positions, layer_cycles
+from .cycle_model import lane_words_and_steps, layer_cycles
 from .engine_image import EngineImage
 from .hardware_layer import place_maps
 from .tiling import plan_bands
@@ -198,6 +198,7 @@ class DevicePlan:
             layer where it matters and by how much.
         """
         lanes = int(hello["lanes"])
+        width = int(hello["width"])
         lane_words = int(hello["lane_words"])
         act_depth = int(hello["act_depth"])
         word_addr_width = (lane_words - 1).bit_length()
@@ -211,12 +212,12 @@ class DevicePlan:
                  for item in (seg.hw if seg.kind == "run" else [seg.tiled])]
         problems = []
         try:
-            image = EngineImage.build(items, lanes, lane_words=lane_words,
+            image = EngineImage.build(items, lanes, width=width, lane_words=lane_words,
                                       act_depth=act_depth)
         except ValueError as exc:
             # Lay it out with the fewest copied words to say by how much it overflows.
             try:
-                image = EngineImage._build(items, lanes, True, float("inf"), act_depth)
+                image = EngineImage._build(items, lanes, width, True, float("inf"), act_depth)
             except ValueError:
                 raise InputError(f"the program does not fit the device: {exc}") from None
             most = max(image.lane_words_used())
@@ -306,7 +307,7 @@ class DevicePlan:
         sw.spec.SEQUENCER_LAYER_OVERHEAD``)."""
         cache = self.__dict__.setdefault("_cycles", {})
         if index not in cache:
-            model = layer_cycles(*lane_words_and_positions(self.image.layers[index]["lanes"]))
+            model = layer_cycles(*lane_words_and_steps(self.image.layers[index]["lanes"]))
             cache[index] = (model["busy_cycles"] + self.config_words
                             + spec.SEQUENCER_LAYER_OVERHEAD)
         return cache[index]

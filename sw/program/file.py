@@ -245,6 +245,13 @@ def from_bytes(data, source="<bytes>"):
         else:
             raise InputError(f"{where}: field 'type' = {typ!r}: expected 'engine' or 'host'")
     meta = _field(source, header, "meta", dict)
+    if "engine" in meta:
+        engine = meta["engine"]
+        if (not isinstance(engine, dict) or set(engine) != {"lanes", "width"}
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                           for v in engine.values())):
+            raise InputError(f"{source}: field 'meta.engine' = {engine!r}: expected "
+                             f"{{\"lanes\": P, \"width\": V}} with positive integers")
     if "input_transform" in meta:
         InputTransform.from_dict(meta["input_transform"],
                                  f"{source}: field 'meta.input_transform'")

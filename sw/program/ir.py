@@ -520,6 +520,14 @@ class Program:
         d = self.meta.get("input_transform")
         return None if d is None else InputTransform.from_dict(d, "meta.input_transform")
 
+    @property
+    def engine_target(self):
+        """``(lanes, width)`` of the engine the program was compiled for
+        (``meta["engine"]``, written by ``attq-fpga compile --lanes P --width V``), or None
+        for a program that runs on any engine."""
+        d = self.meta.get("engine")
+        return None if d is None else (int(d["lanes"]), int(d["width"]))
+
     def summary(self):
         """One line per op: name, kind, shapes, nonzero weights."""
         lines = []
