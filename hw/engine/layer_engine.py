@@ -24,26 +24,30 @@ _DEFAULT = board_config()
 
 
 class LayerEngine(wiring.Component):
-    """Runs one layer of an integer program with ``lanes`` lanes.
+    """Runs one layer of an integer program with ``lanes`` lanes of ``width`` columns.
 
     The input map lives in the activation memory (unpadded, channel-major, at
     ``cfg.in_base``); the output map is written there too, at ``cfg.out_base``, so a
     network runs layer after layer with its maps never leaving the chip. Each lane walks
-    the words of the output channels it was given (:class:`Lane`); a round-robin arbiter
-    takes one finished result a cycle from the lanes' queues, reads the channel's
-    epilogue parameters, adds up the chunks of a channel split among lanes, and sends the
-    sum through the :class:`~hw.dual_scale.DualScaleUnit`; max pooling keeps a running
-    maximum per lane and channel in a small LUT RAM and writes the window's result when
-    its last position arrives.
+    the words of the output channels it was given (:class:`Lane`), each word for ``width``
+    consecutive output columns read from V banks of its copy of the activation memory; a
+    round-robin arbiter takes one lane result (V values) a cycle from the lanes' queues,
+    reads the channel's epilogue parameters, adds up the chunks of a channel split among
+    lanes, and sends the sums through V :class:`~hw.dual_scale.DualScaleUnit`; max pooling
+    keeps a running maximum per lane, channel and column in a block RAM and writes a
+    group's results (up to V bytes) when its last step arrives.
 
     Parameters
     ----------
     lanes : int
         Number of lanes ``P``, in ``[1, 64]``.
+    width : int
+        Output columns per weight word ``V``, one of :data:`sw.spec.ENGINE_WIDTHS`.
     lane_words : int
         Weight words per lane (block RAM holds 1024 words of 33 bits per RAMB36).
     act_depth : int
-        Activation memory size in int8 words, at most 2**ACT_ADDR_WIDTH (one copy per lane).
+        Activation memory size in int8 words, at most 2**ACT_ADDR_WIDTH and a multiple of
+        ``width`` (one copy per lane, each ``width`` banks).
 
     Attributes
     ----------
