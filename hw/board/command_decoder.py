@@ -20,6 +20,9 @@ power_layout = data.StructLayout({name: 8 * n for name, n in spec.POWER_FIELDS})
 
 _COUNTER_BYTES = 4
 
+# The decoder's verdicts on a request (DECIDE), acted on in DISPATCH.
+_FIXED, _BAD_LENGTH, _BAD_ARGS, _BAD_OP, _RESEND, _RUN, _READ, _WRITE = range(8)
+
 
 def _const_bytes(fields, values):
     raw = spec.pack_bytes(fields, values)
@@ -160,12 +163,17 @@ class CommandDecoder(wiring.Component):
 
         byte_in_word = Signal(range(16))
         words = Signal(16)              # words counted (validation) or written (write pass)
-        assembled = Signal(8 * max(spec.MEM_WORD_BYTES.values()))
+        max_word_bytes = max(spec.MEM_WORD_BYTES.values())
+        assembled = Signal(8 * max_word_bytes)  # the bytes of the word received so far
         word_value = Signal.like(assembled)
         in_byte = Signal(8)             # buf_data, a cycle later: the byte read two cycles ago
         act_byte = Signal(8)
+        out_byte = Signal(8)
         m.d.sync += in_byte.eq(self.buf_data)
-        m.d.comb += word_value.eq(assembled | (in_byte << (byte_in_word * 8)))
+        # Byte j of the word: in_byte while it is the byte being taken, else the one kept.
+        # Bytes past a memory's word size are stale and cut off by its port's width.
+        m.d.comb += word_value.eq(Cat(*(Mux(byte_in_word == j, in_byte, assembled.word_select(j, 8))
+                                        for j in range(max_word_bytes))))
         target = Signal(17)
         m.d.comb += target.eq(addr + words)
 
@@ -174,6 +182,9 @@ class CommandDecoder(wiring.Component):
         len_zero, len_run, len_read, len_short = Signal(), Signal(), Signal(), Signal()
         run_bad, read_bad, write_bad, resend = Signal(), Signal(), Signal(), Signal()
         past_depth = Signal()
+        # What DISPATCH does, decided a cycle earlier from the checks (DECIDE).
+        verdict = Signal(range(8))
+        fixed_len = Signal(16)
         m.d.sync += [
             len_zero.eq(length == 0), len_run.eq(length == 2), len_read.eq(length == 6),
             len_short.eq(length < 4),
@@ -236,49 +247,53 @@ class CommandDecoder(wiring.Component):
                         with m.Case(j):
                             m.d.sync += args.word_select(j - 2, 8).eq(in_byte)
                 with m.If(idx == 7):
-                    m.d.sync += [idx.eq(0), byte_in_word.eq(0), words.eq(0), assembled.eq(0)]
+                    m.d.sync += [idx.eq(0), byte_in_word.eq(0), words.eq(0)]
                     m.next = "CHECK"
 
             with m.State("CHECK"):
-                m.next = "DISPATCH"             # the checks of the arguments settle
+                m.next = "DECIDE"               # the checks of the arguments settle
 
-            with m.State("DISPATCH"):
-                m.d.sync += [last_seq.eq(seq), run_cached.eq(0)]
+            with m.State("DECIDE"):
                 with m.Switch(code):
                     for op in (Op.HELLO, Op.COUNTERS, Op.POWER):
                         with m.Case(op):
-                            with m.If(len_zero):
-                                respond(Status.OK, sizes[op])
-                            with m.Else():
-                                respond(Status.BAD_LENGTH)
+                            m.d.sync += [verdict.eq(Mux(len_zero, _FIXED, _BAD_LENGTH)),
+                                         fixed_len.eq(sizes[op])]
                     with m.Case(Op.RUN):
-                        with m.If(~len_run):
-                            respond(Status.BAD_LENGTH)
-                        with m.Elif(run_bad):
-                            respond(Status.BAD_ARGS)
-                        with m.Elif(resend):
-                            m.d.sync += run_cached.eq(1)
-                            respond(Status.OK, sizes[Op.RUN])     # a resend: do not run again
-                        with m.Else():
-                            m.d.sync += [run_cached.eq(1), self.run.eq(1)]
-                            m.next = "RUN"
+                        m.d.sync += verdict.eq(Mux(~len_run, _BAD_LENGTH, Mux(
+                            run_bad, _BAD_ARGS, Mux(resend, _RESEND, _RUN))))
                     with m.Case(Op.READ):
-                        with m.If(~len_read):
-                            respond(Status.BAD_LENGTH)
-                        with m.Elif(read_bad):
-                            respond(Status.BAD_ARGS)
-                        with m.Else():
-                            respond(Status.OK, count, kind=1)
+                        m.d.sync += verdict.eq(Mux(~len_read, _BAD_LENGTH, Mux(
+                            read_bad, _BAD_ARGS, _READ)))
                     with m.Case(Op.WRITE):
-                        with m.If(len_short):
-                            respond(Status.BAD_LENGTH)
-                        with m.Elif(write_bad):
-                            respond(Status.BAD_ARGS)
-                        with m.Else():
-                            m.d.sync += idx.eq(4)
-                            m.next = "COUNT"
+                        m.d.sync += verdict.eq(Mux(len_short, _BAD_LENGTH, Mux(
+                            write_bad, _BAD_ARGS, _WRITE)))
                     with m.Default():
+                        m.d.sync += verdict.eq(_BAD_OP)
+                m.next = "DISPATCH"
+
+            with m.State("DISPATCH"):
+                m.d.sync += [last_seq.eq(seq), run_cached.eq(0)]
+                with m.Switch(verdict):
+                    with m.Case(_FIXED):
+                        respond(Status.OK, fixed_len)
+                    with m.Case(_BAD_LENGTH):
+                        respond(Status.BAD_LENGTH)
+                    with m.Case(_BAD_ARGS):
+                        respond(Status.BAD_ARGS)
+                    with m.Case(_BAD_OP):
                         respond(Status.BAD_OP)
+                    with m.Case(_RESEND):
+                        m.d.sync += run_cached.eq(1)
+                        respond(Status.OK, sizes[Op.RUN])     # a resend: do not run again
+                    with m.Case(_RUN):
+                        m.d.sync += [run_cached.eq(1), self.run.eq(1)]
+                        m.next = "RUN"
+                    with m.Case(_READ):
+                        respond(Status.OK, count, kind=1)
+                    with m.Case(_WRITE):
+                        m.d.sync += idx.eq(4)
+                        m.next = "COUNT"
 
             with m.State("COUNT"):
                 # Count the words without writing: a request that does not fit changes nothing.
@@ -312,11 +327,12 @@ class CommandDecoder(wiring.Component):
 
             with m.State("WRITE_DATA"):
                 m.d.sync += idx.eq(idx + 1)
+                m.d.sync += assembled.eq(word_value)
                 with m.If(byte_in_word == word_bytes - 1):
                     m.d.comb += write_now.eq(1)
-                    m.d.sync += [byte_in_word.eq(0), words.eq(words + 1), assembled.eq(0)]
+                    m.d.sync += [byte_in_word.eq(0), words.eq(words + 1)]
                 with m.Else():
-                    m.d.sync += [byte_in_word.eq(byte_in_word + 1), assembled.eq(word_value)]
+                    m.d.sync += byte_in_word.eq(byte_in_word + 1)
                 m.next = "WRITE_ADDR"
 
             with m.State("RUN"):
@@ -351,13 +367,14 @@ class CommandDecoder(wiring.Component):
 
             with m.State("PAYLOAD_BYTE"):
                 m.d.sync += act_byte.eq(self.act_r.data)
+                m.next = "PAYLOAD_MUX"
+
+            with m.State("PAYLOAD_MUX"):
+                m.d.sync += out_byte.eq(Mux(resp_kind == 1, act_byte, resp_vector[:8]))
                 m.next = "PAYLOAD"
 
             with m.State("PAYLOAD"):
-                m.d.comb += [
-                    self.tx_payload.valid.eq(1),
-                    self.tx_payload.payload.eq(Mux(resp_kind == 1, act_byte, resp_vector[:8])),
-                ]
+                m.d.comb += [self.tx_payload.valid.eq(1), self.tx_payload.payload.eq(out_byte)]
                 with m.If(self.tx_payload.ready):
                     m.d.sync += [idx.eq(idx + 1), resp_vector.eq(resp_vector >> 8)]
                     with m.If(idx + 1 == resp_len):

@@ -63,9 +63,12 @@ class Lane(wiring.Component):
     chan_addr, chan_data, chan_en : In
         Write port of the lane's channel table (the channel of its k-th word group).
     o : Out(stream.Signature(lane_result_layout(V)))
+    next_valid_kept, next_valid_taken : Out(1)
+        ``o.valid`` in the next cycle if the result offered now is kept or taken (with this
+        cycle's push): the engine's arbiter decides a cycle ahead with them.
     count_word, count_act_read, count_stall : Out(1)
     count_add_plus, count_add_minus : Out(range(V + 1))
-        Per cycle, for the engine's performance counters.
+        Per cycle (a cycle late), for the engine's performance counters.
     """
 
     def __new__(cls, *, words=4096, width=1):
@@ -97,6 +100,8 @@ class Lane(wiring.Component):
             "chan_data": In(spec.CHAN_WIDTH),
             "chan_en": In(1),
             "o": Out(stream.Signature(lane_result_layout(width))),
+            "next_valid_kept": Out(1),
+            "next_valid_taken": Out(1),
             "count_word": Out(1),
             "count_act_read": Out(1),
             "count_add_plus": Out(range(width + 1)),
@@ -128,6 +133,8 @@ class Lane(wiring.Component):
             self.o.valid.eq(queue.r_rdy),
             self.o.payload.eq(queue.r_data),
             queue.r_en.eq(self.o.ready),
+            self.next_valid_kept.eq(queue.w_en | (queue.level != 0)),
+            self.next_valid_taken.eq(queue.w_en | (queue.level > 1)),
         ]
 
         # What travels down the pipeline with a word: where its step is, and (filled in
@@ -153,9 +160,16 @@ class Lane(wiring.Component):
         narrow = cfg.narrow | (V == 1)
         last_dx = Mux(narrow, cfg.pool_w, 0)
 
-        room = queue.level + sum(valid) < spec.LANE_FIFO_DEPTH
+        # Results the queue holds or may still get: its level plus the words in the
+        # pipeline, kept in a register (a word leaves the count when its result is taken,
+        # or when it leaves the pipeline without one), so that the room check is a compare.
+        occupied = Signal(range(spec.LANE_FIFO_DEPTH + spec.LANE_STAGES + 1))
+        s5_last = Signal()      # stage 6: the word ends its channel's words for the group
+        room = Signal()
         issue = Signal()
-        m.d.comb += issue.eq(active & room)
+        m.d.comb += [room.eq(occupied < spec.LANE_FIFO_DEPTH), issue.eq(active & room)]
+        m.d.sync += occupied.eq(occupied + issue - (self.o.ready & queue.r_rdy)
+                                - (valid[-1] & ~s5_last))
         eol = Signal()   # the lane's last word for this step
         last_ptr = Signal(self.word_addr_width)
         m.d.comb += eol.eq(ptr == last_ptr)
@@ -293,7 +307,6 @@ class Lane(wiring.Component):
         ternary = cfg.mode == LayerMode.TERNARY
         s5_p = Signal(data.ArrayLayout(signed(2 * spec.ACT_WIDTH), V))
         s5_n = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
-        s5_last = Signal()
         with m.If(valid[5]):
             m.d.sync += s5_last.eq(s4_last)
             for v in range(V):
@@ -343,8 +356,9 @@ class Lane(wiring.Component):
         # Adds are counted for every column computed, padding included (x = 0 is added).
         cols4 = metas[5].cols
         n_cols = sum(cols4[v] for v in range(V))
-        m.d.comb += [
-            self.busy.eq(active | Cat(*valid).any()),
+        m.d.comb += self.busy.eq(active | Cat(*valid).any())
+        # Registered: the engine adds them up over the lanes in the next cycle.
+        m.d.sync += [
             self.count_word.eq(issue),
             self.count_act_read.eq(self.act_en),
             self.count_add_plus.eq(Mux(valid[5] & Mux(ternary, s4_w > 0, s4_w != 0),

@@ -181,26 +181,48 @@ class LayerEngine(wiring.Component):
         prd = params.read_port()
 
         # --- Round-robin arbiter: the first lane with a result after the last granted. --
+        # The grant is decided a cycle ahead and registered, so that the payload
+        # multiplexer and the queues' pops start from registers. Both next grants are
+        # worked out side by side, from what the queues will hold: the one if this cycle
+        # grants nothing (from the last lane granted), the one if it grants (from the lane
+        # granted now, whose queue loses the result it offers).
+        grant = Signal(range(self.lanes))       # this cycle's choice
+        waiting = Signal()                      # some lane has a result
         last = Signal(range(self.lanes), init=self.lanes - 1)
-        grant = Signal(range(self.lanes))
-        waiting = Signal()    # some lane has a result
         granted = Signal()
-        with m.Switch(last):
-            for prev in range(self.lanes):
-                with m.Case(prev):
-                    order = [(prev + 1 + d) % self.lanes for d in range(self.lanes)]
-                    with m.If(lanes[order[0]].o.valid):
-                        m.d.comb += [grant.eq(order[0]), waiting.eq(1)]
-                    for k in order[1:]:
-                        with m.Elif(lanes[k].o.valid):
-                            m.d.comb += [grant.eq(k), waiting.eq(1)]
         m.d.comb += granted.eq(waiting & ~self.stall)
+        kept = Cat(lane.next_valid_kept for lane in lanes)
+        after_grant = Signal(self.lanes)
+        for k, lane in enumerate(lanes):
+            m.d.comb += after_grant[k].eq(Mux(grant == k, lane.next_valid_taken,
+                                              lane.next_valid_kept))
+
+        def round_robin(name, prev, valid):
+            choice = Signal(range(self.lanes), name=f"{name}_grant")
+            found = Signal(name=f"{name}_waiting")
+            with m.Switch(prev):
+                for p in range(self.lanes):
+                    with m.Case(p):
+                        order = [(p + 1 + d) % self.lanes for d in range(self.lanes)]
+                        with m.If(valid[order[0]]):
+                            m.d.comb += [choice.eq(order[0]), found.eq(1)]
+                        for k in order[1:]:
+                            with m.Elif(valid[k]):
+                                m.d.comb += [choice.eq(k), found.eq(1)]
+            return choice, found
+
+        idle_grant, idle_waiting = round_robin("idle", last, kept)
+        busy_grant, busy_waiting = round_robin("busy", grant, after_grant)
+        start_grant, start_waiting = round_robin("start", self.lanes - 1, kept)
+        with m.If(self.start):     # every layer starts from the same arbiter state
+            m.d.sync += [last.eq(self.lanes - 1), grant.eq(start_grant),
+                         waiting.eq(start_waiting)]
+        with m.Elif(granted):
+            m.d.sync += [last.eq(grant), grant.eq(busy_grant), waiting.eq(busy_waiting)]
+        with m.Else():
+            m.d.sync += [grant.eq(idle_grant), waiting.eq(idle_waiting)]
         for k, lane in enumerate(lanes):
             m.d.comb += lane.o.ready.eq(granted & (grant == k))
-        with m.If(self.start):     # every layer starts from the same arbiter state
-            m.d.sync += last.eq(self.lanes - 1)
-        with m.Elif(granted):
-            m.d.sync += last.eq(grant)
         chosen = Signal.like(lanes[0].o.payload)
         with m.Switch(grant):
             for k, lane in enumerate(lanes):
@@ -230,27 +252,35 @@ class LayerEngine(wiring.Component):
 
         # A channel whose words are split among lanes (single-position layers, column 0
         # only) arrives in chunks: add them up here and send the sum on with the last one
-        # to arrive.
+        # to arrive. The running sum is read a stage ahead (e1) into a register; the one
+        # write that read cannot see, the previous item's, is forwarded, its match decided
+        # a cycle ahead, so that only a mux and the adder lie between registers.
         part_layout = data.StructLayout({"p": signed(spec.ACC_WIDTH),
                                          "n": signed(spec.ACC_WIDTH),
                                          "seen": unsigned(spec.CHUNKS_WIDTH)})
+        # In LUT RAM: a block RAM's 5.8 ns from clock to data leaves no time for the adder.
         m.submodules.partial = partial = Memory(shape=part_layout, depth=spec.MAX_CHANNELS,
-                                                init=[])
-        part_rd = partial.read_port(domain="comb")
+                                                init=[], attrs={"ram_style": "distributed"})
+        part_rd = partial.read_port()
         part_wr = partial.write_port()
+        fwd_hit = Signal()
+        fwd = Signal(part_layout)
+        held_part = Signal(part_layout)
         final = Signal()
         sum_p = Signal(signed(spec.ACC_WIDTH))
         sum_n = Signal(signed(spec.ACC_WIDTH))
+        m.d.sync += [fwd_hit.eq(e2_valid & (e1.chan == e2.chan)), fwd.eq(part_wr.data)]
         m.d.comb += [
-            part_rd.addr.eq(e2.chan),
-            final.eq(part_rd.data.seen + 1 >= e2_param.chunks),
-            sum_p.eq(part_rd.data.p + e2.p[0]),
-            sum_n.eq(part_rd.data.n + e2.n[0]),
+            part_rd.addr.eq(e1.chan),
+            held_part.eq(Mux(fwd_hit, fwd, part_rd.data)),
+            final.eq(held_part.seen + 1 >= e2_param.chunks),
+            sum_p.eq(held_part.p + e2.p[0]),
+            sum_n.eq(held_part.n + e2.n[0]),
             part_wr.addr.eq(e2.chan),
             part_wr.en.eq(e2_valid),
             part_wr.data.p.eq(Mux(final, 0, sum_p)),
             part_wr.data.n.eq(Mux(final, 0, sum_n)),
-            part_wr.data.seen.eq(Mux(final, 0, part_rd.data.seen + 1)),
+            part_wr.data.seen.eq(Mux(final, 0, held_part.seen + 1)),
         ]
         e3_valid = Signal()
         e3 = Signal.like(e2)
@@ -392,8 +422,10 @@ class LayerEngine(wiring.Component):
             m.d.sync += running.eq(0)
         m.d.comb += self.busy.eq(running)
 
-        # The sums over lanes are registered before they are counted: every event happens
-        # at least a cycle before busy falls, so the counters are complete when it does.
+        # The sums over lanes are registered before they are counted, and the lanes' counts
+        # arrive a cycle late already: a lane's events happen while its results still have
+        # the epilogue ahead of them, and the last write a cycle before busy falls, so the
+        # counters are complete when it does.
         events = {
             "adds_plus": _popcount([lane.count_add_plus for lane in lanes]),
             "adds_minus": _popcount([lane.count_add_minus for lane in lanes]),

@@ -84,6 +84,8 @@ class FrameReceiver(wiring.Component):
         m.d.comb += got.eq(self.i.valid)
 
         count = Signal(16)      # payload bytes stored, then CRC bytes seen
+        left = Signal(16)       # payload bytes still to come after this one (a down-counter:
+                                # the end of the payload is a zero test, not a subtraction)
         idle = Signal(range(self.timeout_cycles + 1))
         length_lo = Signal(8)
         in_frame = Signal()
@@ -128,7 +130,8 @@ class FrameReceiver(wiring.Component):
             with m.State("CODE"):
                 m.d.comb += [in_frame.eq(1), chk.valid.eq(got)]
                 with m.If(got):
-                    m.d.sync += [info.code.eq(self.i.payload), count.eq(0)]
+                    m.d.sync += [info.code.eq(self.i.payload), count.eq(0),
+                                 left.eq(info.length - 1)]
                     with m.If(info.length == 0):
                         m.next = "CRC"
                     with m.Else():
@@ -139,7 +142,8 @@ class FrameReceiver(wiring.Component):
                 m.d.comb += [in_frame.eq(1), chk.valid.eq(got),
                              wr.addr.eq(count), wr.data.eq(self.i.payload), wr.en.eq(got)]
                 with m.If(got):
-                    with m.If(count == info.length - 1):
+                    m.d.sync += left.eq(left - 1)
+                    with m.If(left == 0):
                         m.d.sync += count.eq(0)
                         m.next = "CRC"
                     with m.Else():

@@ -38,15 +38,18 @@ class FrameTransmitter(wiring.Component):
         hdr = Signal(frame_header_layout)
         count = Signal(16)
 
+        # The CRC takes each checked byte a cycle after it is sent, from registers: the
+        # byte multiplexer and the CRC's XOR network are then in different cycles.
         m.submodules.crc = gen = crc.catalog.CRC32_ISO_HDLC().create()
-        m.d.comb += gen.data.eq(self.o.payload)
         sent = Signal()
+        checked_sent = Signal()
         m.d.comb += sent.eq(self.o.valid & self.o.ready)
+        m.d.sync += [gen.data.eq(self.o.payload), gen.valid.eq(checked_sent)]
 
         def send(value, then, *, checked=True):
             m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(value)]
             if checked:
-                m.d.comb += gen.valid.eq(sent)
+                m.d.comb += checked_sent.eq(sent)
             with m.If(sent):
                 m.next = then
 
@@ -66,20 +69,21 @@ class FrameTransmitter(wiring.Component):
             with m.State("SEQ"):
                 send(hdr.seq, "CODE")
             with m.State("CODE"):
-                send(hdr.code, "CRC")
+                send(hdr.code, "CRC_LAST")
                 with m.If(sent & (hdr.length != 0)):
                     m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
                 m.d.comb += [self.o.valid.eq(self.payload.valid),
                              self.o.payload.eq(self.payload.payload),
-                             self.payload.ready.eq(self.o.ready), gen.valid.eq(sent)]
+                             self.payload.ready.eq(self.o.ready), checked_sent.eq(sent)]
                 with m.If(sent):
                     m.d.sync += count.eq(count + 1)
                     with m.If(count == hdr.length - 1):
                         m.d.sync += count.eq(0)
-                        m.next = "CRC"
+                        m.next = "CRC_LAST"
+            with m.State("CRC_LAST"):
+                m.next = "CRC"                  # the CRC takes the last checked byte
             with m.State("CRC"):
-                # The CRC register took the last byte at least a cycle ago and now holds.
                 m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(gen.crc.word_select(
                     count[:2], 8))]
                 with m.If(sent):
