@@ -248,18 +248,27 @@ class Lane(wiring.Component):
         # --- Stage 2: address -----------------------------------------------------------
         yy = Signal(signed(y0.shape().width + 1))
         m.d.comb += yy.eq(w_y0 + w_word.ky)
+        # Column v of the step reads input column xx + v, inside when 0 <= xx + v < W: the
+        # tests are made here against -v and W - v (kept in registers, cfg being stable
+        # while running), so that only a few gates lie between them and the banks' enable.
+        xx = Signal(signed(x0.shape().width + 1))
+        m.d.comb += xx.eq(w_x0 + w_word.kx)
+        w_lim = [Signal(signed(spec.DIM_WIDTH + 1), name=f"w_lim{v}") for v in range(V)]
+        for v in range(V):
+            m.d.sync += w_lim[v].eq(cfg.w - v)
         s2_addr = Signal(spec.ACT_ADDR_WIDTH)
         s2_row_ok = Signal()
-        s2_xx = Signal(signed(x0.shape().width + 1))
+        s2_col_ok = Signal(V)
         s2_w = Signal(signed(spec.ACT_WIDTH))
         s2_last = Signal()
         with m.If(valid[1]):
             m.d.sync += [
                 s2_addr.eq(w_base + w_word.off),
                 s2_row_ok.eq((yy >= 0) & (yy < cfg.h)),
-                s2_xx.eq(w_x0 + w_word.kx),
                 s2_w.eq(w_word.w), s2_last.eq(w_word.last),
             ]
+            for v in range(V):
+                m.d.sync += s2_col_ok[v].eq((xx >= -v) & (xx < w_lim[v]))
 
         # --- Stage 3: banks -------------------------------------------------------------
         # Column v's byte is at s2_addr + v: bank (s2_addr + v) mod V, row (s2_addr + v)
@@ -267,9 +276,7 @@ class Lane(wiring.Component):
         # placeholder word of a channel without weights (w = 0) reads nothing.
         inb = Signal(V)
         for v in range(V):
-            xv = s2_xx + v
-            m.d.comb += inb[v].eq(s2_row_ok & (xv >= 0) & (xv < cfg.w) & metas[2].cols[v]
-                                  & (s2_w != 0))
+            m.d.comb += inb[v].eq(s2_row_ok & s2_col_ok[v] & metas[2].cols[v] & (s2_w != 0))
         lo = s2_addr[:bits] if bits else 0
         hi = s2_addr[bits:]
         for b in range(V):
