@@ -231,7 +231,7 @@ MUTATIONS = [
       '"act_writes": Mux(w_valid, V, 0),',
       "act_writes counts V bytes a write, not the columns written", ENGINE),
     M("engine-arbiter-not-reset", "hw/engine/layer_engine.py",
-      "last.eq(self.lanes - 1), grant.eq(start_grant)", "last.eq(0), grant.eq(start_grant)",
+      "last.eq(self.lanes - 1), waiting.eq(0)", "last.eq(0), waiting.eq(0)",
       "the round-robin arbiter starts a layer from lane 1 instead of lane 0", ENGINE),
     # --- Epilogue (dual-scale unit). --------------------------------------------------
     M("epi-no-rounding", "hw/dual_scale.py",

@@ -213,10 +213,9 @@ class LayerEngine(wiring.Component):
 
         idle_grant, idle_waiting = round_robin("idle", last, kept)
         busy_grant, busy_waiting = round_robin("busy", grant, after_grant)
-        start_grant, start_waiting = round_robin("start", self.lanes - 1, kept)
         with m.If(self.start):     # every layer starts from the same arbiter state
-            m.d.sync += [last.eq(self.lanes - 1), grant.eq(start_grant),
-                         waiting.eq(start_waiting)]
+            # The engine is drained when a layer starts: no queue holds a result.
+            m.d.sync += [last.eq(self.lanes - 1), waiting.eq(0)]
         with m.Elif(granted):
             m.d.sync += [last.eq(grant), grant.eq(busy_grant), waiting.eq(busy_waiting)]
         with m.Else():
