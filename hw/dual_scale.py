@@ -205,32 +205,39 @@ class DualScaleUnit(wiring.Component):
         s4_act, s4_slope = reg(4, "act", s3_act), reg(4, "slope", s3_slope)
 
         # --- 5: LeakyReLU's partial products of v's low LEAKY_CLAMP_BITS (used only when v
-        # fits them) and the result of every other case.
+        # fits them), and what every other case needs: v's low byte, whether v fits a byte,
+        # its sign.
         clamp_bits = spec.LEAKY_CLAMP_BITS
         v = comb("s5_v", s4_v, signed(max(sum_width, clamp_bits)))
         negative, in_clamp = v[-1], _fits(v, clamp_bits)
         s5_lk_lo = reg(5, "lk_lo", v[:_LIMB_BITS] * s4_slope)
         s5_lk_hi = reg(5, "lk_hi", v[_LIMB_BITS:clamp_bits].as_signed() * s4_slope)
-        other = Signal(signed(spec.ACT_WIDTH))
-        with m.Switch(s4_act):
-            with m.Case(ActMode.RELU):
-                m.d.comb += other.eq(Mux(negative, 0, _saturate(v)))
-            with m.Case(ActMode.LEAKY):
-                # Below the clamp: v * A / 2**16 <= -256 for A >= 1, 0 for A = 0.
-                m.d.comb += other.eq(Mux(negative, Mux(s4_slope == 0, 0, spec.ACT_MIN),
-                                         _saturate(v)))
-            with m.Default():
-                m.d.comb += other.eq(_saturate(v))
-        s5_other = reg(5, "other", other)
+        s5_byte = reg(5, "byte", v[:spec.ACT_WIDTH].as_signed())
+        s5_fits = reg(5, "fits", _fits(v, spec.ACT_WIDTH))
+        s5_negative = reg(5, "negative", negative)
+        s5_act, s5_flat = reg(5, "act", s4_act), reg(5, "flat", s4_slope == 0)
         s5_leaky = reg(5, "use_leaky", (s4_act == ActMode.LEAKY) & negative & in_clamp)
 
-        # --- 6: LeakyReLU's (v * A + 2**(SLOPE_FRAC_BITS - 1)) >> SLOPE_FRAC_BITS.
+        # --- 6: LeakyReLU's (v * A + 2**(SLOPE_FRAC_BITS - 1)) >> SLOPE_FRAC_BITS, and the
+        # result of every other case.
+        lo, hi = spec.signed_range(spec.ACT_WIDTH)
+        saturated = Mux(s5_fits, s5_byte, Mux(s5_negative, lo, hi))
+        other = Signal(signed(spec.ACT_WIDTH))
+        with m.Switch(s5_act):
+            with m.Case(ActMode.RELU):
+                m.d.comb += other.eq(Mux(s5_negative, 0, saturated))
+            with m.Case(ActMode.LEAKY):
+                # Below the clamp: v * A / 2**16 <= -256 for A >= 1, 0 for A = 0.
+                m.d.comb += other.eq(Mux(s5_negative, Mux(s5_flat, 0, spec.ACT_MIN), saturated))
+            with m.Default():
+                m.d.comb += other.eq(saturated)
+
         leaky_width = clamp_bits + spec.SLOPE_WIDTH + 1
         a, b = _carry_save(comb("s6_lk_hi", s5_lk_hi << _LIMB_BITS, leaky_width),
                            comb("s6_lk_lo", s5_lk_lo, leaky_width),
                            Const(1 << (spec.SLOPE_FRAC_BITS - 1), leaky_width))
         s6_lk = reg(6, "lk", (a + b)[spec.SLOPE_FRAC_BITS:leaky_width].as_signed())
-        s6_other, s6_leaky = reg(6, "other", s5_other), reg(6, "use_leaky", s5_leaky)
+        s6_other, s6_leaky = reg(6, "other", other), reg(6, "use_leaky", s5_leaky)
 
         # --- 7: the output.
         s7_y = reg(7, "y", Mux(s6_leaky, _saturate(s6_lk), s6_other),

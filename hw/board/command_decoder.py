@@ -117,6 +117,9 @@ class CommandDecoder(wiring.Component):
 
         status = Signal(8)
         resp_len = Signal(16)
+        has_payload = Signal()          # status is OK and resp_len is not 0
+        last_byte = Signal()            # the payload byte being sent is the last
+        length_four = Signal()          # length == 4: a WRITE's payload ends at its header
         resp_kind = Signal(range(4))     # 0: fixed bytes, 1: activation memory
         idx = Signal(16)                 # byte index into the payload / response
 
@@ -158,10 +161,18 @@ class CommandDecoder(wiring.Component):
             for which in Mem:
                 with m.Case(which):
                     lane_ok = (lane < cfg.lanes) if which in (Mem.WEIGHT, Mem.CHAN) else 1
-                    m.d.comb += [mem_ok.eq(lane_ok), word_bytes.eq(spec.MEM_WORD_BYTES[which]),
+                    m.d.sync += [mem_ok.eq(lane_ok), word_bytes.eq(spec.MEM_WORD_BYTES[which]),
                                  depth.eq(depths[which])]
 
         byte_in_word = Signal(range(16))
+        # Compared a cycle after their operands change (the states that use them wait a
+        # cycle for it, or set them with the operands): is byte_in_word the word's last
+        # byte, will byte_in_word + 1 be, has idx reached the end of the payload?
+        word_end = Signal()
+        word_end_next = Signal()
+        at_length = Signal()
+        m.d.sync += [word_end_next.eq(byte_in_word + 2 == word_bytes),
+                     at_length.eq(idx == length)]
         words = Signal(16)              # words counted (validation) or written (write pass)
         max_word_bytes = max(spec.MEM_WORD_BYTES.values())
         assembled = Signal(8 * max_word_bytes)  # the bytes of the word received so far
@@ -176,6 +187,7 @@ class CommandDecoder(wiring.Component):
                                         for j in range(max_word_bytes))))
         target = Signal(17)
         m.d.comb += target.eq(addr + words)
+        w_addr = Signal.like(target)
 
         # The checks of a request, registered (valid a cycle after their operands settle).
         max_layers = cfg.max_layers
@@ -187,19 +199,19 @@ class CommandDecoder(wiring.Component):
         fixed_len = Signal(16)
         m.d.sync += [
             len_zero.eq(length == 0), len_run.eq(length == 2), len_read.eq(length == 6),
+            length_four.eq(length == 4),
             len_short.eq(length < 4),
             run_bad.eq(run_first + run_count > max_layers),
             read_bad.eq((mem != Mem.ACT) | (count > self.max_payload)
                         | (addr + count > cfg.act_depth)),
             write_bad.eq(~mem_ok | (mem > max(Mem))),
             resend.eq(run_cached & (last_seq == seq)),
-            past_depth.eq(target > depth),
+            past_depth.eq(w_addr > depth),       # w_addr: target, registered
         ]
 
         # The engine's write ports take each word a cycle after it is complete, from
         # registers; the activation memory's read address is registered too.
         write_now = Signal()
-        w_addr = Signal.like(target)
         w_data = Signal.like(word_value)
         w_lane = Signal.like(lane)
         w_en = {which: Signal(name=f"w_en_{which.name.lower()}") for which in Mem}
@@ -223,8 +235,18 @@ class CommandDecoder(wiring.Component):
         ]
 
         def respond(st, n=0, kind=0):
-            m.d.sync += [status.eq(st), resp_len.eq(n), resp_kind.eq(kind)]
+            m.d.sync += [status.eq(st), resp_len.eq(n), resp_kind.eq(kind),
+                         has_payload.eq((st == Status.OK) & (n != 0))]
             m.next = "HEADER"
+
+        def next_byte(*, count_word):
+            # The next byte of a word: word_end (is it the last?) kept in step.
+            with m.If(word_end):
+                m.d.sync += [byte_in_word.eq(0), word_end.eq(word_bytes == 1)]
+                if count_word:
+                    m.d.sync += words.eq(words + 1)
+            with m.Else():
+                m.d.sync += [byte_in_word.eq(byte_in_word + 1), word_end.eq(word_end_next)]
 
         with m.FSM() as fsm:
             m.d.comb += self.active.eq(~fsm.ongoing("IDLE"))
@@ -233,7 +255,8 @@ class CommandDecoder(wiring.Component):
                     m.d.sync += [seq.eq(self.frame.payload.seq), code.eq(self.frame.payload.code),
                                  length.eq(self.frame.payload.length), idx.eq(0)]
                     with m.If(~self.frame.payload.crc_ok):
-                        m.d.sync += [status.eq(Status.CRC_ERROR), resp_len.eq(0)]
+                        m.d.sync += [status.eq(Status.CRC_ERROR), resp_len.eq(0),
+                                     has_payload.eq(0)]
                         m.next = "HEADER"
                     with m.Else():
                         m.next = "ARGS"
@@ -242,15 +265,16 @@ class CommandDecoder(wiring.Component):
                 # Read payload bytes 0..5 (each in in_byte two cycles after its address).
                 m.d.comb += self.buf_addr.eq(idx)
                 m.d.sync += idx.eq(idx + 1)
-                with m.Switch(idx):
+                with m.Switch(idx[:3]):        # idx < 8 here
                     for j in range(2, 8):
                         with m.Case(j):
                             m.d.sync += args.word_select(j - 2, 8).eq(in_byte)
-                with m.If(idx == 7):
+                with m.If(idx[:3] == 7):
                     m.d.sync += [idx.eq(0), byte_in_word.eq(0), words.eq(0)]
                     m.next = "CHECK"
 
             with m.State("CHECK"):
+                m.d.sync += word_end.eq(word_bytes == 1)
                 m.next = "DECIDE"               # the checks of the arguments settle
 
             with m.State("DECIDE"):
@@ -292,19 +316,21 @@ class CommandDecoder(wiring.Component):
                     with m.Case(_READ):
                         respond(Status.OK, count, kind=1)
                     with m.Case(_WRITE):
-                        m.d.sync += idx.eq(4)
+                        m.d.sync += [idx.eq(4), at_length.eq(length_four)]
                         m.next = "COUNT"
 
             with m.State("COUNT"):
                 # Count the words without writing: a request that does not fit changes nothing.
-                with m.If(idx == length):
+                with m.If(at_length):
+                    # words changed two cycles ago: past_depth, from w_addr, has seen it.
                     m.next = "COUNT_END"
                 with m.Else():
                     m.d.sync += idx.eq(idx + 1)
-                    with m.If(byte_in_word == word_bytes - 1):
-                        m.d.sync += [byte_in_word.eq(0), words.eq(words + 1)]
-                    with m.Else():
-                        m.d.sync += byte_in_word.eq(byte_in_word + 1)
+                    next_byte(count_word=True)
+                    m.next = "COUNT_NEXT"
+
+            with m.State("COUNT_NEXT"):
+                m.next = "COUNT"                # at_length and word_end_next see the byte
 
             with m.State("COUNT_END"):
                 with m.If(byte_in_word != 0):
@@ -312,12 +338,12 @@ class CommandDecoder(wiring.Component):
                 with m.Elif(past_depth):
                     respond(Status.BAD_ARGS)
                 with m.Else():
-                    m.d.sync += [idx.eq(4), words.eq(0)]
+                    m.d.sync += [idx.eq(4), at_length.eq(length_four), words.eq(0)]
                     m.next = "WRITE_ADDR"
 
             with m.State("WRITE_ADDR"):
                 m.d.comb += self.buf_addr.eq(idx)
-                with m.If(idx == length):
+                with m.If(at_length):
                     respond(Status.OK)
                 with m.Else():
                     m.next = "WRITE_BYTE"
@@ -326,14 +352,13 @@ class CommandDecoder(wiring.Component):
                 m.next = "WRITE_DATA"      # byte idx reaches in_byte
 
             with m.State("WRITE_DATA"):
-                m.d.sync += idx.eq(idx + 1)
-                m.d.sync += assembled.eq(word_value)
-                with m.If(byte_in_word == word_bytes - 1):
-                    m.d.comb += write_now.eq(1)
-                    m.d.sync += [byte_in_word.eq(0), words.eq(words + 1)]
-                with m.Else():
-                    m.d.sync += byte_in_word.eq(byte_in_word + 1)
-                m.next = "WRITE_ADDR"
+                m.d.sync += [idx.eq(idx + 1), assembled.eq(word_value)]
+                m.d.comb += write_now.eq(word_end)
+                next_byte(count_word=True)
+                m.next = "WRITE_NEXT"
+
+            with m.State("WRITE_NEXT"):
+                m.next = "WRITE_ADDR"           # at_length and word_end_next see the byte
 
             with m.State("RUN"):
                 # ``run`` (a register) is high in this cycle only.
@@ -353,13 +378,14 @@ class CommandDecoder(wiring.Component):
                 ]
                 with m.If(self.tx_header.ready):
                     m.d.sync += [idx.eq(0), resp_vector.eq(vector)]
-                    with m.If((status == Status.OK) & (resp_len != 0)):
+                    with m.If(has_payload):
                         m.next = "PAYLOAD_ADDR"
                     with m.Else():
                         m.next = "RELEASE"
 
             with m.State("PAYLOAD_ADDR"):
                 # act_addr takes addr + idx; the activation memory answers a cycle later.
+                m.d.sync += last_byte.eq(idx + 1 == resp_len)
                 m.next = "PAYLOAD_READ"
 
             with m.State("PAYLOAD_READ"):
@@ -377,7 +403,7 @@ class CommandDecoder(wiring.Component):
                 m.d.comb += [self.tx_payload.valid.eq(1), self.tx_payload.payload.eq(out_byte)]
                 with m.If(self.tx_payload.ready):
                     m.d.sync += [idx.eq(idx + 1), resp_vector.eq(resp_vector >> 8)]
-                    with m.If(idx + 1 == resp_len):
+                    with m.If(last_byte):
                         m.next = "RELEASE"
                     with m.Else():
                         m.next = "PAYLOAD_ADDR"

@@ -2,12 +2,13 @@
 
 from amaranth.hdl import Module, Signal
 from amaranth.lib import data, wiring
-from amaranth.lib.memory import Memory, WritePort
+from amaranth.lib.memory import WritePort
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from sw import spec
 
+from ..block_ram import block_ram, registered_read
 from ..engine.layouts import lane_config_layout, layer_config_layout
 
 __all__ = ["LayerSequencer"]
@@ -81,9 +82,8 @@ class LayerSequencer(wiring.Component):
         n_words = self.config_words
         ww = spec.CONFIG_WORD_WIDTH
 
-        m.submodules.mem = mem = Memory(shape=ww, depth=self.config_depth, init=[])
+        m.submodules.mem = mem = block_ram(shape=ww, depth=self.config_depth)
         wiring.connect(m, wiring.flipped(self.cfg_w), mem.write_port())
-        rp = mem.read_port()
 
         # The register image the engine sees: one word written a cycle while loading.
         shadow = Signal(n_words * ww)
@@ -97,11 +97,11 @@ class LayerSequencer(wiring.Component):
         base = Signal(range(self.config_depth + n_words))    # this layer's first word
         k = Signal(range(n_words + 2))
         remaining = Signal(8)
-        m.d.comb += rp.addr.eq(base + k)
+        read = registered_read(m, mem, base + k, name="read")
         # The word read, registered next to the block RAM (whose output comes late in a
         # cycle) before it fans out to the register image.
         word = Signal(ww)
-        m.d.sync += word.eq(rp.data)
+        m.d.sync += word.eq(read)
 
         # ``busy`` (high in every state but IDLE) and ``e_start`` (high in START) are
         # registers, set on the transitions into those states, so that what they fan out to

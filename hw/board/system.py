@@ -1,7 +1,7 @@
 """The whole device, platform-independent: UART pins in and out, LEDs."""
 
 from amaranth.hdl import Cat, Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from sw import spec
@@ -87,7 +87,12 @@ class System(wiring.Component):
         m.d.comb += [frx.buf_addr.eq(core.buf_addr), core.buf_data.eq(frx.buf_data)]
         wiring.connect(m, core.tx_header, ftx.header)
         wiring.connect(m, core.tx_payload, ftx.payload)
-        wiring.connect(m, ftx.o, utx.i)
+        # A two-byte FIFO between the frame transmitter and the UART, so that neither's
+        # handshake logic runs into the other's in one cycle (the UART takes a byte in
+        # ten bit times; the FIFO keeps it fed back to back).
+        m.submodules.tx_fifo = tx_fifo = fifo.SyncFIFOBuffered(width=8, depth=2)
+        wiring.connect(m, ftx.o, tx_fifo.w_stream)
+        wiring.connect(m, tx_fifo.r_stream, utx.i)
 
         m.d.comb += [self.busy.eq(core.busy), self.idle.eq(~core.active & ~frx.frame.valid)]
 

@@ -8,6 +8,7 @@ from amaranth.lib.wiring import In, Out
 from sw import spec
 from sw.spec import LayerMode
 
+from ..block_ram import block_ram, registered_read
 from .layouts import (lane_config_layout, lane_result_layout, layer_config_layout,
                       weight_word_layout)
 
@@ -114,9 +115,8 @@ class Lane(wiring.Component):
         cfg, lcfg = self.cfg, self.lane_cfg
         V, bits = self.width, self.bank_bits
 
-        m.submodules.wmem = wmem = Memory(shape=weight_word_layout, depth=self.words, init=[])
+        m.submodules.wmem = wmem = block_ram(shape=weight_word_layout, depth=self.words)
         wr = wmem.write_port()
-        rd = wmem.read_port()
         m.submodules.ctab = ctab = Memory(shape=unsigned(spec.CHAN_WIDTH),
                                           depth=spec.MAX_CHANNELS, init=[])
         cwr = ctab.write_port()
@@ -129,12 +129,23 @@ class Lane(wiring.Component):
         result = lane_result_layout(V)
         m.submodules.queue = queue = fifo.SyncFIFO(width=result.size,
                                                    depth=spec.LANE_FIFO_DEPTH)
+        # Whether the queue will offer a result next cycle, if its result is kept or if it
+        # is taken, for the arbiter, which decides a cycle ahead: from registers, a push
+        # being known a stage early and the queue's fill (one or two results, at least)
+        # kept beside its level.
+        push = Signal()
+        pop = Signal()
+        has_one = Signal()
+        has_two = Signal()
+        level = queue.level + push - pop
+        m.d.sync += [has_one.eq(level != 0), has_two.eq(level > 1)]
         m.d.comb += [
             self.o.valid.eq(queue.r_rdy),
             self.o.payload.eq(queue.r_data),
             queue.r_en.eq(self.o.ready),
-            self.next_valid_kept.eq(queue.w_en | (queue.level != 0)),
-            self.next_valid_taken.eq(queue.w_en | (queue.level > 1)),
+            pop.eq(self.o.ready & queue.r_rdy),
+            self.next_valid_kept.eq(push | has_one),
+            self.next_valid_taken.eq(push | has_two),
         ]
 
         # What travels down the pipeline with a word: where its step is, and (filled in
@@ -168,17 +179,29 @@ class Lane(wiring.Component):
         room = Signal()
         issue = Signal()
         m.d.comb += [room.eq(occupied < spec.LANE_FIFO_DEPTH), issue.eq(active & room)]
-        m.d.sync += occupied.eq(occupied + issue - (self.o.ready & queue.r_rdy)
+        m.d.sync += occupied.eq(occupied + issue - pop
                                 - (valid[-1] & ~s5_last))
-        eol = Signal()   # the lane's last word for this step
-        last_ptr = Signal(self.word_addr_width)
-        m.d.comb += eol.eq(ptr == last_ptr)
+        # What decides the next step is kept in registers, each worked out when what it
+        # depends on changes, so that the issue logic starts from flip-flops: whether
+        # ptr is the step's last word (eol), one group is left (left_one), and the
+        # group is the row's last (row_end).
+        eol = Signal()
+        before_last = Signal(self.word_addr_width)   # the step's last word but one
+        one_word = Signal()
         left = Signal(2 * spec.DIM_WIDTH)   # groups still to start, this one included
-        group_done = (dy == cfg.pool_h) & (dx == last_dx)
-        last_step = (left == 1) & group_done
+        left_one = Signal()
+        row_end = Signal()
         # Pooled columns a group spans: V / window width when wide, else 1.
         span = Mux(narrow, 1, Mux(cfg.pool_w, V // 2, V))
-        row_end = j + span >= cfg.out_w
+        # From cfg, stable while running (kept in registers: a layer starts a cycle
+        # after its configuration is complete).
+        last_dx_r = Signal()
+        row_span = Signal(signed(spec.DIM_WIDTH + 2))       # out_w - span
+        next_row_span = Signal(signed(spec.DIM_WIDTH + 2))  # out_w - 2 span
+        m.d.sync += [last_dx_r.eq(last_dx), row_span.eq(cfg.out_w - span),
+                     next_row_span.eq(cfg.out_w - 2 * span)]
+        group_done = (dy == cfg.pool_h) & (dx == last_dx_r)
+        last_step = left_one & group_done
 
         # Column v of a step belongs to pooled column j + v // (1 + pool_w) (wide); it is
         # computed only when that column exists.
@@ -193,7 +216,16 @@ class Lane(wiring.Component):
         y0 = Signal(signed(spec.DIM_WIDTH + spec.KERNEL_WIDTH + 2))
         x0 = Signal(signed(spec.DIM_WIDTH + spec.KERNEL_WIDTH + 2))
         row = Signal(signed(spec.ACT_ADDR_WIDTH + 2))
-        m.d.comb += rd.addr.eq(ptr)
+        # The weight block RAM is read a cycle ahead, at the pointer's next value, so that
+        # its output (5.8 ns from clock to data, through the multiplexer of its blocks)
+        # goes into a register of its own beside it, and on to the word register from
+        # there, with no cycle added.
+        ptr_next = Signal.like(ptr)
+        m.d.comb += ptr_next.eq(ptr)
+        m.d.sync += ptr.eq(ptr_next)
+        w_read = registered_read(m, wmem, ptr_next, name="w_read")    # the word at ptr
+        w_ahead = Signal(weight_word_layout)
+        m.d.sync += w_ahead.eq(w_read)
 
         s1_y0 = Signal.like(y0)
         s1_x0 = Signal.like(x0)
@@ -208,13 +240,14 @@ class Lane(wiring.Component):
                 metas[0].eol.eq(eol),
             ]
             with m.If(eol):
-                m.d.sync += ptr.eq(lcfg.word_base)
+                m.d.comb += ptr_next.eq(lcfg.word_base)
+                m.d.sync += eol.eq(one_word)
                 with m.If(last_step):
                     m.d.sync += active.eq(0)
                 with m.If(group_done):
-                    m.d.sync += left.eq(left - 1)
+                    m.d.sync += [left.eq(left - 1), left_one.eq(left == 2)]
                 # Advance (dx, dy, j, i), innermost first.
-                with m.If(dx != last_dx):
+                with m.If(dx != last_dx_r):
                     m.d.sync += [dx.eq(1), x0.eq(x0 + cfg.stride_w)]
                 with m.Elif(dy != cfg.pool_h):
                     m.d.sync += [dx.eq(0), dy.eq(1), x0.eq(x0 - Mux(dx, cfg.stride_w, 0)),
@@ -227,14 +260,16 @@ class Lane(wiring.Component):
                     with m.If(~row_end):
                         # The next group starts span windows to the right: narrow, one
                         # stride past the last step's column; wide (stride 1), V columns on.
-                        m.d.sync += [j.eq(j + span),
+                        m.d.sync += [j.eq(j + span), row_end.eq(j >= next_row_span),
                                      x0.eq(x0 + Mux(narrow, cfg.stride_w, V)),
                                      y0.eq(y0 - sh_back), row.eq(row - rs_back)]
                     with m.Else():
-                        m.d.sync += [j.eq(0), i.eq(i + 1), x0.eq(-cfg.pad_w),
+                        m.d.sync += [j.eq(0), row_end.eq(row_span <= 0),
+                                     i.eq(i + 1), x0.eq(-cfg.pad_w),
                                      y0.eq(y0 + cfg.stride_h), row.eq(row + cfg.row_step)]
             with m.Else():
-                m.d.sync += ptr.eq(ptr + 1)
+                m.d.comb += ptr_next.eq(ptr + 1)
+                m.d.sync += eol.eq(ptr == before_last)
 
         # --- Stage 1: word (the block RAM's output, registered as it is) ---------------
         w_word = Signal(weight_word_layout)
@@ -242,7 +277,7 @@ class Lane(wiring.Component):
         w_x0 = Signal.like(x0)
         w_base = Signal(spec.ACT_ADDR_WIDTH)
         with m.If(valid[0]):
-            m.d.sync += [w_word.eq(rd.data), w_y0.eq(s1_y0), w_x0.eq(s1_x0),
+            m.d.sync += [w_word.eq(w_ahead), w_y0.eq(s1_y0), w_x0.eq(s1_x0),
                          w_base.eq(s1_base)]
 
         # --- Stage 2: address -----------------------------------------------------------
@@ -314,6 +349,7 @@ class Lane(wiring.Component):
         ternary = cfg.mode == LayerMode.TERNARY
         s5_p = Signal(data.ArrayLayout(signed(2 * spec.ACT_WIDTH), V))
         s5_n = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
+        m.d.sync += push.eq(valid[5] & s4_last)     # = valid[6] & s5_last
         with m.If(valid[5]):
             m.d.sync += s5_last.eq(s4_last)
             for v in range(V):
@@ -340,7 +376,7 @@ class Lane(wiring.Component):
         m.d.comb += [
             out.p.eq(new_p), out.n.eq(new_n), out.chan.eq(crd.data),
             out.i.eq(s5.i), out.j.eq(s5.j), out.first.eq(s5.first), out.last.eq(s5.lastw),
-            queue.w_en.eq(valid[6] & s5_last),
+            queue.w_en.eq(push),
             queue.w_data.eq(out),
         ]
         with m.If(valid[6]):
@@ -350,12 +386,14 @@ class Lane(wiring.Component):
 
         # --- Start ----------------------------------------------------------------------
         with m.If(self.start):
+            m.d.comb += ptr_next.eq(lcfg.word_base)
             m.d.sync += [
                 active.eq((lcfg.n_words != 0) & (lcfg.groups != 0)),
-                ptr.eq(lcfg.word_base),
-                last_ptr.eq(lcfg.word_base + lcfg.n_words - 1),
-                left.eq(lcfg.groups),
-                i.eq(lcfg.i0), j.eq(lcfg.j0), dy.eq(0), dx.eq(0),
+                eol.eq(lcfg.n_words == 1), one_word.eq(lcfg.n_words == 1),
+                before_last.eq(lcfg.word_base + lcfg.n_words - 2),
+                left.eq(lcfg.groups), left_one.eq(lcfg.groups == 1),
+                i.eq(lcfg.i0), j.eq(lcfg.j0), row_end.eq(lcfg.j0 + span >= cfg.out_w),
+                dy.eq(0), dx.eq(0),
                 y0.eq(lcfg.y0), x0.eq(lcfg.x0), row.eq(lcfg.row),
                 ch_addr.eq(lcfg.chan_base), fresh.eq(1),
             ]

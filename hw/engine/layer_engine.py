@@ -8,6 +8,7 @@ from amaranth.lib.wiring import In, Out
 from sw import spec
 from sw.mapping.boards import board_config
 
+from ..block_ram import block_ram, registered_read
 from ..dual_scale import DualScaleUnit
 from .lane import Lane
 from .layouts import (lane_config_layout, layer_config_layout, param_word_layout,
@@ -146,21 +147,22 @@ class LayerEngine(wiring.Component):
             lanes.append(lane)
             host_bytes = []
             for b in range(V):
-                bank = Memory(shape=signed(spec.ACT_WIDTH), depth=bank_depth, init=[])
+                bank = block_ram(shape=signed(spec.ACT_WIDTH), depth=bank_depth)
                 m.submodules[f"act{k}_{b}"] = bank
                 wp = bank.write_port()
-                rd = bank.read_port()
                 m.d.comb += [wp.en.eq(bank_we[b]), wp.addr.eq(bank_waddr[b]),
-                             wp.data.eq(bank_wdata[b]), lane.act_data[b].eq(rd.data)]
+                             wp.data.eq(bank_wdata[b])]
                 if k == 0:
                     host_sel = (self.act_r.addr[:bits] == b) if bits else 1
-                    m.d.comb += [
-                        rd.addr.eq(Mux(running, lane.act_addr[b], self.act_r.addr[bits:])),
-                        rd.en.eq(Mux(running, lane.act_en, self.act_r.en & host_sel)),
-                    ]
-                    host_bytes.append(rd.data)
+                    byte = registered_read(
+                        m, bank, Mux(running, lane.act_addr[b], self.act_r.addr[bits:]),
+                        Mux(running, lane.act_en, self.act_r.en & host_sel),
+                        name=f"act{k}_{b}_read")
+                    host_bytes.append(byte)
                 else:
-                    m.d.comb += [rd.addr.eq(lane.act_addr[b]), rd.en.eq(lane.act_en)]
+                    byte = registered_read(m, bank, lane.act_addr[b], lane.act_en,
+                                           name=f"act{k}_{b}_read")
+                m.d.comb += lane.act_data[b].eq(byte)
             if k == 0:
                 m.d.comb += self.act_r.data.eq(Array(host_bytes)[host_rot])
             m.d.comb += [
@@ -175,69 +177,51 @@ class LayerEngine(wiring.Component):
                 lane.chan_en.eq(self.chan_w.en & (self.chan_w.lane == k)),
             ]
 
-        m.submodules.params = params = Memory(shape=param_word_layout,
-                                              depth=1 << spec.PARAM_ADDR_WIDTH, init=[])
+        m.submodules.params = params = block_ram(shape=param_word_layout,
+                                                 depth=1 << spec.PARAM_ADDR_WIDTH)
         wiring.connect(m, wiring.flipped(self.param_w), params.write_port())
-        prd = params.read_port()
 
         # --- Round-robin arbiter: the first lane with a result after the last granted. --
         # The grant is decided a cycle ahead and registered, so that the payload
         # multiplexer and the queues' pops start from registers. Both next grants are
         # worked out side by side, from what the queues will hold: the one if this cycle
-        # grants nothing (from the last lane granted), the one if it grants (from the lane
-        # granted now, whose queue loses the result it offers).
-        grant = Signal(range(self.lanes))       # this cycle's choice
+        # grants nothing (after the last lane granted), the one if it grants (after the
+        # lane granted now, whose queue loses the result it offers). Lanes are one-hot, so
+        # that a choice is a subtraction on the carry chain (``_round_robin``).
+        grant = Signal(self.lanes)              # this cycle's choice, one-hot
         waiting = Signal()                      # some lane has a result
-        last = Signal(range(self.lanes), init=self.lanes - 1)
+        last = Signal(self.lanes, init=1 << (self.lanes - 1))
         granted = Signal()
         m.d.comb += granted.eq(waiting & ~self.stall)
         kept = Cat(lane.next_valid_kept for lane in lanes)
         after_grant = Signal(self.lanes)
         for k, lane in enumerate(lanes):
-            m.d.comb += after_grant[k].eq(Mux(grant == k, lane.next_valid_taken,
+            m.d.comb += after_grant[k].eq(Mux(grant[k], lane.next_valid_taken,
                                               lane.next_valid_kept))
-
-        def round_robin(name, prev, valid):
-            choice = Signal(range(self.lanes), name=f"{name}_grant")
-            found = Signal(name=f"{name}_waiting")
-            with m.Switch(prev):
-                for p in range(self.lanes):
-                    with m.Case(p):
-                        order = [(p + 1 + d) % self.lanes for d in range(self.lanes)]
-                        with m.If(valid[order[0]]):
-                            m.d.comb += [choice.eq(order[0]), found.eq(1)]
-                        for k in order[1:]:
-                            with m.Elif(valid[k]):
-                                m.d.comb += [choice.eq(k), found.eq(1)]
-            return choice, found
-
-        idle_grant, idle_waiting = round_robin("idle", last, kept)
-        busy_grant, busy_waiting = round_robin("busy", grant, after_grant)
+        idle_grant = _round_robin(m, "idle", last, kept)
+        busy_grant = _round_robin(m, "busy", grant, after_grant)
         with m.If(self.start):     # every layer starts from the same arbiter state
             # The engine is drained when a layer starts: no queue holds a result.
-            m.d.sync += [last.eq(self.lanes - 1), waiting.eq(0)]
+            m.d.sync += [last.eq(1 << (self.lanes - 1)), grant.eq(0), waiting.eq(0)]
         with m.Elif(granted):
-            m.d.sync += [last.eq(grant), grant.eq(busy_grant), waiting.eq(busy_waiting)]
+            m.d.sync += [last.eq(grant), grant.eq(busy_grant), waiting.eq(after_grant.any())]
         with m.Else():
-            m.d.sync += [grant.eq(idle_grant), waiting.eq(idle_waiting)]
+            m.d.sync += [grant.eq(idle_grant), waiting.eq(kept.any())]
         for k, lane in enumerate(lanes):
-            m.d.comb += lane.o.ready.eq(granted & (grant == k))
+            m.d.comb += lane.o.ready.eq(granted & grant[k])
         chosen = Signal.like(lanes[0].o.payload)
-        with m.Switch(grant):
-            for k, lane in enumerate(lanes):
-                with m.Case(k):
-                    m.d.comb += chosen.eq(lane.o.payload)
+        m.d.comb += chosen.eq(_one_hot_mux(grant, [lane.o.payload for lane in lanes]))
 
         # --- Epilogue: the granted result (e0), the parameter read (e1), the parameters as
         # read (e2), the chunk sum (e3). A block RAM's output is registered before any logic
         # uses it (ECP5 block RAMs take 5.8 ns from clock to data).
         e0_valid = Signal()
         e0 = Signal.like(chosen)
-        e0_lane = Signal.like(grant)
+        e0_lane = Signal(range(self.lanes))
         m.d.sync += e0_valid.eq(granted)
         with m.If(granted):   # an idle queue's output is whatever its memory holds
-            m.d.sync += [e0.eq(chosen), e0_lane.eq(grant)]
-        m.d.comb += prd.addr.eq(cfg.param_base + e0.chan)
+            m.d.sync += [e0.eq(chosen), e0_lane.eq(_one_hot_index(grant))]
+        param_read = registered_read(m, params, cfg.param_base + e0.chan, name="param_read")
         e1_valid = Signal()
         e1 = Signal.like(e0)
         e1_lane = Signal.like(e0_lane)
@@ -245,15 +229,18 @@ class LayerEngine(wiring.Component):
         e2_valid = Signal()
         e2 = Signal.like(e1)
         e2_lane = Signal.like(e1_lane)
-        e2_param = Signal.like(prd.data)
+        e2_param = Signal.like(param_read)
         m.d.sync += [e2_valid.eq(e1_valid), e2.eq(e1), e2_lane.eq(e1_lane),
-                     e2_param.eq(prd.data)]
+                     e2_param.eq(param_read)]
 
         # A channel whose words are split among lanes (single-position layers, column 0
         # only) arrives in chunks: add them up here and send the sum on with the last one
-        # to arrive. The running sum is read a stage ahead (e1) into a register; the one
-        # write that read cannot see, the previous item's, is forwarded, its match decided
-        # a cycle ahead, so that only a mux and the adder lie between registers.
+        # to arrive. The running sum is read a stage ahead (e1) into a register and written
+        # back a stage behind (e3), from registers, so that the sum's adder, the final test
+        # and the LUT RAM's write data (spread over a few hundred cells) are in different
+        # cycles. The two writes that a read cannot see, the previous item's (not yet
+        # written) and the one before (written as the read was made), are forwarded, their
+        # matches decided a cycle ahead.
         part_layout = data.StructLayout({"p": signed(spec.ACC_WIDTH),
                                          "n": signed(spec.ACC_WIDTH),
                                          "seen": unsigned(spec.CHUNKS_WIDTH)})
@@ -262,24 +249,38 @@ class LayerEngine(wiring.Component):
                                                 init=[], attrs={"ram_style": "distributed"})
         part_rd = partial.read_port()
         part_wr = partial.write_port()
-        fwd_hit = Signal()
-        fwd = Signal(part_layout)
-        held_part = Signal(part_layout)
-        final = Signal()
         sum_p = Signal(signed(spec.ACC_WIDTH))
         sum_n = Signal(signed(spec.ACC_WIDTH))
-        m.d.sync += [fwd_hit.eq(e2_valid & (e1.chan == e2.chan)), fwd.eq(part_wr.data)]
+        final = Signal()
+        held_part = Signal(part_layout)
+        # The previous item's sum, to be written: its channel, whether it was the last chunk
+        # (then 0 is written, so the channel starts afresh next time).
+        w_valid = Signal()
+        w_chan = Signal.like(e2.chan)
+        w_final = Signal()
+        w_sum = Signal(part_layout)
+        written = Signal(part_layout)
+        written_before = Signal(part_layout)     # the one before, written a cycle ago
+        hit_prev = Signal()
+        hit_before = Signal()
+        m.d.sync += [
+            w_valid.eq(e2_valid), w_chan.eq(e2.chan), w_final.eq(final),
+            w_sum.p.eq(sum_p), w_sum.n.eq(sum_n), w_sum.seen.eq(held_part.seen + 1),
+            written_before.eq(written),
+            hit_prev.eq(e2_valid & (e1.chan == e2.chan)),
+            hit_before.eq(w_valid & (e1.chan == w_chan)),
+        ]
         m.d.comb += [
+            written.eq(Mux(w_final, 0, w_sum.as_value())),
+            part_wr.addr.eq(w_chan),
+            part_wr.en.eq(w_valid),
+            part_wr.data.eq(written),
             part_rd.addr.eq(e1.chan),
-            held_part.eq(Mux(fwd_hit, fwd, part_rd.data)),
+            held_part.eq(Mux(hit_prev, written, Mux(hit_before, written_before,
+                                                    part_rd.data))),
             final.eq(held_part.seen + 1 >= e2_param.chunks),
             sum_p.eq(held_part.p + e2.p[0]),
             sum_n.eq(held_part.n + e2.n[0]),
-            part_wr.addr.eq(e2.chan),
-            part_wr.en.eq(e2_valid),
-            part_wr.data.p.eq(Mux(final, 0, sum_p)),
-            part_wr.data.n.eq(Mux(final, 0, sum_n)),
-            part_wr.data.seen.eq(Mux(final, 0, held_part.seen + 1)),
         ]
         e3_valid = Signal()
         e3 = Signal.like(e2)
@@ -316,7 +317,7 @@ class LayerEngine(wiring.Component):
         chan_off = Signal(spec.ACT_ADDR_WIDTH)
         row_off = Signal(spec.ACT_ADDR_WIDTH)
         meta_valid, meta, meta_lane = e3_valid, e3, e3_lane
-        in_flight = [e0_valid, e1_valid, e2_valid, e3_valid]
+        in_flight = [e0_valid, e1_valid, e2_valid, e3_valid, w_valid]
         addr = None
         line = []
         for k in range(DualScaleUnit.LATENCY + 1):
@@ -426,12 +427,12 @@ class LayerEngine(wiring.Component):
         # the epilogue ahead of them, and the last write a cycle before busy falls, so the
         # counters are complete when it does.
         events = {
-            "adds_plus": _popcount([lane.count_add_plus for lane in lanes]),
-            "adds_minus": _popcount([lane.count_add_minus for lane in lanes]),
-            "weight_words": _popcount([lane.count_word for lane in lanes]),
-            "act_reads": _popcount([lane.count_act_read for lane in lanes]),
-            "act_writes": Mux(w_valid, _popcount([w_mask[u] for u in range(V)]), 0),
-            "lane_stall_cycles": _popcount([lane.count_stall for lane in lanes]),
+            "adds_plus": _tree_sum([lane.count_add_plus for lane in lanes]),
+            "adds_minus": _tree_sum([lane.count_add_minus for lane in lanes]),
+            "weight_words": _tree_sum([lane.count_word for lane in lanes]),
+            "act_reads": _tree_sum([lane.count_act_read for lane in lanes]),
+            "act_writes": Mux(w_valid, _tree_sum([w_mask[u] for u in range(V)]), 0),
+            "lane_stall_cycles": _tree_sum([lane.count_stall for lane in lanes]),
         }
         strobes = {"busy_cycles": running}
         for name, value in events.items():
@@ -446,8 +447,43 @@ class LayerEngine(wiring.Component):
         return m
 
 
-def _popcount(bits):
-    total = Const(0, 1)
-    for b in bits:
-        total = total + b
-    return total
+def _round_robin(m, name, prev, requests):
+    """One-hot: the first of ``requests`` after the one-hot ``prev``, cyclically; 0 if none.
+
+    With the requests written twice, one above the other, subtracting the lane after
+    ``prev`` clears the first request at or above it and sets the bits below that; the
+    request that survives in the copy, and not in the difference, is the choice.
+    """
+    n = len(requests)
+    twice = Cat(requests, requests)
+    start = Cat(prev[n - 1], prev[:n - 1]) if n > 1 else prev   # the lane after prev
+    diff = Signal(2 * n, name=f"{name}_diff")
+    m.d.comb += diff.eq(twice - start)
+    choice = Signal(n, name=f"{name}_grant")
+    m.d.comb += choice.eq(requests & ~(diff[:n] & diff[n:]))
+    return choice
+
+
+def _one_hot_mux(select, values):
+    """The value whose bit is set in the one-hot ``select``: an AND-OR."""
+    out = 0
+    for k, value in enumerate(values):
+        out = out | Mux(select[k], value.as_value(), 0)
+    return out
+
+
+def _one_hot_index(select):
+    """The index of the bit set in the one-hot ``select``."""
+    index = 0
+    for k in range(len(select)):
+        index = index | Mux(select[k], k, 0)
+    return index
+
+
+def _tree_sum(values):
+    """The sum of ``values``, added pairwise: a tree, log2(n) adders deep, not a chain."""
+    values = list(values) or [Const(0, 1)]
+    while len(values) > 1:
+        values = [values[k] + values[k + 1] if k + 1 < len(values) else values[k]
+                  for k in range(0, len(values), 2)]
+    return values[0]

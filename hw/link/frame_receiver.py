@@ -2,9 +2,9 @@
 
 from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import crc, stream, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from hw.block_ram import block_ram, registered_read
 from hw.link.layouts import frame_info_layout
 from sw import spec
 
@@ -70,10 +70,9 @@ class FrameReceiver(wiring.Component):
         m = Module()
         info = self.frame.payload
 
-        m.submodules.buf = buf = Memory(shape=8, depth=self.max_payload, init=[])
+        m.submodules.buf = buf = block_ram(shape=8, depth=self.max_payload)
         wr = buf.write_port()
-        rd = buf.read_port()
-        m.d.comb += [rd.addr.eq(self.buf_addr), self.buf_data.eq(rd.data)]
+        m.d.comb += self.buf_data.eq(registered_read(m, buf, self.buf_addr, name="buf_read"))
 
         m.submodules.crc = chk = crc.catalog.CRC32_ISO_HDLC().create()
         m.d.comb += chk.data.eq(self.i.payload)
@@ -90,45 +89,63 @@ class FrameReceiver(wiring.Component):
         length_lo = Signal(8)
         in_frame = Signal()
 
+        # A frame times out after timeout_cycles without a byte; whether the next such cycle
+        # is the last is worked out a cycle ahead (at_limit: idle will be timeout - 1).
         timed_out = Signal()
-        with m.If(in_frame & ~got):
+        at_limit = Signal()
+        silent = in_frame & ~got
+        with m.If(silent):
             m.d.sync += idle.eq(idle + 1)
-            m.d.comb += timed_out.eq(idle == self.timeout_cycles - 1)
         with m.Else():
             m.d.sync += idle.eq(0)
+        if self.timeout_cycles >= 2:
+            m.d.sync += at_limit.eq(silent & (idle == self.timeout_cycles - 2))
+            m.d.comb += timed_out.eq(silent & at_limit)
+        else:
+            m.d.comb += timed_out.eq(silent)
+        # Whether the length exceeds max_payload: its low byte's part is decided as it
+        # arrives, so that the high byte meets only a short comparison.
+        limit_hi, limit_lo = self.max_payload >> 8, self.max_payload & 0xff
+        lo_over = Signal()
+
+        # in_frame: between a frame's SYNC and its last CRC byte. A register, set and
+        # cleared with the state, so that the CRC's enable and the time-out start from one.
+        m.d.comb += chk.valid.eq(got & in_frame)
+
+        def abandon():
+            m.d.sync += in_frame.eq(0)
+            m.next = "HUNT"
 
         with m.FSM():
             with m.State("HUNT"):
                 with m.If(got & (self.i.payload == spec.LINK_SYNC)):
                     m.d.comb += chk.start.eq(1)
+                    m.d.sync += in_frame.eq(1)
                     m.next = "LEN_LO"
             with m.State("LEN_LO"):
-                m.d.comb += [in_frame.eq(1), chk.valid.eq(got)]
                 with m.If(got):
-                    m.d.sync += length_lo.eq(self.i.payload)
+                    m.d.sync += [length_lo.eq(self.i.payload),
+                                 lo_over.eq(self.i.payload > limit_lo)]
                     m.next = "LEN_HI"
                 with m.Elif(timed_out):
-                    m.next = "HUNT"     # a partial frame, then silence
+                    abandon()           # a partial frame, then silence
             with m.State("LEN_HI"):
-                m.d.comb += [in_frame.eq(1), chk.valid.eq(got)]
                 with m.If(got):
-                    length = Cat(length_lo, self.i.payload)
-                    m.d.sync += info.length.eq(length)
-                    with m.If(length > self.max_payload):
-                        m.next = "HUNT"
+                    length_hi = self.i.payload
+                    m.d.sync += info.length.eq(Cat(length_lo, length_hi))
+                    with m.If((length_hi > limit_hi) | ((length_hi == limit_hi) & lo_over)):
+                        abandon()
                     with m.Else():
                         m.next = "SEQ"
                 with m.Elif(timed_out):
-                    m.next = "HUNT"     # a partial frame, then silence
+                    abandon()
             with m.State("SEQ"):
-                m.d.comb += [in_frame.eq(1), chk.valid.eq(got)]
                 with m.If(got):
                     m.d.sync += info.seq.eq(self.i.payload)
                     m.next = "CODE"
                 with m.Elif(timed_out):
-                    m.next = "HUNT"     # a partial frame, then silence
+                    abandon()
             with m.State("CODE"):
-                m.d.comb += [in_frame.eq(1), chk.valid.eq(got)]
                 with m.If(got):
                     m.d.sync += [info.code.eq(self.i.payload), count.eq(0),
                                  left.eq(info.length - 1)]
@@ -137,10 +154,9 @@ class FrameReceiver(wiring.Component):
                     with m.Else():
                         m.next = "PAYLOAD"
                 with m.Elif(timed_out):
-                    m.next = "HUNT"     # a partial frame, then silence
+                    abandon()
             with m.State("PAYLOAD"):
-                m.d.comb += [in_frame.eq(1), chk.valid.eq(got),
-                             wr.addr.eq(count), wr.data.eq(self.i.payload), wr.en.eq(got)]
+                m.d.comb += [wr.addr.eq(count), wr.data.eq(self.i.payload), wr.en.eq(got)]
                 with m.If(got):
                     m.d.sync += left.eq(left - 1)
                     with m.If(left == 0):
@@ -149,15 +165,15 @@ class FrameReceiver(wiring.Component):
                     with m.Else():
                         m.d.sync += count.eq(count + 1)
                 with m.Elif(timed_out):
-                    m.next = "HUNT"     # a partial frame, then silence
+                    abandon()
             with m.State("CRC"):
-                m.d.comb += [in_frame.eq(1), chk.valid.eq(got)]
                 with m.If(got):
                     m.d.sync += count.eq(count + 1)
                     with m.If(count == spec.LINK_CRC_BYTES - 1):
+                        m.d.sync += in_frame.eq(0)
                         m.next = "PRESENT"
                 with m.Elif(timed_out):
-                    m.next = "HUNT"     # a partial frame, then silence
+                    abandon()
             with m.State("PRESENT"):
                 # The CRC register took the last byte a cycle ago and holds it: a frame
                 # followed by its own CRC leaves the algorithm's residue there.

@@ -36,7 +36,10 @@ class FrameTransmitter(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         hdr = Signal(frame_header_layout)
-        count = Signal(16)
+        count = Signal(range(spec.LINK_CRC_BYTES))     # CRC bytes sent
+        # Payload bytes still to send after this one: the end is a zero test on a register,
+        # not a comparison with length - 1.
+        left = Signal(16)
 
         # The CRC takes each checked byte a cycle after it is sent, from registers: the
         # byte multiplexer and the CRC's XOR network are then in different cycles.
@@ -57,7 +60,8 @@ class FrameTransmitter(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += self.header.ready.eq(1)
                 with m.If(self.header.valid):
-                    m.d.sync += [hdr.eq(self.header.payload), count.eq(0)]
+                    m.d.sync += [hdr.eq(self.header.payload), count.eq(0),
+                                 left.eq(self.header.payload.length - 1)]
                     m.d.comb += gen.start.eq(1)
                     m.next = "SYNC"
             with m.State("SYNC"):
@@ -77,15 +81,14 @@ class FrameTransmitter(wiring.Component):
                              self.o.payload.eq(self.payload.payload),
                              self.payload.ready.eq(self.o.ready), checked_sent.eq(sent)]
                 with m.If(sent):
-                    m.d.sync += count.eq(count + 1)
-                    with m.If(count == hdr.length - 1):
-                        m.d.sync += count.eq(0)
+                    m.d.sync += left.eq(left - 1)
+                    with m.If(left == 0):
                         m.next = "CRC_LAST"
             with m.State("CRC_LAST"):
                 m.next = "CRC"                  # the CRC takes the last checked byte
             with m.State("CRC"):
                 m.d.comb += [self.o.valid.eq(1), self.o.payload.eq(gen.crc.word_select(
-                    count[:2], 8))]
+                    count, 8))]
                 with m.If(sent):
                     m.d.sync += count.eq(count + 1)
                     with m.If(count == spec.LINK_CRC_BYTES - 1):

@@ -46,15 +46,17 @@ class UARTTransmitter(wiring.Component):
         bits_left = Signal(range(10))
         shreg = Signal(9)   # the data bits, then the stop bit
 
+        # ready: idle, or the last cycle of a stop bit (the line is high either way); a
+        # register, worked out a cycle ahead, so that the sender's logic starts from one.
+        ready = Signal(init=1)
+        m.d.comb += self.i.ready.eq(ready)
         with m.If(timer != 0):
-            m.d.sync += timer.eq(timer - 1)
+            m.d.sync += [timer.eq(timer - 1), ready.eq((timer == 1) & (bits_left == 0))]
         with m.Elif(bits_left != 0):
             m.d.sync += [self.tx.eq(shreg[0]), shreg.eq(shreg >> 1),
-                         bits_left.eq(bits_left - 1), timer.eq(d - 1)]
+                         bits_left.eq(bits_left - 1), timer.eq(d - 1), ready.eq(0)]
         with m.Else():
-            # Idle, or the last cycle of a stop bit: the line is high either way.
-            m.d.comb += self.i.ready.eq(1)
             with m.If(self.i.valid):
                 m.d.sync += [self.tx.eq(0), shreg.eq(Cat(self.i.payload, Const(1, 1))),
-                             bits_left.eq(9), timer.eq(d - 1)]
+                             bits_left.eq(9), timer.eq(d - 1), ready.eq(0)]
         return m
