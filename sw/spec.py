@@ -245,11 +245,12 @@ PARAM_WORD_FIELDS = (
 #: from V consecutive bytes of the activation memory (V banks, one byte each).
 ENGINE_WIDTHS = (1, 2, 4, 8)
 
-#: Pipeline registers of a lane after the issue of a word: the word as read, its
-#: activation address, the bank read, the bytes as read, the bytes in column order, the
-#: selected terms, the accumulators (which push a channel's result). A block RAM's output
-#: is registered before any logic uses it (ECP5 block RAMs take 5.8 ns from clock to data).
-LANE_STAGES = 7
+#: Pipeline registers of a lane after the issue of a word: the word as fetched (beside its
+#: block RAM), the word, its activation address, the bank read, the bytes as read, the
+#: bytes in column order, the selected terms, the accumulators (which push a channel's
+#: result). A block RAM's output is registered before any logic uses it (ECP5 block RAMs
+#: take 5.8 ns from clock to data), the weight RAM's twice: its blocks lie across the chip.
+LANE_STAGES = 8
 
 #: Results each lane can hold while waiting for the shared epilogue. A lane issues a word
 #: only while its queue plus the words in its LANE_STAGES pipeline stages leave room for a

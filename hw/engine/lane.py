@@ -23,8 +23,9 @@ class Lane(wiring.Component):
     memory is V banks of one byte, :class:`~hw.engine.layer_engine.LayerEngine`), V adds.
     A narrow layer (``cfg.narrow``, :func:`sw.spec.layer_is_wide`) uses column 0 only.
 
-    Stages after the issue (:data:`~sw.spec.LANE_STAGES`): *word* (the weight word arrives;
-    activation address and row check), *address* (bank addresses, column checks), *read*
+    Stages after the issue (:data:`~sw.spec.LANE_STAGES`): *fetch* (the weight block RAM's
+    output, registered beside it), *word* (the weight word arrives; activation address and
+    row check), *address* (bank addresses, column checks), *read*
     (the V bytes arrive, rotated into column order; reads in the zero padding or past the
     layer's last column are zero), *terms* (the activation into P or N by the weight's sign,
     or ``x * w`` into P in dense mode), *accumulate*. The last word of a channel pushes
@@ -216,16 +217,7 @@ class Lane(wiring.Component):
         y0 = Signal(signed(spec.DIM_WIDTH + spec.KERNEL_WIDTH + 2))
         x0 = Signal(signed(spec.DIM_WIDTH + spec.KERNEL_WIDTH + 2))
         row = Signal(signed(spec.ACT_ADDR_WIDTH + 2))
-        # The weight block RAM is read a cycle ahead, at the pointer's next value, so that
-        # its output (5.8 ns from clock to data, through the multiplexer of its blocks)
-        # goes into a register of its own beside it, and on to the word register from
-        # there, with no cycle added.
-        ptr_next = Signal.like(ptr)
-        m.d.comb += ptr_next.eq(ptr)
-        m.d.sync += ptr.eq(ptr_next)
-        w_read = registered_read(m, wmem, ptr_next, name="w_read")    # the word at ptr
-        w_ahead = Signal(weight_word_layout)
-        m.d.sync += w_ahead.eq(w_read)
+        w_read = registered_read(m, wmem, ptr, name="w_read")
 
         s1_y0 = Signal.like(y0)
         s1_x0 = Signal.like(x0)
@@ -240,8 +232,7 @@ class Lane(wiring.Component):
                 metas[0].eol.eq(eol),
             ]
             with m.If(eol):
-                m.d.comb += ptr_next.eq(lcfg.word_base)
-                m.d.sync += eol.eq(one_word)
+                m.d.sync += [ptr.eq(lcfg.word_base), eol.eq(one_word)]
                 with m.If(last_step):
                     m.d.sync += active.eq(0)
                 with m.If(group_done):
@@ -268,19 +259,29 @@ class Lane(wiring.Component):
                                      i.eq(i + 1), x0.eq(-cfg.pad_w),
                                      y0.eq(y0 + cfg.stride_h), row.eq(row + cfg.row_step)]
             with m.Else():
-                m.d.comb += ptr_next.eq(ptr + 1)
-                m.d.sync += eol.eq(ptr == before_last)
+                m.d.sync += [ptr.eq(ptr + 1), eol.eq(ptr == before_last)]
 
-        # --- Stage 1: word (the block RAM's output, registered as it is) ---------------
+        # --- Stage 1: fetch (the block RAM's output, through the multiplexer of its blocks,
+        # into a register placed beside it: its 5.8 ns from clock to data leave no room
+        # for the route to the lane's logic) --------------------------------------------
+        r_word = Signal(weight_word_layout)
+        r_y0 = Signal.like(y0)
+        r_x0 = Signal.like(x0)
+        r_base = Signal(spec.ACT_ADDR_WIDTH)
+        with m.If(valid[0]):
+            m.d.sync += [r_word.eq(w_read), r_y0.eq(s1_y0), r_x0.eq(s1_x0),
+                         r_base.eq(s1_base)]
+
+        # --- Stage 2: word --------------------------------------------------------------
         w_word = Signal(weight_word_layout)
         w_y0 = Signal.like(y0)
         w_x0 = Signal.like(x0)
         w_base = Signal(spec.ACT_ADDR_WIDTH)
-        with m.If(valid[0]):
-            m.d.sync += [w_word.eq(w_ahead), w_y0.eq(s1_y0), w_x0.eq(s1_x0),
-                         w_base.eq(s1_base)]
+        with m.If(valid[1]):
+            m.d.sync += [w_word.eq(r_word), w_y0.eq(r_y0), w_x0.eq(r_x0),
+                         w_base.eq(r_base)]
 
-        # --- Stage 2: address -----------------------------------------------------------
+        # --- Stage 3: address -----------------------------------------------------------
         yy = Signal(signed(y0.shape().width + 1))
         m.d.comb += yy.eq(w_y0 + w_word.ky)
         # Column v of the step reads input column xx + v, inside when 0 <= xx + v < W: the
@@ -296,7 +297,7 @@ class Lane(wiring.Component):
         s2_col_ok = Signal(V)
         s2_w = Signal(signed(spec.ACT_WIDTH))
         s2_last = Signal()
-        with m.If(valid[1]):
+        with m.If(valid[2]):
             m.d.sync += [
                 s2_addr.eq(w_base + w_word.off),
                 s2_row_ok.eq((yy >= 0) & (yy < cfg.h)),
@@ -305,52 +306,52 @@ class Lane(wiring.Component):
             for v in range(V):
                 m.d.sync += s2_col_ok[v].eq((xx >= -v) & (xx < w_lim[v]))
 
-        # --- Stage 3: banks -------------------------------------------------------------
+        # --- Stage 4: banks -------------------------------------------------------------
         # Column v's byte is at s2_addr + v: bank (s2_addr + v) mod V, row (s2_addr + v)
         # div V. Bank b thus reads row s2_addr div V, plus one below the first bank. The
         # placeholder word of a channel without weights (w = 0) reads nothing.
         inb = Signal(V)
         for v in range(V):
-            m.d.comb += inb[v].eq(s2_row_ok & s2_col_ok[v] & metas[2].cols[v] & (s2_w != 0))
+            m.d.comb += inb[v].eq(s2_row_ok & s2_col_ok[v] & metas[3].cols[v] & (s2_w != 0))
         lo = s2_addr[:bits] if bits else 0
         hi = s2_addr[bits:]
         for b in range(V):
             m.d.comb += self.act_addr[b].eq(hi + (b < lo))
-        m.d.comb += self.act_en.eq(valid[2] & inb.any())
+        m.d.comb += self.act_en.eq(valid[3] & inb.any())
         s3_inb = Signal(V)
         s3_rot = Signal(max(bits, 1))
         s3_w = Signal(signed(spec.ACT_WIDTH))
         s3_last = Signal()
-        with m.If(valid[2]):
+        with m.If(valid[3]):
             m.d.sync += [s3_inb.eq(inb), s3_rot.eq(lo), s3_w.eq(s2_w), s3_last.eq(s2_last)]
 
-        # --- Stage 4: read (the banks' outputs, registered as they are) -----------------
+        # --- Stage 5: read (the banks' outputs, registered as they are) -----------------
         r_bytes = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
         r_inb = Signal(V)
         r_rot = Signal.like(s3_rot)
         r_w = Signal(signed(spec.ACT_WIDTH))
         r_last = Signal()
-        with m.If(valid[3]):
+        with m.If(valid[4]):
             m.d.sync += [r_bytes.eq(self.act_data), r_inb.eq(s3_inb), r_rot.eq(s3_rot),
                          r_w.eq(s3_w), r_last.eq(s3_last)]
 
-        # --- Stage 5: columns (the bytes rotated into column order) ---------------------
+        # --- Stage 6: columns (the bytes rotated into column order) ---------------------
         banks = Array(r_bytes[b] for b in range(V))
         s4_x = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
         s4_w = Signal(signed(spec.ACT_WIDTH))
         s4_last = Signal()
-        with m.If(valid[4]):
+        with m.If(valid[5]):
             m.d.sync += [s4_w.eq(r_w), s4_last.eq(r_last)]
             for v in range(V):
                 byte = banks[(r_rot + v)[:bits]] if bits else r_bytes[0]
                 m.d.sync += s4_x[v].eq(Mux(r_inb[v], byte, 0))
 
-        # --- Stage 6: terms -------------------------------------------------------------
+        # --- Stage 7: terms -------------------------------------------------------------
         ternary = cfg.mode == LayerMode.TERNARY
         s5_p = Signal(data.ArrayLayout(signed(2 * spec.ACT_WIDTH), V))
         s5_n = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
-        m.d.sync += push.eq(valid[5] & s4_last)     # = valid[6] & s5_last
-        with m.If(valid[5]):
+        m.d.sync += push.eq(valid[6] & s4_last)     # = valid[7] & s5_last
+        with m.If(valid[6]):
             m.d.sync += s5_last.eq(s4_last)
             for v in range(V):
                 m.d.sync += [
@@ -358,8 +359,8 @@ class Lane(wiring.Component):
                     s5_n[v].eq(Mux(ternary & (s4_w < 0), s4_x[v], 0)),
                 ]
 
-        # --- Stage 7: accumulate --------------------------------------------------------
-        s5 = metas[6]
+        # --- Stage 8: accumulate --------------------------------------------------------
+        s5 = metas[7]
         acc_p = Signal(data.ArrayLayout(signed(spec.ACC_WIDTH), V))
         acc_n = Signal(data.ArrayLayout(signed(spec.ACC_WIDTH), V))
         new_p = Signal.like(acc_p)
@@ -379,14 +380,13 @@ class Lane(wiring.Component):
             queue.w_en.eq(push),
             queue.w_data.eq(out),
         ]
-        with m.If(valid[6]):
+        with m.If(valid[7]):
             m.d.sync += [acc_p.eq(new_p), acc_n.eq(new_n), fresh.eq(s5_last)]
             with m.If(s5_last):
                 m.d.sync += ch_addr.eq(Mux(s5.eol, lcfg.chan_base, ch_addr + 1))
 
         # --- Start ----------------------------------------------------------------------
         with m.If(self.start):
-            m.d.comb += ptr_next.eq(lcfg.word_base)
             m.d.sync += [
                 active.eq((lcfg.n_words != 0) & (lcfg.groups != 0)),
                 eol.eq(lcfg.n_words == 1), one_word.eq(lcfg.n_words == 1),
@@ -394,21 +394,22 @@ class Lane(wiring.Component):
                 left.eq(lcfg.groups), left_one.eq(lcfg.groups == 1),
                 i.eq(lcfg.i0), j.eq(lcfg.j0), row_end.eq(lcfg.j0 + span >= cfg.out_w),
                 dy.eq(0), dx.eq(0),
+                ptr.eq(lcfg.word_base),
                 y0.eq(lcfg.y0), x0.eq(lcfg.x0), row.eq(lcfg.row),
                 ch_addr.eq(lcfg.chan_base), fresh.eq(1),
             ]
 
         # Adds are counted for every column computed, padding included (x = 0 is added).
-        cols4 = metas[5].cols
+        cols4 = metas[6].cols
         n_cols = sum(cols4[v] for v in range(V))
         m.d.comb += self.busy.eq(active | Cat(*valid).any())
         # Registered: the engine adds them up over the lanes in the next cycle.
         m.d.sync += [
             self.count_word.eq(issue),
             self.count_act_read.eq(self.act_en),
-            self.count_add_plus.eq(Mux(valid[5] & Mux(ternary, s4_w > 0, s4_w != 0),
+            self.count_add_plus.eq(Mux(valid[6] & Mux(ternary, s4_w > 0, s4_w != 0),
                                        n_cols, 0)),
-            self.count_add_minus.eq(Mux(valid[5] & ternary & (s4_w < 0), n_cols, 0)),
+            self.count_add_minus.eq(Mux(valid[6] & ternary & (s4_w < 0), n_cols, 0)),
             self.count_stall.eq(active & ~room),
         ]
         return m

@@ -255,25 +255,25 @@ class LayerEngine(wiring.Component):
         held_part = Signal(part_layout)
         # The previous item's sum, to be written: its channel, whether it was the last chunk
         # (then 0 is written, so the channel starts afresh next time).
-        w_valid = Signal()
-        w_chan = Signal.like(e2.chan)
-        w_final = Signal()
-        w_sum = Signal(part_layout)
+        part_valid = Signal()
+        part_chan = Signal.like(e2.chan)
+        part_final = Signal()
+        part_sum = Signal(part_layout)
         written = Signal(part_layout)
         written_before = Signal(part_layout)     # the one before, written a cycle ago
         hit_prev = Signal()
         hit_before = Signal()
         m.d.sync += [
-            w_valid.eq(e2_valid), w_chan.eq(e2.chan), w_final.eq(final),
-            w_sum.p.eq(sum_p), w_sum.n.eq(sum_n), w_sum.seen.eq(held_part.seen + 1),
+            part_valid.eq(e2_valid), part_chan.eq(e2.chan), part_final.eq(final),
+            part_sum.p.eq(sum_p), part_sum.n.eq(sum_n), part_sum.seen.eq(held_part.seen + 1),
             written_before.eq(written),
             hit_prev.eq(e2_valid & (e1.chan == e2.chan)),
-            hit_before.eq(w_valid & (e1.chan == w_chan)),
+            hit_before.eq(part_valid & (e1.chan == part_chan)),
         ]
         m.d.comb += [
-            written.eq(Mux(w_final, 0, w_sum.as_value())),
-            part_wr.addr.eq(w_chan),
-            part_wr.en.eq(w_valid),
+            written.eq(Mux(part_final, 0, part_sum.as_value())),
+            part_wr.addr.eq(part_chan),
+            part_wr.en.eq(part_valid),
             part_wr.data.eq(written),
             part_rd.addr.eq(e1.chan),
             held_part.eq(Mux(hit_prev, written, Mux(hit_before, written_before,
@@ -317,7 +317,7 @@ class LayerEngine(wiring.Component):
         chan_off = Signal(spec.ACT_ADDR_WIDTH)
         row_off = Signal(spec.ACT_ADDR_WIDTH)
         meta_valid, meta, meta_lane = e3_valid, e3, e3_lane
-        in_flight = [e0_valid, e1_valid, e2_valid, e3_valid, w_valid]
+        in_flight = [e0_valid, e1_valid, e2_valid, e3_valid, part_valid]
         addr = None
         line = []
         for k in range(DualScaleUnit.LATENCY + 1):
