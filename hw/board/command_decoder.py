@@ -239,12 +239,12 @@ class CommandDecoder(wiring.Component):
                          has_payload.eq((st == Status.OK) & (n != 0))]
             m.next = "HEADER"
 
-        def next_byte(*, count_word):
-            # The next byte of a word: word_end (is it the last?) kept in step.
+        def next_byte():
+            # On to the next byte of a word (a word counted at its last), word_end (is it
+            # the last?) kept in step.
             with m.If(word_end):
-                m.d.sync += [byte_in_word.eq(0), word_end.eq(word_bytes == 1)]
-                if count_word:
-                    m.d.sync += words.eq(words + 1)
+                m.d.sync += [byte_in_word.eq(0), word_end.eq(word_bytes == 1),
+                             words.eq(words + 1)]
             with m.Else():
                 m.d.sync += [byte_in_word.eq(byte_in_word + 1), word_end.eq(word_end_next)]
 
@@ -326,7 +326,7 @@ class CommandDecoder(wiring.Component):
                     m.next = "COUNT_END"
                 with m.Else():
                     m.d.sync += idx.eq(idx + 1)
-                    next_byte(count_word=True)
+                    next_byte()
                     m.next = "COUNT_NEXT"
 
             with m.State("COUNT_NEXT"):
@@ -354,7 +354,7 @@ class CommandDecoder(wiring.Component):
             with m.State("WRITE_DATA"):
                 m.d.sync += [idx.eq(idx + 1), assembled.eq(word_value)]
                 m.d.comb += write_now.eq(word_end)
-                next_byte(count_word=True)
+                next_byte()
                 m.next = "WRITE_NEXT"
 
             with m.State("WRITE_NEXT"):
