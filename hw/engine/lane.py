@@ -219,13 +219,14 @@ class Lane(wiring.Component):
         row = Signal(signed(spec.ACT_ADDR_WIDTH + 2))
         w_read = registered_read(m, wmem, ptr, name="w_read")
 
-        s1_y0 = Signal.like(y0)
-        s1_x0 = Signal.like(x0)
-        s1_base = Signal(spec.ACT_ADDR_WIDTH)
+        # The step's place, which travels with the word to the address stage.
+        place = data.StructLayout({"y0": y0.shape(), "x0": x0.shape(),
+                                   "base": unsigned(spec.ACT_ADDR_WIDTH)})
+        s1 = Signal(place)
         m.d.sync += valid[0].eq(issue)
         with m.If(issue):
             m.d.sync += [
-                s1_y0.eq(y0), s1_x0.eq(x0), s1_base.eq(cfg.in_base + row + x0),
+                s1.y0.eq(y0), s1.x0.eq(x0), s1.base.eq(cfg.in_base + row + x0),
                 metas[0].i.eq(i), metas[0].j.eq(j), metas[0].cols.eq(cols),
                 metas[0].first.eq(~dy & ~dx),
                 metas[0].lastw.eq(group_done),
@@ -264,31 +265,25 @@ class Lane(wiring.Component):
         # --- Stage 1: fetch (the block RAM's output, through the multiplexer of its blocks,
         # into a register placed beside it: its 5.8 ns from clock to data leave no room
         # for the route to the lane's logic) --------------------------------------------
-        r_word = Signal(weight_word_layout)
-        r_y0 = Signal.like(y0)
-        r_x0 = Signal.like(x0)
-        r_base = Signal(spec.ACT_ADDR_WIDTH)
+        f_word = Signal(weight_word_layout)
+        f_place = Signal(place)
         with m.If(valid[0]):
-            m.d.sync += [r_word.eq(w_read), r_y0.eq(s1_y0), r_x0.eq(s1_x0),
-                         r_base.eq(s1_base)]
+            m.d.sync += [f_word.eq(w_read), f_place.eq(s1)]
 
         # --- Stage 2: word --------------------------------------------------------------
         w_word = Signal(weight_word_layout)
-        w_y0 = Signal.like(y0)
-        w_x0 = Signal.like(x0)
-        w_base = Signal(spec.ACT_ADDR_WIDTH)
+        w = Signal(place)
         with m.If(valid[1]):
-            m.d.sync += [w_word.eq(r_word), w_y0.eq(r_y0), w_x0.eq(r_x0),
-                         w_base.eq(r_base)]
+            m.d.sync += [w_word.eq(f_word), w.eq(f_place)]
 
         # --- Stage 3: address -----------------------------------------------------------
         yy = Signal(signed(y0.shape().width + 1))
-        m.d.comb += yy.eq(w_y0 + w_word.ky)
+        m.d.comb += yy.eq(w.y0 + w_word.ky)
         # Column v of the step reads input column xx + v, inside when 0 <= xx + v < W: the
         # tests are made here against -v and W - v (kept in registers, cfg being stable
         # while running), so that only a few gates lie between them and the banks' enable.
         xx = Signal(signed(x0.shape().width + 1))
-        m.d.comb += xx.eq(w_x0 + w_word.kx)
+        m.d.comb += xx.eq(w.x0 + w_word.kx)
         w_lim = [Signal(signed(spec.DIM_WIDTH + 1), name=f"w_lim{v}") for v in range(V)]
         for v in range(V):
             m.d.sync += w_lim[v].eq(cfg.w - v)
@@ -299,7 +294,7 @@ class Lane(wiring.Component):
         s2_last = Signal()
         with m.If(valid[2]):
             m.d.sync += [
-                s2_addr.eq(w_base + w_word.off),
+                s2_addr.eq(w.base + w_word.off),
                 s2_row_ok.eq((yy >= 0) & (yy < cfg.h)),
                 s2_w.eq(w_word.w), s2_last.eq(w_word.last),
             ]
