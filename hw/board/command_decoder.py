@@ -178,7 +178,6 @@ class CommandDecoder(wiring.Component):
         assembled = Signal(8 * max_word_bytes)  # the bytes of the word received so far
         word_value = Signal.like(assembled)
         in_byte = Signal(8)             # buf_data, a cycle later: the byte read two cycles ago
-        act_byte = Signal(8)
         out_byte = Signal(8)
         m.d.sync += in_byte.eq(self.buf_data)
         # Byte j of the word: in_byte while it is the byte being taken, else the one kept.
@@ -392,11 +391,10 @@ class CommandDecoder(wiring.Component):
                 m.next = "PAYLOAD_BYTE"
 
             with m.State("PAYLOAD_BYTE"):
-                m.d.sync += act_byte.eq(self.act_r.data)
-                m.next = "PAYLOAD_MUX"
+                m.next = "PAYLOAD_MUX"          # the engine registers the byte it read
 
             with m.State("PAYLOAD_MUX"):
-                m.d.sync += out_byte.eq(Mux(resp_kind == 1, act_byte, resp_vector[:8]))
+                m.d.sync += out_byte.eq(Mux(resp_kind == 1, self.act_r.data, resp_vector[:8]))
                 m.next = "PAYLOAD"
 
             with m.State("PAYLOAD"):

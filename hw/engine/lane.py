@@ -138,8 +138,15 @@ class Lane(wiring.Component):
         pop = Signal()
         has_one = Signal()
         has_two = Signal()
-        level = queue.level + push - pop
-        m.d.sync += [has_one.eq(level != 0), has_two.eq(level > 1)]
+        # The next level is level + push - pop, with pop only when level >= 1: written as
+        # compares of the level against constants, chosen by push and pop, so that the
+        # arbiter's grant (pop) is two gates from these registers, not an adder.
+        level = queue.level
+        m.d.sync += [
+            has_one.eq(push | Mux(pop, level >= 2, level >= 1)),
+            has_two.eq(Mux(push, Mux(pop, level >= 2, level >= 1),
+                           Mux(pop, level >= 3, level >= 2))),
+        ]
         m.d.comb += [
             self.o.valid.eq(queue.r_rdy),
             self.o.payload.eq(queue.r_data),
@@ -321,38 +328,52 @@ class Lane(wiring.Component):
             m.d.sync += [s3_inb.eq(inb), s3_rot.eq(lo), s3_w.eq(s2_w), s3_last.eq(s2_last)]
 
         # --- Stage 5: read (the banks' outputs, registered as they are) -----------------
+        # The word's sign decides which term a byte feeds: P takes it in dense mode or for
+        # w > 0 (``plus``; a dense zero weight adds nothing either), N for w < 0 (``minus``).
+        ternary = cfg.mode == LayerMode.TERNARY
         r_bytes = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
         r_inb = Signal(V)
         r_rot = Signal.like(s3_rot)
-        r_w = Signal(signed(spec.ACT_WIDTH))
+        r_factor = Signal(signed(spec.ACT_WIDTH))
+        r_plus = Signal()
+        r_minus = Signal()
         r_last = Signal()
         with m.If(valid[4]):
-            m.d.sync += [r_bytes.eq(self.act_data), r_inb.eq(s3_inb), r_rot.eq(s3_rot),
-                         r_w.eq(s3_w), r_last.eq(s3_last)]
+            m.d.sync += [
+                r_bytes.eq(self.act_data), r_inb.eq(s3_inb), r_rot.eq(s3_rot),
+                r_factor.eq(Mux(ternary, 1, s3_w)),
+                r_plus.eq(Mux(ternary, s3_w > 0, s3_w != 0)),
+                r_minus.eq(ternary & (s3_w < 0)),
+                r_last.eq(s3_last),
+            ]
 
-        # --- Stage 6: columns (the bytes rotated into column order) ---------------------
+        # --- Stage 6: columns (the bytes rotated into column order, into P or N) --------
         banks = Array(r_bytes[b] for b in range(V))
         s4_x = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
-        s4_w = Signal(signed(spec.ACT_WIDTH))
+        s4_xn = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
+        s4_factor = Signal(signed(spec.ACT_WIDTH))
+        s4_plus = Signal()
+        s4_minus = Signal()
         s4_last = Signal()
         with m.If(valid[5]):
-            m.d.sync += [s4_w.eq(r_w), s4_last.eq(r_last)]
+            m.d.sync += [s4_factor.eq(r_factor), s4_plus.eq(r_plus), s4_minus.eq(r_minus),
+                         s4_last.eq(r_last)]
             for v in range(V):
                 byte = banks[(r_rot + v)[:bits]] if bits else r_bytes[0]
-                m.d.sync += s4_x[v].eq(Mux(r_inb[v], byte, 0))
+                m.d.sync += [s4_x[v].eq(Mux(r_inb[v] & r_plus, byte, 0)),
+                             s4_xn[v].eq(Mux(r_inb[v] & r_minus, byte, 0))]
 
         # --- Stage 7: terms -------------------------------------------------------------
-        ternary = cfg.mode == LayerMode.TERNARY
+        # P is always the product ``x * factor`` (factor 1 in ternary mode), from registers
+        # that feed only the multiplier into one fed only by it: a DSP block far from the
+        # lane then costs routing between registers, not inside one cycle with the multiply.
         s5_p = Signal(data.ArrayLayout(signed(2 * spec.ACT_WIDTH), V))
         s5_n = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
         m.d.sync += push.eq(valid[6] & s4_last)     # = valid[7] & s5_last
         with m.If(valid[6]):
             m.d.sync += s5_last.eq(s4_last)
             for v in range(V):
-                m.d.sync += [
-                    s5_p[v].eq(Mux(ternary, Mux(s4_w > 0, s4_x[v], 0), s4_x[v] * s4_w)),
-                    s5_n[v].eq(Mux(ternary & (s4_w < 0), s4_x[v], 0)),
-                ]
+                m.d.sync += [s5_p[v].eq(s4_x[v] * s4_factor), s5_n[v].eq(s4_xn[v])]
 
         # --- Stage 8: accumulate --------------------------------------------------------
         s5 = metas[7]
@@ -402,9 +423,8 @@ class Lane(wiring.Component):
         m.d.sync += [
             self.count_word.eq(issue),
             self.count_act_read.eq(self.act_en),
-            self.count_add_plus.eq(Mux(valid[6] & Mux(ternary, s4_w > 0, s4_w != 0),
-                                       n_cols, 0)),
-            self.count_add_minus.eq(Mux(valid[6] & ternary & (s4_w < 0), n_cols, 0)),
+            self.count_add_plus.eq(Mux(valid[6] & s4_plus, n_cols, 0)),
+            self.count_add_minus.eq(Mux(valid[6] & s4_minus, n_cols, 0)),
             self.count_stall.eq(active & ~room),
         ]
         return m
