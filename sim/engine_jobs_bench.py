@@ -54,10 +54,10 @@ async def _apply(dut, writes):
 
 async def _read(dut, base, count):
     out = []
-    # The byte at an address comes two cycles after it (the bank, then the multiplexer).
-    for a in range(count + 2):
+    # The byte at an address comes three cycles after it (LayerEngine.act_r).
+    for a in range(count + 3):
         await FallingEdge(dut.clk)
-        if a >= 2:
+        if a >= 3:
             out.append(dut.act_r__data.value.to_signed())
         dut.act_r__addr.value = base + a
     return out

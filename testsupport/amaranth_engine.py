@@ -58,7 +58,7 @@ async def read_map(ctx, dut, base, shape):
     out = []
     for a in range(int(np.prod(shape))):
         ctx.set(dut.act_r.addr, base + a)
-        await ctx.tick().repeat(2)      # the bank's read, then the choice of bank
+        await ctx.tick().repeat(3)      # the banks' read, their bytes, the choice of bank
         out.append(ctx.get(dut.act_r.data))
     return np.array(out, dtype=np.int64).reshape(shape)
 

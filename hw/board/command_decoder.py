@@ -391,7 +391,10 @@ class CommandDecoder(wiring.Component):
                 m.next = "PAYLOAD_BYTE"
 
             with m.State("PAYLOAD_BYTE"):
-                m.next = "PAYLOAD_MUX"          # the engine registers the byte it read
+                m.next = "PAYLOAD_BANK"         # the engine registers its banks' bytes
+
+            with m.State("PAYLOAD_BANK"):
+                m.next = "PAYLOAD_MUX"          # and then the byte of the right bank
 
             with m.State("PAYLOAD_MUX"):
                 m.d.sync += out_byte.eq(Mux(resp_kind == 1, self.act_r.data, resp_vector[:8]))

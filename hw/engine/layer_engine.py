@@ -64,9 +64,9 @@ class LayerEngine(wiring.Component):
     act_w : Out(WritePort.Signature(addr_width=ACT_ADDR_WIDTH, shape=signed(8)))
         Host write port of the activation memory (all lanes' copies), only while not busy.
     act_r : Out(ReadPort.Signature(addr_width=ACT_ADDR_WIDTH, shape=signed(8)))
-        Host read port of the activation memory, only while not busy: data two cycles after
-        ``addr`` (the bank's read, then the choice of bank, each registered) while ``en`` is
-        high (as it is unless driven).
+        Host read port of the activation memory, only while not busy: data three cycles
+        after ``addr`` (the banks' read, their bytes, the choice of bank: each registered)
+        while ``en`` is high (as it is unless driven).
     weight_w : Out(LaneWriteSignature(lanes=lanes, addr_width=W, shape=weight_word_layout))
         Write port of the lanes' weight memories, ``lane`` selecting the lane
         (``W = (lane_words - 1).bit_length()``).
@@ -165,9 +165,12 @@ class LayerEngine(wiring.Component):
                                            name=f"act{k}_{b}_read")
                 m.d.comb += lane.act_data[b].eq(byte)
             if k == 0:
-                # Registered: a block RAM's output comes late in its cycle, with no room
-                # left for the bank multiplexer behind it.
-                m.d.sync += self.act_r.data.eq(Array(host_bytes)[host_rot])
+                # A block RAM's output comes late in its cycle, with no room left for the
+                # bank multiplexer behind it: the bytes are registered first.
+                host_q = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
+                host_q_rot = Signal.like(host_rot)
+                m.d.sync += [host_q.eq(Cat(*host_bytes)), host_q_rot.eq(host_rot),
+                             self.act_r.data.eq(host_q[host_q_rot] if bits else host_q[0])]
             m.d.comb += [
                 lane.cfg.eq(cfg),
                 lane.lane_cfg.eq(self.lane_cfg[k]),
