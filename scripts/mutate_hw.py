@@ -181,7 +181,7 @@ MUTATIONS = [
       "e3.p[0].eq(sum_p), ", "",
       "the epilogue gets the last chunk of a channel instead of the chunks' sum", ENGINE),
     M("engine-pool-min", "hw/engine/layer_engine.py",
-      "(z[u] > held[u])", "(z[u] < held[u])",
+      "(zq[u] > held[u])", "(zq[u] < held[u])",
       "max pooling keeps the minimum", ENGINE),
     M("engine-pool-read-not-transparent", "hw/engine/layer_engine.py",
       "pool.read_port(transparent_for=(pool_wr,))", "pool.read_port()",

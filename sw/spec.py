@@ -259,8 +259,9 @@ LANE_FIFO_DEPTH = 16
 
 #: Registers from the arbiter's grant to the write-back, besides the dual-scale unit's
 #: EPILOGUE_LATENCY: the granted result, the parameter read, the parameters as read, the
-#: chunk sum, the pooled columns, the write.
-ENGINE_EPILOGUE_STAGES = 6
+#: chunk sum, the pooled columns, the pooled columns again (beside the running maximum),
+#: the write.
+ENGINE_EPILOGUE_STAGES = 7
 
 
 def layer_is_wide(width, stride_w, pool_w):

@@ -314,8 +314,8 @@ class LayerEngine(wiring.Component):
                 unit.o.ready.eq(1),
             ]
         # The units never stall (their output is always taken), so the result's channel
-        # and position keep pace with them in a plain delay line, one stage longer than
-        # the units (which registers the pooled columns below), in which the output
+        # and position keep pace with them in a plain delay line, two stages longer than
+        # the units (which register the pooled columns below, twice), in which the output
         # address is computed: products in the first register, their sum in the second.
         assert DualScaleUnit.LATENCY >= 2
         plane = Signal(2 * spec.DIM_WIDTH)
@@ -326,7 +326,7 @@ class LayerEngine(wiring.Component):
         in_flight = [e0_valid, e1_valid, e2_valid, e3_valid, part_valid]
         addr = None
         line = []
-        for k in range(DualScaleUnit.LATENCY + 1):
+        for k in range(DualScaleUnit.LATENCY + 2):
             nv = Signal(name=f"d{k}_valid")
             nm = Signal.like(e3, name=f"d{k}")
             nl = Signal.like(e3_lane, name=f"d{k}_lane")
@@ -358,6 +358,11 @@ class LayerEngine(wiring.Component):
             paired = Mux(pair[1] > pair[0], pair[1], pair[0])
             m.d.sync += z[u].eq(Mux(narrow, ys[0] if u == 0 else 0,
                                     Mux(cfg.pool_w, paired, ys[u])))
+        # Registered again with no logic between: the units sit by the DSP blocks they
+        # use, far from the pool memory, and the route is given a cycle of its own
+        # rather than sharing one with the compare below.
+        zq = Signal.like(z)
+        m.d.sync += zq.eq(z)
         span = Mux(narrow, 1, Mux(cfg.pool_w, V // 2, V))
         # The running maxima live in a block RAM, read two stages ahead of the write-back
         # (the address from the delay line) and registered as read, and written a cycle
@@ -387,7 +392,7 @@ class LayerEngine(wiring.Component):
         held = Signal.like(best)
         m.d.comb += held.eq(Mux(same1, p1_best, Mux(same2, p2_best, pool_q)))
         for u in range(V):
-            m.d.comb += best[u].eq(Mux(wb.first | (z[u] > held[u]), z[u], held[u]))
+            m.d.comb += best[u].eq(Mux(wb.first | (zq[u] > held[u]), zq[u], held[u]))
         m.d.comb += [
             pool_rd.addr.eq(Cat(ahead.chan, ahead_lane)),
             pool_wr.addr.eq(p1_key),
