@@ -183,6 +183,9 @@ MUTATIONS = [
     M("engine-pool-min", "hw/engine/layer_engine.py",
       "(zq[u] > held[u])", "(zq[u] < held[u])",
       "max pooling keeps the minimum", ENGINE),
+    M("engine-pool-columns-register-skipped", "hw/engine/layer_engine.py",
+      "m.d.sync += zq.eq(z)", "m.d.comb += zq.eq(z)",
+      "the pooled columns reach the running maximum a cycle before their address", ENGINE),
     M("engine-pool-read-not-transparent", "hw/engine/layer_engine.py",
       "pool.read_port(transparent_for=(pool_wr,))", "pool.read_port()",
       "the running maximum read two cycles ahead misses the write of that cycle (a lane's "
