@@ -24,11 +24,13 @@ class Lane(wiring.Component):
     A narrow layer (``cfg.narrow``, :func:`sw.spec.layer_is_wide`) uses column 0 only.
 
     Stages after the issue (:data:`~sw.spec.LANE_STAGES`): *fetch* (the weight block RAM's
-    output, registered beside it), *word* (the weight word arrives; activation address and
-    row check), *address* (bank addresses, column checks), *read*
-    (the V bytes arrive, rotated into column order; reads in the zero padding or past the
-    layer's last column are zero), *terms* (the activation into P or N by the weight's sign,
-    or ``x * w`` into P in dense mode), *accumulate*. The last word of a channel pushes
+    output, registered beside it), *word* (the word and its step's place), *address* (the
+    activation address, row and column checks), *banks* (bank addresses and reads), *read*
+    (the V bytes as read; the weight's sign decides P or N), *columns* (the bytes rotated
+    into column order; reads in the zero padding or past the layer's last column are
+    zero), *terms* (P the product ``x * f``: ``f = w`` dense, ``f = 1`` ternary with ``x``
+    kept only for ``w > 0``; N is ``x`` for a negative ternary weight), *accumulate*. The
+    last word of a channel pushes
     ``(P[V], N[V], channel, i, j, first, last)`` into the lane's result queue, which
     :attr:`o` offers to the shared epilogue. A word is issued only while the queue plus the
     words in the later stages leave room for a result (:data:`~sw.spec.LANE_FIFO_DEPTH`).
