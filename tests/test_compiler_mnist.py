@@ -50,6 +50,8 @@ def test_cli_compile_save_load_same_hash_and_outputs(trained, tmp_path, capsys):
     printed = capsys.readouterr().out
     prog = load(out)
     assert file_hash(out) in printed
+    # Checked against the default board's engine, the Arty A7-35T's.
+    assert "fits the engine of arty_a7_35t (P = 8 lanes, V = 4" in printed
     assert content_hash(prog) == file_hash(out)
     assert to_bytes(prog) == out.read_bytes()
     # Compiling again gives the same program (deterministic calibration and lowering).

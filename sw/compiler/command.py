@@ -4,7 +4,11 @@
 
     attq-fpga compile MODEL.pt -o model.attq [--calibration max|percentile]
         [--percentile 99.99] [--calibration-samples 512] [--data PATH] [--seed 0]
-        [--lanes P] [--width V]
+        [--board arty_a7|ulx3s|virtual] [--variant 35t|100t] [--lanes P] [--width V]
+
+The program is checked against the engine of the chosen board (default: the Arty A7-35T)
+before anything is written: a layer that does not fit is named with the memory or
+register and both amounts, and no file is written.
 """
 
 from .. import spec
@@ -29,14 +33,19 @@ def register(subparsers):
                    help="training samples used for calibration (default 512)")
     p.add_argument("--data", help="data file/folder of the model's data set (ESR, HITS)")
     p.add_argument("--seed", type=int, default=0, help="calibration sample seed (default 0)")
+    p.add_argument("--board", default="arty_a7",
+                   help="the board whose engine the program must fit: arty_a7, ulx3s or "
+                        "virtual, as python -m hw.build names them (default arty_a7)")
+    p.add_argument("--variant", default=None,
+                   help="the board's variant: 35t or 100t for arty_a7 (default: the "
+                        "board's first, the 35T)")
     p.add_argument("--lanes", type=int, default=None,
                    help="compile for an engine of this many lanes: report its cycles (cycle "
                         "model) and record it in the program, so that a device of another "
                         "P or V refuses it (default: any engine)")
     p.add_argument("--width", type=int, default=None, choices=spec.ENGINE_WIDTHS,
                    help="the engine's positions per weight word V, for the counts, cycles "
-                        "and (with --lanes) the recorded engine (default: the Arty "
-                        "A7-35T's)")
+                        "and (with --lanes) the recorded engine (default: the board's)")
     p.set_defaults(func=run)
 
 
@@ -45,9 +54,10 @@ def run(args):
     import torch
 
     from ..errors import InputError
-    from ..mapping.boards import board_config
+    from ..mapping.boards import board_variant
     from ..mapping.counts import program_counts
     from ..mapping.cycle_model import program_cycles
+    from ..mapping.plan import fit_problems
     from ..power.estimate import program_energy
     from ..program import save
     from .compiler import compile_saved
@@ -58,13 +68,23 @@ def run(args):
                          f"{args.calibration_samples}")
     if args.lanes is not None and not 1 <= args.lanes <= 64:
         raise InputError(f"--lanes: expected 1 to 64, got {args.lanes}")
+    board = board_variant(args.board, args.variant)
+    engine = board.replace(lanes=args.lanes or board.lanes, width=args.width or board.width)
     prog, _, _ = compile_saved(args.model, data_path=args.data, calibration=args.calibration,
                                percentile=args.percentile,
                                n_calibration=args.calibration_samples, seed=args.seed)
-    width = args.width if args.width is not None else board_config().width
+    width = engine.width
+    problems = fit_problems(prog, engine.hello())
+    if problems:
+        raise InputError(
+            f"{args.model}: the program does not fit the engine of {_describe(engine)}; "
+            f"nothing written:\n" + "\n".join(
+                f"  {'the whole program' if layer is None else f'layer {layer!r}'}: {problem}"
+                for layer, problem in problems))
     if args.lanes is not None:
         prog.meta["engine"] = {"lanes": args.lanes, "width": width}
     digest = save(prog, args.out)
+    print(f"fits the engine of {_describe(engine)}")
     print(prog.summary())
     print(f"engine counts at V = {width}:")
     for c in program_counts(prog, width):
@@ -89,3 +109,8 @@ def run(args):
             print(f"engine cycles at P = {args.lanes}: {cycles}")
     print(f"wrote {args.out} (sha256 {digest})")
     return 0
+
+
+def _describe(engine):
+    return (f"{engine.name} (P = {engine.lanes} lanes, V = {engine.width}, {engine.lane_words} "
+            f"weight words a lane, {engine.act_depth}-byte activation memory)")

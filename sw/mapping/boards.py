@@ -13,7 +13,7 @@ import dataclasses
 from .. import spec
 from ..spec import Board
 
-__all__ = ["BoardConfig", "BOARDS", "board_config", "DEFAULT_BOARD"]
+__all__ = ["BoardConfig", "BOARDS", "board_config", "board_variant", "DEFAULT_BOARD"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,3 +140,37 @@ def board_config(name=DEFAULT_BOARD):
     except KeyError:
         raise ValueError(f"unknown board {name!r}: known boards are "
                          f"{', '.join(sorted(BOARDS))}") from None
+
+
+def board_variant(board, variant=None):
+    """The :class:`BoardConfig` a command line's ``--board`` and ``--variant`` name, as
+    ``python -m hw.build`` takes them: ``arty_a7`` and ``100t`` name ``arty_a7_100t``; a
+    board without a variant is its first (``arty_a7``: the 35T); a whole name
+    (``ulx3s_85f``, ``virtual``) is taken as it is.
+
+    Raises
+    ------
+    sw.errors.InputError
+        For a board or variant no build makes, listing the known ones.
+    """
+    from ..errors import InputError
+    variants = {}
+    for name in BOARDS:
+        base, _, var = name.rpartition("_")
+        if base and var[0].isdigit():
+            variants.setdefault(base, []).append(var)
+    known = ", ".join([f"{b} ({', '.join(v)})" for b, v in variants.items()]
+                      + [n for n in BOARDS if n.rpartition("_")[0] not in variants])
+    if board in BOARDS:
+        if variant is not None:
+            raise InputError(f"--variant: {board} is one build and takes none; the boards "
+                             f"are {known}")
+        return BOARDS[board]
+    if board not in variants:
+        raise InputError(f"--board: unknown board {board!r}; expected one of {known}")
+    if variant is None:
+        variant = variants[board][0]
+    if variant.lower() not in variants[board]:
+        raise InputError(f"--variant: {board} has no variant {variant!r}; expected one of "
+                         f"{', '.join(variants[board])}")
+    return BOARDS[f"{board}_{variant.lower()}"]

@@ -19,7 +19,7 @@ from .. import spec
 from ..spec import LayerMode
 from ..program.epilogue import DualScaleParams
 
-__all__ = ["HardwareLayer", "assign_lanes", "place_maps"]
+__all__ = ["HardwareLayer", "assign_lanes", "check_registers", "place_maps"]
 
 
 def assign_lanes(words_per_channel, lanes):
@@ -35,6 +35,24 @@ def assign_lanes(words_per_channel, lanes):
         out[k].append(c)
         load[k] += words_per_channel[c]
     return [sorted(chans) for chans in out]
+
+
+def check_registers(weights_shape, in_shape, stride, pad, pool):
+    """Raise ValueError, naming the field, its value and the allowed range, when a layer of
+    these shapes does not fit the engine's layer registers (``sw.spec`` field widths)."""
+    c_out, _, kh, kw = weights_shape
+    _, h, w = in_shape
+    spec.check_int("C_out", c_out, 1, spec.MAX_CHANNELS)
+    spec.check_int("kh", kh, 1, 1 << spec.KERNEL_WIDTH)
+    spec.check_int("kw", kw, 1, 1 << spec.KERNEL_WIDTH)
+    for name, v in (("H", h), ("W", w)):
+        spec.check_int(name, v, 1, (1 << spec.DIM_WIDTH) - 1)
+    for name, v in zip(("stride_h", "stride_w"), stride):
+        spec.check_int(name, v, 1, (1 << spec.KERNEL_WIDTH) - 1)
+    for name, v in zip(("pad_h", "pad_w"), pad):
+        spec.check_int(name, v, 0, (1 << spec.KERNEL_WIDTH) - 1)
+    for name, v in zip(("pool_h", "pool_w"), pool):
+        spec.check_int(name, v, 1, 2)
 
 
 @dataclasses.dataclass
@@ -87,17 +105,7 @@ class HardwareLayer:
         lo, hi = ((-1, 1) if self.mode is LayerMode.TERNARY else (spec.ACT_MIN, spec.ACT_MAX))
         if self.weights.size and (self.weights.min() < lo or self.weights.max() > hi):
             raise ValueError(f"weights of a {self.mode.name} layer must lie in [{lo}, {hi}]")
-        spec.check_int("C_out", c_out, 1, spec.MAX_CHANNELS)
-        spec.check_int("kh", kh, 1, 1 << spec.KERNEL_WIDTH)
-        spec.check_int("kw", kw, 1, 1 << spec.KERNEL_WIDTH)
-        for name, v in (("H", h), ("W", w)):
-            spec.check_int(name, v, 1, (1 << spec.DIM_WIDTH) - 1)
-        for name, v in zip(("stride_h", "stride_w"), self.stride):
-            spec.check_int(name, v, 1, (1 << spec.KERNEL_WIDTH) - 1)
-        for name, v in zip(("pad_h", "pad_w"), self.pad):
-            spec.check_int(name, v, 0, (1 << spec.KERNEL_WIDTH) - 1)
-        for name, v in zip(("pool_h", "pool_w"), self.pool):
-            spec.check_int(name, v, 1, 2)
+        check_registers(self.weights.shape, self.in_shape, self.stride, self.pad, self.pool)
         if self.band is not None:
             self.band = tuple(int(v) for v in self.band)
             r0, a, rows = self.band

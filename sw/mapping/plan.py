@@ -36,10 +36,11 @@ from ..errors import InputError
 from ..program.ir import EngineLayer
 from .cycle_model import lane_words_and_steps, layer_cycles
 from .engine_image import EngineImage
-from .hardware_layer import place_maps
+from .hardware_layer import check_registers, place_maps
 from .tiling import plan_bands
 
-__all__ = ["DevicePlan", "HostStep", "RunStep", "BandStep", "Segment", "segment_program"]
+__all__ = ["DevicePlan", "HostStep", "RunStep", "BandStep", "Segment", "segment_program",
+           "fit_problems"]
 
 
 @dataclasses.dataclass
@@ -107,7 +108,7 @@ class Segment:
     tiled: object = None
 
 
-def segment_program(ops, act_depth):
+def segment_program(ops, act_depth, first_index=0):
     """Group a program's ops into :class:`Segment` objects: the placement policy.
 
     Consecutive engine layers join one run while their maps fit the activation memory
@@ -119,7 +120,8 @@ def segment_program(ops, act_depth):
     Raises
     ------
     sw.errors.InputError
-        For a layer that cannot run even in bands, naming it and the sizes.
+        For a layer that cannot run even in bands, naming it, its op index (counted from
+        ``first_index``) and the sizes.
     """
     segments, run = [], []
 
@@ -143,8 +145,8 @@ def segment_program(ops, act_depth):
         try:
             tiled = plan_bands(op, act_depth, name=op.name)
         except ValueError as exc:
-            raise InputError(f"layer {op.name!r} (op {index}): activation memory: "
-                             f"{exc}") from None
+            raise InputError(f"layer {op.name!r} (op {first_index + index}): activation "
+                             f"memory: {exc}") from None
         segments.append(Segment("band", layers=[op], tiled=tiled))
     close_run()
     return segments
@@ -161,6 +163,101 @@ def _fits(layers, act_depth):
 def _padded(shape, pad):
     c, h, w = shape
     return c, h + 2 * pad[0], w + 2 * pad[1]
+
+
+def _lay_out(ops, hello, first_index=0):
+    """Segments and engine image of ``ops`` for the device of ``hello``, and every way they
+    do not fit it: ``(segments, image, problems)``, each problem a sentence naming the
+    memory or register and both amounts (image None when it cannot be laid out)."""
+    lanes = int(hello["lanes"])
+    width = int(hello["width"])
+    lane_words = int(hello["lane_words"])
+    act_depth = int(hello["act_depth"])
+    word_addr_width = (lane_words - 1).bit_length()
+    config_words = spec.config_words_per_layer(lanes, word_addr_width)
+    if int(hello.get("config_words", config_words)) != config_words:
+        raise InputError(f"device HELLO: config_words = {hello['config_words']}, but "
+                         f"{lanes} lanes of {lane_words} words take {config_words} "
+                         f"configuration words a layer (sw.spec.config_words_per_layer)")
+    try:
+        segments = segment_program(ops, act_depth, first_index)
+    except InputError as exc:
+        return None, None, [str(exc)]
+    items = [item for seg in segments if seg.kind != "host"
+             for item in (seg.hw if seg.kind == "run" else [seg.tiled])]
+    problems = []
+    try:
+        image = EngineImage.build(items, lanes, width=width, lane_words=lane_words,
+                                  act_depth=act_depth)
+    except ValueError as exc:
+        # Lay it out with the fewest copied words to say by how much it overflows.
+        try:
+            image = EngineImage._build(items, lanes, width, True, float("inf"), act_depth)
+        except ValueError:
+            return segments, None, [str(exc)]
+        most = max(image.lane_words_used())
+        if most > lane_words:
+            problems.append(f"weight memory: a lane needs at least {most} words (no "
+                            f"word copied to a second lane), the device has {lane_words} "
+                            f"a lane ({most - lane_words} too many)")
+        if not problems and max(len(c) for c in image.channels) <= spec.MAX_CHANNELS \
+                and len(image.params) <= 1 << spec.PARAM_ADDR_WIDTH:
+            problems.append(str(exc))
+    most = max(len(c) for c in image.channels)
+    if most > int(hello["chan_depth"]):
+        problems.append(f"channel table: a lane needs {most} entries, the device has "
+                        f"{hello['chan_depth']} ({most - int(hello['chan_depth'])} too "
+                        f"many)")
+    if len(image.params) > int(hello["param_depth"]):
+        problems.append(f"parameter memory: the program has {len(image.params)} output "
+                        f"channels, the device holds {hello['param_depth']} "
+                        f"({len(image.params) - int(hello['param_depth'])} too many)")
+    need = len(image.layers) * config_words
+    if need > int(hello["config_depth"]):
+        problems.append(f"configuration memory: {len(image.layers)} layers of "
+                        f"{config_words} words need {need} words, the device has "
+                        f"{hello['config_depth']} ({need - int(hello['config_depth'])} "
+                        f"too many)")
+    if len(image.layers) > 255:
+        problems.append(f"the program has {len(image.layers)} engine layers; a RUN "
+                        f"addresses at most 255")
+    return segments, image, problems
+
+
+def fit_problems(program, hello):
+    """Every way ``program`` does not fit the device whose HELLO is ``hello``, layer by layer.
+
+    Each engine layer is checked alone first (its fields against the layer registers' widths,
+    then its maps in the activation memory or in row bands, its weight words, channel
+    tables, parameters and register entries); when every layer fits alone, the whole
+    program is laid out (the memories its layers fill together).
+
+    Returns
+    -------
+    list of (str or None, str)
+        ``(layer name, problem)``, the name None for the whole program; empty when it fits.
+    """
+    out = []
+    for index, op in enumerate(program.ops):
+        if isinstance(op, EngineLayer):
+            try:
+                check_registers((op.out_channels, op.in_shape[0], *op.kernel), op.in_shape,
+                                op.stride, op.pad, op.pool)
+            except ValueError as exc:
+                out.append((op.name, f"layer registers: {exc}"))
+                continue
+            prefix = f"layer {op.name!r} (op {index}): "
+            out += [(op.name, p.removeprefix(prefix)) for p in _lay_out([op], hello, index)[2]]
+    if not out:
+        problems = _lay_out(program.ops, hello)[2]
+        if problems:
+            need = [(op.name, max(_lay_out([op], hello)[1].lane_words_used()))
+                    for op in program.engine_layers]
+            problems = [p + (" (words a lane, layer by layer: " + ", ".join(
+                f"{name} {words}" for name, words in need) + ")"
+                if p.startswith("weight memory") else "") for p in problems]
+        out += [(None, p) for p in problems]
+    return out
 
 
 @dataclasses.dataclass
@@ -197,57 +294,10 @@ class DevicePlan:
             When the program does not fit a memory of the device, naming the memory, the
             layer where it matters and by how much.
         """
-        lanes = int(hello["lanes"])
-        width = int(hello["width"])
-        lane_words = int(hello["lane_words"])
-        act_depth = int(hello["act_depth"])
-        word_addr_width = (lane_words - 1).bit_length()
-        config_words = spec.config_words_per_layer(lanes, word_addr_width)
-        if int(hello.get("config_words", config_words)) != config_words:
-            raise InputError(f"device HELLO: config_words = {hello['config_words']}, but "
-                             f"{lanes} lanes of {lane_words} words take {config_words} "
-                             f"configuration words a layer (sw.spec.config_words_per_layer)")
-        segments = segment_program(program.ops, act_depth)
-        items = [item for seg in segments if seg.kind != "host"
-                 for item in (seg.hw if seg.kind == "run" else [seg.tiled])]
-        problems = []
-        try:
-            image = EngineImage.build(items, lanes, width=width, lane_words=lane_words,
-                                      act_depth=act_depth)
-        except ValueError as exc:
-            # Lay it out with the fewest copied words to say by how much it overflows.
-            try:
-                image = EngineImage._build(items, lanes, width, True, float("inf"), act_depth)
-            except ValueError:
-                raise InputError(f"the program does not fit the device: {exc}") from None
-            most = max(image.lane_words_used())
-            if most > lane_words:
-                problems.append(f"weight memory: a lane needs at least {most} words (no "
-                                f"word copied to a second lane), the device has {lane_words} "
-                                f"a lane ({most - lane_words} too many)")
-            if not problems and max(len(c) for c in image.channels) <= spec.MAX_CHANNELS \
-                    and len(image.params) <= 1 << spec.PARAM_ADDR_WIDTH:
-                problems.append(str(exc))
-        most = max(len(c) for c in image.channels)
-        if most > int(hello["chan_depth"]):
-            problems.append(f"channel table: a lane needs {most} entries, the device has "
-                            f"{hello['chan_depth']} ({most - int(hello['chan_depth'])} too "
-                            f"many)")
-        if len(image.params) > int(hello["param_depth"]):
-            problems.append(f"parameter memory: the program has {len(image.params)} output "
-                            f"channels, the device holds {hello['param_depth']} "
-                            f"({len(image.params) - int(hello['param_depth'])} too many)")
-        need = len(image.layers) * config_words
-        if need > int(hello["config_depth"]):
-            problems.append(f"configuration memory: {len(image.layers)} layers of "
-                            f"{config_words} words need {need} words, the device has "
-                            f"{hello['config_depth']} ({need - int(hello['config_depth'])} "
-                            f"too many)")
+        segments, image, problems = _lay_out(program.ops, hello)
         if problems:
             raise InputError("the program does not fit the device: " + "; ".join(problems))
-        if len(image.layers) > 255:
-            raise InputError(f"the program has {len(image.layers)} engine layers; a RUN "
-                             f"addresses at most 255")
+        word_addr_width = (int(hello["lane_words"]) - 1).bit_length()
         config = []
         for entry in image.layers:
             config += spec.pack_layer_config(entry["cfg"], entry["lane_cfg"],
