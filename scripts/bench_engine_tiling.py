@@ -37,7 +37,7 @@ from sw.mapping.boards import board_config  # noqa: E402
 from sw.mapping.engine_image import EngineImage  # noqa: E402
 from sw.mapping.hardware_layer import HardwareLayer  # noqa: E402
 from sw.mapping.plan import BandStep, DevicePlan, RunStep  # noqa: E402
-from sw.mapping.tiling import plan_bands  # noqa: E402
+from sw.mapping.tiling import ROWS, plan_bands  # noqa: E402
 from sw.program.file import load  # noqa: E402
 from sw.results import results_header  # noqa: E402
 
@@ -73,13 +73,14 @@ def layer_rows(path, act_depths, lanes_list, width):
                     rows.append({**row, "error": str(err)})
                     continue
                 cycles = band_cycles(tiled, lanes, width)
-                computed = sum(r1 - r0 for r0, r1 in tiled.out_rows)
+                computed = sum(r1 - r0 for r0, r1 in tiled.out_ranges)
                 link = tiled.link_bytes()
                 rows.append({
                     **row, "bands": len(tiled.bands),
-                    "band_in_rows": tiled.in_rows[0][1] - tiled.in_rows[0][0],
-                    "band_out_rows": tiled.out_rows[0][1] - tiled.out_rows[0][0],
-                    "rows_recomputed": computed - whole.out_h,
+                    "band_in_rows": tiled.in_ranges[0][1] - tiled.in_ranges[0][0],
+                    "band_out_rows": tiled.out_ranges[0][1] - tiled.out_ranges[0][0],
+                    "rows_recomputed": computed - (whole.out_h if tiled.axis == ROWS
+                                                   else whole.out_w),
                     "tiled_cycles": sum(cycles), "band_cycles": cycles,
                     "overhead": sum(cycles) / untiled["busy_cycles"] - 1,
                     "link_written": link["written"], "link_read": link["read"],

@@ -12,9 +12,9 @@ too). The engine runs the layers one after the other, its maps never leaving the
 activation memory, and all of it is asserted.
 
 A job's layer may be a :class:`sw.mapping.tiling.TiledLayer`: the bench then does what the
-host does for row bands (for each band, its input rows written at the band's ``in_base``,
-its register entry run, the output rows it keeps read back) and the map crosses the link
-before and after it. Cycles and stall sequences are per image entry (a band each).
+host does for bands (for each band, its input rows or columns written at the band's
+``in_base``, its register entry run, the output rows or columns it keeps read back) and the
+map crosses the link before and after it. Cycles and stall sequences are per image entry (a band each).
 """
 
 import os
@@ -104,9 +104,9 @@ async def jobs(dut):
                                                           _stall(job, entry))
                     _check_counters(f"{what}, band {k}", got_counters, job["model"][entry],
                                     layer.bands[k].out_size, seen)
-                    for addr, count, c, row in layer.read_runs(k):
-                        got[c, row:row + count // layer.out_shape[2]] = np.reshape(
-                            await _read(dut, addr, count), (-1, layer.out_shape[2]))
+                    for addr, count, where in layer.read_runs(k):
+                        got[where] = np.reshape(await _read(dut, addr, count),
+                                                got[where].shape)
                     bands.append(got_counters)
                     summary.append((f"{what}, band {k}", got_counters["busy_cycles"]))
                 outputs[-1].append({"output": got, "bands": bands,

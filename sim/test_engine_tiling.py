@@ -1,8 +1,8 @@
-"""pytest entry: row-band tiling on the RTL engine, on Verilator and on Icarus.
+"""pytest entry: row- and column-band tiling on the RTL engine, on Verilator and on Icarus.
 
 A 4-lane engine with a 512-byte activation memory runs layers whose maps are two to four
 times that, band by band through its ports (sim/engine_jobs_bench.py: write the band's
-input rows, start its register entry, read back the rows it keeps). The assembled output
+input rows or columns, start its register entry, read back what it keeps). The assembled output
 must equal the plain-loop reference on the whole map, and every band's busy cycles,
 weight words and stall cycles the cycle model's.
 """
@@ -27,9 +27,9 @@ ACT_DEPTH = 512
 
 
 def tiling_jobs(lanes=LANES, width=WIDTH, lane_words=LANE_WORDS, act_depth=ACT_DEPTH):
-    """A tiled ternary conv (with random back-pressure on one band's epilogue), and a
-    tiled strided dense conv whose assembled output the host writes back for a whole
-    layer after it."""
+    """A tiled ternary conv (with random back-pressure on one band's epilogue), a tiled
+    strided dense conv whose assembled output the host writes back for a whole layer after
+    it, and a conv1d in column bands along its sequence."""
     jobs = []
     rng = np.random.default_rng(61)
     conv, x = random_layer(rng, LayerMode.TERNARY, 4, (24, 16), 8, (3, 3), (1, 1), (1, 1),
@@ -52,6 +52,14 @@ def tiling_jobs(lanes=LANES, width=WIDTH, lane_words=LANE_WORDS, act_depth=ACT_D
                  "input": x,
                  "expected": [first, reference_layer(after, first).astype(np.int64)],
                  "model": cycle_model(layers, lanes, width, lane_words)})
+
+    rng = np.random.default_rng(63)
+    conv1d, x = random_layer(rng, LayerMode.TERNARY, 8, (1, 96), 8, (1, 5), (1, 1), (0, 2),
+                             (1, 2), 0.5, ActMode.LEAKY)
+    tiled = plan_bands(conv1d, act_depth, name="conv1d 8x96")
+    jobs.append({"name": "conv1d in column bands", "layers": [tiled], "input": x,
+                 "expected": [reference_layer(conv1d, x).astype(np.int64)],
+                 "model": cycle_model([tiled], lanes, width, lane_words)})
     for job in jobs:
         tiled = job["layers"][0]
         assert len(tiled.bands) > 2 and np.prod(tiled.in_shape) > act_depth

@@ -1,6 +1,7 @@
 """The host driver against the golden protocol device: whole programs bit for bit equal to
 the golden executor (which never sees weight words, register images or frames), the
-handshake's refusals, plans that do not fit, row bands, and every way to open a device."""
+handshake's refusals, plans that do not fit, row and column bands, and every way to open a
+device."""
 
 import socket
 import threading
@@ -165,6 +166,43 @@ def test_rows_bands_when_the_maps_do_not_fit():
     ref = execute(program, x)
     np.testing.assert_array_equal(res.output, ref.output)
     np.testing.assert_array_equal(res.int_output, ref.int_output)
+
+
+def test_column_bands_when_a_sequence_does_not_fit():
+    """A conv1d layer on 4 x 600 samples (2,400 + 2,400 bytes) on a device of 2,048 runs
+    in column bands; so does the conv1d after it, whose 8 x 300 input fits the memory but
+    not the layer registers' 255 columns. Outputs equal the golden executor's."""
+    from sw.mapping.tiling import COLUMNS
+    from sw.program.epilogue import DualScaleParams
+    from sw.program.ir import EngineLayer, HostOp, Program
+
+    rng = np.random.default_rng(5)
+
+    def params(c):
+        return DualScaleParams(rng.integers(200, 900, c), rng.integers(-900, -200, c),
+                               rng.integers(-2000, 2000, c), rng.integers(10, 12, c),
+                               spec.ActMode.LEAKY, 1 << 12)
+    program = Program(input_shape=(4, 1, 600), ops=[
+        HostOp("quantize", {"scale": 0.05, "map_shape": [4, 1, 600], "pad": [0, 2]}),
+        EngineLayer.from_weights("conv1", rng.choice([-1, 0, 1], (8, 4, 1, 5)),
+                                 in_shape=(4, 1, 600), pad=(0, 2), pool=(1, 2), out_pad=(0, 1),
+                                 mode="ternary", epilogue=params(8)),
+        EngineLayer.from_weights("conv2", rng.integers(-50, 50, (6, 8, 1, 3)),
+                                 in_shape=(8, 1, 300), pad=(0, 1), pool=(1, 2), mode="dense",
+                                 epilogue=params(6))])
+    drv = open_device("golden", act_depth=2048)
+    plan = drv.check_compatible(drv.hello(), program)
+    assert [type(s).__name__ for s in plan.steps] == ["HostStep", "BandStep", "BandStep"]
+    assert all(step.tiled.axis == COLUMNS and len(step.entries) >= 2
+               for step in plan.steps[1:])
+    assert max(b.in_shape[2] for step in plan.steps[1:] for b in step.tiled.bands) <= 255
+    drv.load(plan)
+    for seed in range(3):
+        x = quantized_range_inputs(program, 1, seed=seed)
+        res = drv.infer(plan, x)
+        ref = execute(program, x)
+        np.testing.assert_array_equal(res.int_output, ref.int_output)
+        np.testing.assert_array_equal(res.output, ref.output)
 
 
 def test_cnn_transformer_host_ops():

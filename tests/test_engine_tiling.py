@@ -15,7 +15,7 @@ from sw.mapping.engine_image import EngineImage
 from sw.mapping.hardware_layer import HardwareLayer, place_maps
 from sw.mapping.plan import segment_program
 from sw.golden.reference import reference_layer
-from sw.mapping.tiling import TiledLayer, plan_bands
+from sw.mapping.tiling import COLUMNS, ROWS, TiledLayer, plan_bands
 from sw.golden.reference import run_tiled
 from sw.program.ir import EngineLayer
 from sw.spec import ActMode, LayerMode
@@ -72,13 +72,13 @@ def test_bands_cover_the_output_once_and_fit(seed):
     depth = depth_between(rng, layer)
     tiled = plan_bands(layer, depth)
     _, h, _ = layer.in_shape
-    kept = [r0 + r for (r0, _), (k0, k1) in zip(tiled.out_rows, tiled.keep)
+    kept = [r0 + r for (r0, _), (k0, k1) in zip(tiled.out_ranges, tiled.keep)
             for r in range(k0, k1)]
     assert kept == list(range(layer.out_h)), "each output row kept once, in order"
-    heights = {b - a for a, b in tiled.in_rows}
-    rows = {r1 - r0 for r0, r1 in tiled.out_rows}
+    heights = {b - a for a, b in tiled.in_ranges}
+    rows = {r1 - r0 for r0, r1 in tiled.out_ranges}
     assert len(heights) == len(rows) == 1, "bands of one height and one row count"
-    for band, (a, b), (r0, r1) in zip(tiled.bands, tiled.in_rows, tiled.out_rows):
+    for band, (a, b), (r0, r1) in zip(tiled.bands, tiled.in_ranges, tiled.out_ranges):
         assert 0 <= a < b <= h and 0 <= r0 < r1 <= layer.out_h
         assert rows_read(layer, r0, r1) <= set(range(a, b)), "a band holds every row it reads"
         assert band.in_size + band.out_size <= depth
@@ -111,12 +111,12 @@ def test_a_band_reads_only_its_rows():
     assert len(tiled.bands) >= 3
     want = reference_layer(layer, x)
     for k in range(len(tiled.bands)):
-        a, b = tiled.in_rows[k]
+        a, b = tiled.in_ranges[k]
         noisy = x.copy()
         noisy[:, :a] = rng.integers(-128, 128, noisy[:, :a].shape)
         noisy[:, b:] = rng.integers(-128, 128, noisy[:, b:].shape)
         got = run_tiled(tiled, noisy)
-        (r0, _), (k0, k1) = tiled.out_rows[k], tiled.keep[k]
+        (r0, _), (k0, k1) = tiled.out_ranges[k], tiled.keep[k]
         np.testing.assert_array_equal(got[:, r0 + k0:r0 + k1], want[:, r0 + k0:r0 + k1])
 
 
@@ -129,9 +129,9 @@ def test_hand_worked_plan():
     layer = HardwareLayer(LayerMode.TERNARY, np.ones((8, 1, 3, 3)), (1, 16, 4), (1, 1),
                           (1, 1), (2, 2), params)
     tiled = plan_bands(layer, 64)
-    assert tiled.out_rows == [(0, 2), (2, 4), (4, 6), (6, 8)]
+    assert tiled.out_ranges == [(0, 2), (2, 4), (4, 6), (6, 8)]
     # Band k's windows start at input row 4k - 1; the first is clamped at 0, the last at 10.
-    assert tiled.in_rows == [(0, 6), (3, 9), (7, 13), (10, 16)]
+    assert tiled.in_ranges == [(0, 6), (3, 9), (7, 13), (10, 16)]
     assert tiled.keep == [(0, 2)] * 4
     assert [b.first_y0() for b in tiled.bands] == [-1, 0, 0, 1]
     assert tiled.link_bytes() == {"written": 4 * 24, "read": 128}
@@ -145,9 +145,9 @@ def test_recomputed_rows_are_kept_once():
                           (1, 1), (1, 1), params)
     # 2 rows: 4 input rows (32 B) + 2 x 2 x 8 = 64 B; 3 rows: 40 + 48 = 88 B.
     tiled = plan_bands(layer, 80)
-    assert tiled.out_rows == [(0, 2), (2, 4), (3, 5)]
+    assert tiled.out_ranges == [(0, 2), (2, 4), (3, 5)]
     assert tiled.keep == [(0, 2), (0, 2), (1, 2)]
-    assert tiled.in_rows == [(0, 4), (1, 5), (1, 5)]
+    assert tiled.in_ranges == [(0, 4), (1, 5), (1, 5)]
     assert [tiled.writes_input(k) for k in range(3)] == [True, True, False]
 
 
@@ -256,9 +256,8 @@ def run_bands_on_engine(image, tiled, x, lanes, act_depth):
                                                           tiled.band_input(band, x)))
             seen = await run_layer(ctx, dut, *layer_registers(image, k))
             cycles.append((seen, counters(ctx, dut)["busy_cycles"]))
-            for addr, count, c, row in tiled.read_runs(band):
-                run = await read_map(ctx, dut, addr, (count,))
-                out[c, row:row + count // tiled.out_shape[2]] = run.reshape(-1, tiled.out_shape[2])
+            for addr, count, index in tiled.read_runs(band):
+                out[index] = (await read_map(ctx, dut, addr, (count,))).reshape(out[index].shape)
 
     simulate(dut, testbench)
     return out, cycles
@@ -282,3 +281,111 @@ def test_engine_runs_a_tiled_layer_band_by_band(width):
     for k, (seen, counted) in zip(image.groups[0], cycles):
         model = layer_cycles(*lane_words_and_steps(image.layers[k]["lanes"]))
         assert seen == counted == model["busy_cycles"]
+
+
+# -- column bands: conv1d maps (H = 1) along the sequence ----------------------------------
+def random_conv1d(rng):
+    """A random conv1d layer: kernel 1-5, stride 1-2, padding 0-2, pooling 1-2, ternary or
+    dense, 1-4 channels in and 1-6 out, 12 to 60 samples."""
+    mode = LayerMode(int(rng.integers(2)))
+    kw = int(rng.integers(1, 6))
+    sw, qw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    pw = int(rng.integers(0, min(kw, 3)))
+    w = int(rng.integers(max(12, kw + 2 * qw * sw), 61))
+    return random_layer(rng, mode, int(rng.integers(1, 5)), (1, w), int(rng.integers(1, 7)),
+                        (1, kw), (1, sw), (0, pw), (1, qw), float(rng.choice([0.0, 0.5, 0.9])),
+                        ActMode(int(rng.integers(3))))
+
+
+def one_column_needs(layer):
+    """Bytes one pooled output column and the padded input columns it reads take (by hand)."""
+    c_in = layer.in_shape[0]
+    kw = layer.weights.shape[3]
+    return c_in * ((layer.pool[1] - 1) * layer.stride[1] + kw) + layer.c_out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_column_bands_cover_the_sequence_once_fit_and_equal_the_whole_map(seed):
+    rng = np.random.default_rng(3000 + seed)
+    layer, x = random_conv1d(rng)
+    whole = layer.in_size + layer.out_size
+    depth = int(rng.integers(one_column_needs(layer), whole))
+    tiled = plan_bands(layer, depth)
+    assert tiled.axis == COLUMNS and tiled.host_pad == layer.pad[1]
+    kept = [c0 + c for (c0, _), (k0, k1) in zip(tiled.out_ranges, tiled.keep)
+            for c in range(k0, k1)]
+    assert kept == list(range(layer.out_w)), "each output column kept once, in order"
+    assert len({b - a for a, b in tiled.in_ranges}) == 1
+    assert len({c1 - c0 for c0, c1 in tiled.out_ranges}) == 1
+    kw, sw, qw = layer.weights.shape[3], layer.stride[1], layer.pool[1]
+    padded = layer.in_shape[2] + 2 * layer.pad[1]
+    for band, (a, b), (c0, c1) in zip(tiled.bands, tiled.in_ranges, tiled.out_ranges):
+        # Padded columns the windows of pooled columns [c0, c1) read, by hand.
+        assert 0 <= a and b <= padded
+        assert a <= c0 * qw * sw and (c1 * qw - 1) * sw + kw <= b
+        assert band.in_size + band.out_size <= depth and band.pad == (0, 0)
+    n = len(tiled.bands)
+    if n > 1:
+        more = -(-layer.out_w // (n - 1))
+        assert layer.in_shape[0] * ((more * qw - 1) * sw + kw) + layer.c_out * more > depth
+    np.testing.assert_array_equal(run_tiled(tiled, x), reference_layer(layer, x))
+
+
+def test_hand_worked_column_plan():
+    """conv1d, 2 channels of 20 samples, kernel 3, pad 1, pooling 2, 3 channels out: 10
+    pooled columns; c pooled columns are 2c convolutions, which read 2c + 2 padded columns
+    of each channel, so need 2(2c + 2) + 3c = 7c + 4 bytes. 32 bytes hold c = 4: 3 bands of
+    4 columns (10 padded input columns each), the last starting at column 6 and keeping its
+    last 2."""
+    params = DualScaleParams(np.full(3, 512), np.full(3, -512), np.zeros(3), np.full(3, 10),
+                             ActMode.NONE, 0)
+    layer = HardwareLayer(LayerMode.TERNARY, np.ones((3, 2, 1, 3)), (2, 1, 20), (1, 1),
+                          (0, 1), (1, 2), params)
+    tiled = plan_bands(layer, 32)
+    assert tiled.out_ranges == [(0, 4), (4, 8), (6, 10)]
+    assert tiled.keep == [(0, 4), (0, 4), (2, 4)]
+    assert tiled.in_ranges == [(0, 10), (8, 18), (12, 22)]
+    assert [b.in_shape for b in tiled.bands] == [(2, 1, 10)] * 3
+    assert tiled.link_bytes() == {"written": 3 * 20, "read": 3 * 10}
+    with pytest.raises(ValueError, match=r"one output column needs 8 input bytes.*11 bytes "
+                                         r"with 10 available"):
+        plan_bands(layer, 10, name="c1d")
+    x = np.arange(40).reshape(2, 1, 20) - 20
+    np.testing.assert_array_equal(run_tiled(tiled, x), reference_layer(layer, x))
+
+
+@pytest.mark.parametrize("width", [1, 4])
+def test_engine_runs_column_bands(width):
+    """amaranth.sim: a conv1d layer three times the activation memory, column band by column
+    band through the engine's ports, equals the plain-loop reference on the whole map; each
+    band's busy cycles are the cycle model's, and the bands share one register image."""
+    rng = np.random.default_rng(23)
+    layer, x = random_layer(rng, LayerMode.DENSE, 3, (1, 40), 4, (1, 5), (1, 1), (0, 2),
+                            (1, 2), 0.3, ActMode.LEAKY)
+    act_depth, lanes = 64, 3
+    assert layer.in_size + layer.out_size > 2.5 * act_depth
+    tiled = plan_bands(layer, act_depth)
+    assert tiled.axis == COLUMNS and len(tiled.bands) >= 3
+    image = EngineImage.build([tiled], lanes, width=width, lane_words=256,
+                              act_depth=act_depth)
+    first = image.layers[0]
+    assert all(e["cfg"] == first["cfg"] and e["lane_cfg"] == first["lane_cfg"]
+               for e in image.layers)
+    got, cycles = run_bands_on_engine(image, tiled, x, lanes, act_depth)
+    np.testing.assert_array_equal(got, reference_layer(layer, x))
+    for k, (seen, counted) in zip(image.groups[0], cycles):
+        model = layer_cycles(*lane_words_and_steps(image.layers[k]["lanes"]))
+        assert seen == counted == model["busy_cycles"]
+
+
+def test_segment_program_runs_a_long_sequence_in_column_bands():
+    rng = np.random.default_rng(9)
+    conv = EngineLayer.from_weights(
+        "conv1d", rng.choice([-1, 0, 1], (8, 4, 1, 5)), in_shape=(4, 1, 200), pad=(0, 2),
+        pool=(1, 2), mode="ternary",
+        epilogue=DualScaleParams([500] * 8, [-500] * 8, [0] * 8, [10] * 8, ActMode.RELU, 0))
+    # 800 + 800 bytes do not fit 1,024 together: bands along the sequence.
+    (segment,) = segment_program([conv], 1024)
+    assert segment.kind == "band" and segment.tiled.axis == COLUMNS
+    assert len(segment.tiled.bands) == 2
+    assert plan_bands(conv, 4096).axis == ROWS  # fits whole: one band

@@ -421,17 +421,12 @@ class Driver:
             else:
                 tiled = step.tiled
                 out = np.zeros(tiled.out_shape, np.int8)
-                c_out, _, out_w = tiled.out_shape
                 for k, entry in enumerate(step.entries):
                     if tiled.writes_input(k):
                         self.write_mem(Mem.ACT, 0, tiled.in_base,
                                        tiled.band_input(k, m).reshape(-1))
                     cycles += self._run_counted(plan, [entry], totals)
-                    r0, r1 = tiled.out_rows[k]
-                    band = self.read_act(tiled.out_base, c_out * (r1 - r0) * out_w)
-                    band = band.reshape(c_out, r1 - r0, out_w)
-                    k0, k1 = tiled.keep[k]
-                    out[:, r0 + k0:r0 + k1] = band[:, k0:k1]
+                    tiled.put(out, k, self.read_act(tiled.out_base, tiled.band_out_size))
             int_out = out
             oh, ow = step.out_pad
             value = np.pad(out, ((0, 0), (oh, oh), (ow, ow)))[None]

@@ -79,14 +79,11 @@ def band_reference(band, x_band):
 
 def run_tiled(tiled, x):
     """The whole layer's output, band by band: each band computed (:func:`band_reference`)
-    from its input rows only, and its kept rows put in place."""
+    from its input rows (or columns) only, and what it keeps put in place."""
     x = np.asarray(x, dtype=np.int64)
     if x.shape != tuple(tiled.in_shape):
         raise ValueError(f"input map of shape {x.shape}; the layer takes {tuple(tiled.in_shape)}")
     out = np.zeros(tiled.out_shape, dtype=np.int8)
     for k, band in enumerate(tiled.bands):
-        y = band_reference(band, tiled.band_input(k, x))
-        r0, _ = tiled.out_rows[k]
-        k0, k1 = tiled.keep[k]
-        out[:, r0 + k0:r0 + k1] = y[:, k0:k1]
+        tiled.put(out, k, band_reference(band, tiled.band_input(k, x)))
     return out

@@ -159,7 +159,7 @@ def program_cycles(program, lanes, width):
     from .hardware_layer import HardwareLayer
     rows = []
     for layer in program.engine_layers:
-        hw = HardwareLayer.from_program(layer)
+        hw = HardwareLayer.from_program(layer, for_counts=True)
         words, steps = lane_words_and_steps(hw.lane_program(lanes, width=width))
         rows.append({"name": layer.name, "bound": layer_bound(hw, lanes, width),
                      **layer_cycles(words, steps)})

@@ -19,7 +19,7 @@ from .. import spec
 from ..spec import LayerMode
 from ..program.epilogue import DualScaleParams
 
-__all__ = ["HardwareLayer", "assign_lanes", "check_registers", "place_maps"]
+__all__ = ["HardwareLayer", "MAX_DIM", "assign_lanes", "check_registers", "place_maps"]
 
 
 def assign_lanes(words_per_channel, lanes):
@@ -37,16 +37,19 @@ def assign_lanes(words_per_channel, lanes):
     return [sorted(chans) for chans in out]
 
 
-def check_registers(weights_shape, in_shape, stride, pad, pool):
+#: The largest map height or width the layer registers hold (a larger map runs in bands).
+MAX_DIM = (1 << spec.DIM_WIDTH) - 1
+
+
+def check_registers(weights_shape, stride, pad, pool):
     """Raise ValueError, naming the field, its value and the allowed range, when a layer of
-    these shapes does not fit the engine's layer registers (``sw.spec`` field widths)."""
+    this kernel, stride, padding and pooling does not fit the engine's layer registers
+    (``sw.spec`` field widths), whatever its map's size (a map larger than
+    :data:`MAX_DIM` runs in bands)."""
     c_out, _, kh, kw = weights_shape
-    _, h, w = in_shape
     spec.check_int("C_out", c_out, 1, spec.MAX_CHANNELS)
     spec.check_int("kh", kh, 1, 1 << spec.KERNEL_WIDTH)
     spec.check_int("kw", kw, 1, 1 << spec.KERNEL_WIDTH)
-    for name, v in (("H", h), ("W", w)):
-        spec.check_int(name, v, 1, (1 << spec.DIM_WIDTH) - 1)
     for name, v in zip(("stride_h", "stride_w"), stride):
         spec.check_int(name, v, 1, (1 << spec.KERNEL_WIDTH) - 1)
     for name, v in zip(("pad_h", "pad_w"), pad):
@@ -82,6 +85,10 @@ class HardwareLayer:
         output map of ``rows`` rows. Reads above row 0 or below row ``H - 1`` of the band
         are the zero padding, so a band holds every row its windows read that lies inside
         the whole map. None (the default): the whole layer.
+    for_counts : bool
+        True: the whole layer as the counts and the cycle model see it, whose map may be
+        larger than the layer registers hold (:data:`MAX_DIM`; it runs in bands), never
+        loaded on an engine. Default False.
     """
     mode: LayerMode
     weights: np.ndarray
@@ -94,6 +101,7 @@ class HardwareLayer:
     out_base: int = 0
     param_base: int = 0
     band: tuple = None
+    for_counts: bool = dataclasses.field(default=False, compare=False, repr=False)
 
     def __post_init__(self):
         self.mode = LayerMode(int(self.mode))
@@ -105,7 +113,9 @@ class HardwareLayer:
         lo, hi = ((-1, 1) if self.mode is LayerMode.TERNARY else (spec.ACT_MIN, spec.ACT_MAX))
         if self.weights.size and (self.weights.min() < lo or self.weights.max() > hi):
             raise ValueError(f"weights of a {self.mode.name} layer must lie in [{lo}, {hi}]")
-        check_registers(self.weights.shape, self.in_shape, self.stride, self.pad, self.pool)
+        check_registers(self.weights.shape, self.stride, self.pad, self.pool)
+        for name, v in (("H", h), ("W", w)):
+            spec.check_int(name, v, 1, 1 << 30 if self.for_counts else MAX_DIM)
         if self.band is not None:
             self.band = tuple(int(v) for v in self.band)
             r0, a, rows = self.band
@@ -116,15 +126,15 @@ class HardwareLayer:
         if self.out_h < 1 or self.out_w < 1:
             raise ValueError("the layer has no output position")
         end = max(self.in_base + cin * h * w, self.out_base + c_out * self.out_h * self.out_w)
-        if end > 1 << spec.ACT_ADDR_WIDTH:
+        if end > 1 << spec.ACT_ADDR_WIDTH and not self.for_counts:
             raise ValueError(f"maps end at address {end}, past the activation memory")
 
     @classmethod
-    def from_program(cls, layer, in_base=0, out_base=0):
+    def from_program(cls, layer, in_base=0, out_base=0, *, for_counts=False):
         """The hardware form of a program's engine layer (``sw.program.ir.EngineLayer``)."""
         mode = LayerMode.TERNARY if layer.mode == "ternary" else LayerMode.DENSE
         return cls(mode, layer.weights(), layer.in_shape, layer.stride, layer.pad, layer.pool,
-                   layer.epilogue, in_base=in_base, out_base=out_base)
+                   layer.epilogue, in_base=in_base, out_base=out_base, for_counts=for_counts)
 
     @property
     def in_size(self):

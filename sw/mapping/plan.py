@@ -120,8 +120,8 @@ def segment_program(ops, act_depth, first_index=0):
     Raises
     ------
     sw.errors.InputError
-        For a layer that cannot run even in bands, naming it, its op index (counted from
-        ``first_index``) and the sizes.
+        For a layer whose fields do not fit the layer registers, or that cannot run even in
+        bands, naming it, its op index (counted from ``first_index``) and the amounts.
     """
     segments, run = [], []
 
@@ -135,6 +135,12 @@ def segment_program(ops, act_depth, first_index=0):
             close_run()
             segments.append(Segment("host", op=op))
             continue
+        try:
+            check_registers((op.out_channels, op.in_shape[0], *op.kernel), op.stride,
+                            op.pad, op.pool)
+        except ValueError as exc:
+            raise InputError(f"layer {op.name!r} (op {first_index + index}): layer "
+                             f"registers: {exc}") from None
         if _fits(run + [op], act_depth):
             run.append(op)
             continue
@@ -240,12 +246,6 @@ def fit_problems(program, hello):
     out = []
     for index, op in enumerate(program.ops):
         if isinstance(op, EngineLayer):
-            try:
-                check_registers((op.out_channels, op.in_shape[0], *op.kernel), op.in_shape,
-                                op.stride, op.pad, op.pool)
-            except ValueError as exc:
-                out.append((op.name, f"layer registers: {exc}"))
-                continue
             prefix = f"layer {op.name!r} (op {index}): "
             out += [(op.name, p.removeprefix(prefix)) for p in _lay_out([op], hello, index)[2]]
     if not out:
