@@ -99,9 +99,9 @@ class _CountingPort:
         return getattr(self._port, name)
 
 
-def link_bytes_on_the_wire(program, x):
-    """Bytes each way for one inference through the host driver and the golden device,
-    and the bytes (both ways) of loading the program.
+def link_bytes_on_the_wire(program, x, **sizes):
+    """Bytes each way for one inference through the host driver and the golden device (of
+    the Arty A7-35T's sizes, or ``sizes``), and the bytes (both ways) of loading the program.
 
     Returns None while ``sw.device`` is not installed.
     """
@@ -110,7 +110,7 @@ def link_bytes_on_the_wire(program, x):
         from sw.mapping.plan import DevicePlan
     except ImportError:
         return None
-    driver = open_device("golden")
+    driver = open_device("golden", **sizes)
     port = _CountingPort(driver.port)
     counted = Driver(port)
     hello = counted.hello()

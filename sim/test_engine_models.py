@@ -2,10 +2,11 @@
 the MNIST model), every model on one build of each engine.
 
 On the engine of every board build (the Arty A7-35T's, which the ULX3S and the virtual
-board share, and the A7-100T's 16 lanes): every engine layer of the committed MNIST model
-and of the default HITS model, fed with activations taken from the PyTorch model (on real
-test digits; on the HITS the front end finds in the bundled recording), then each whole
-model layer after layer, against the golden model (outputs) and the cycle model (cycles).
+board share, and the A7-100T's 16 lanes): every engine layer of the committed MNIST model,
+of the default HITS model and of the ESR model, fed with activations taken from the PyTorch
+model (on real test digits; on the HITS the front end finds in the bundled recording; on
+rows of the synthetic ESR stand-in), then each whole model layer after layer, against the
+golden model (outputs) and the cycle model (cycles).
 """
 
 import pickle

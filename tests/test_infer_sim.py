@@ -50,3 +50,41 @@ def test_virtual_board_equals_golden_event_by_event(tmp_path, verilator):
     keys = ["cycles", *spec.ENGINE_COUNTERS]
     assert [[r[k] for k in keys] for r in rows] == [[r[k] for k in keys]
                                                      for r in golden_rows]
+
+
+def test_esr_rows_on_the_virtual_board_equal_the_golden_executor(tmp_path, verilator):
+    """``infer --dataset esr CSV --device sim`` with the committed ESR program (the narrow
+    2D CNN on each row's TFR, wholly on the engine): every row's class and probabilities
+    the golden executor's, the cycles the cycle model's, latency and energy reported."""
+    pytest.importorskip("hw.virtual.board")
+    from scipy.special import softmax
+
+    from sw.data.esr import read_esr_csv
+    from sw.data.esr_synthetic import write_synthetic_esr
+    from sw.data.transform import apply_transform
+    from sw.golden.executor import execute
+    from sw.mapping.boards import board_config
+    from sw.mapping.plan import DevicePlan
+    from sw.program.file import load
+
+    model = ROOT / "models" / "esr_attq.attq"
+    csv_path = write_synthetic_esr(tmp_path / "esr.csv", n_rows=8, seed=4)
+    out = tmp_path / "sim"
+    assert main(["infer", "--dataset", "esr", str(csv_path), "--model", str(model),
+                 "--device", "sim", "--out", str(out), "--no-progress"]) == 0
+    rows = list(csv.DictReader(open(out / "results.csv", newline="")))
+    doc = json.loads((out / "results.json").read_text())
+    program = load(model)
+    assert len(program.host_ops) == 2, "quantize and dequantize: the rest on the engine"
+    ids, signals, _ = read_esr_csv(csv_path)
+    res = execute(program, apply_transform(program.input_transform, signals[:, None, :]))
+    assert [r["id"] for r in rows] == ids
+    assert [int(r["class_index"]) for r in rows] == res.predictions().tolist()
+    for event, logits in zip(doc["events"], res.output):
+        np.testing.assert_allclose([event["probabilities"][c] for c in program.classes],
+                                   softmax(logits), rtol=1e-12)
+    plan = DevicePlan.build(program, board_config("virtual").hello())
+    want = plan.expected_cycles(range(len(plan.image.layers)))
+    assert {int(r["cycles"]) for r in rows} == {want}
+    assert doc["summary"]["latency_us_mean"] == pytest.approx(want / 100)
+    assert (out / "energy.json").exists()

@@ -61,3 +61,18 @@ def test_hits_default_fits_the_35t_block_ram():
     assert b["total_bytes"] <= 230_400 and b["fits"]
     wide = build_preset(HITS_DEFAULT, n_filters=16)
     assert not engine_budget(wide, (1, 32, 64), wide.default_quantized)["fits"]
+
+
+def test_narrow_esr_cnn_fits_the_35t_block_ram():
+    m = build_preset("esr_tfr_cnn_narrow")
+    assert m(torch.randn(2, 1, 32, 37)).shape == (2, 2)
+    b = engine_budget(m, (1, 32, 37), m.default_quantized, worst_case=True)
+    # By hand, n = 8 filters on the 1 × 32 × 37 TFR, every ternary weight nonzero:
+    # conv1 int8 72; conv2 1152 offsets·2 B + 16·4 = 2368; conv3 4608·2 + 32·4 = 9344;
+    # conv4 18432·2 + 64·4 = 37120; fc int8 (64·2·2)·2 = 512 (37 -> 18 -> 9 -> 4 -> 2).
+    assert b["weight_bytes"] == 72 + 2368 + 9344 + 37120 + 512
+    assert b["epilogue_bytes"] == 13 * (8 + 16 + 32 + 64 + 2)
+    assert b["activation_bytes"] == 34 * 39 + 8 * 32 * 37
+    assert b["fits"] and b["total_bytes"] < 0.3 * board_config("arty_a7_35t").bram_bytes
+    paper = build_preset("esr_tfr_cnn")
+    assert not engine_budget(paper, (1, 32, 37), paper.default_quantized)["fits"]

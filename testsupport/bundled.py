@@ -2,12 +2,13 @@
 
 from .runner import ROOT
 
-__all__ = ["MODELS", "INPUTS", "mnist_inputs", "hits_inputs", "built_boards"]
+__all__ = ["MODELS", "INPUTS", "mnist_inputs", "hits_inputs", "esr_inputs", "built_boards"]
 
 #: name -> (trained model, compiled program), both committed under models/.
 MODELS = {
     "mnist": (ROOT / "models" / "mnist_attq.pt", ROOT / "models" / "mnist_attq.attq"),
     "hits": (ROOT / "models" / "hits_attq.pt", ROOT / "models" / "hits_attq.attq"),
+    "esr": (ROOT / "models" / "esr_attq.pt", ROOT / "models" / "esr_attq.attq"),
 }
 
 
@@ -34,7 +35,22 @@ def hits_inputs(samples=1):
     return apply_transform(_program_transform("hits"), segments.channels()[:samples])
 
 
-INPUTS = {"mnist": mnist_inputs, "hits": hits_inputs}
+def esr_inputs(samples=1):
+    """Rows of the synthetic ESR stand-in (the committed ESR model was trained on it; no
+    public EEG is bundled) through the ESR program's input transform (scaling, then TFR)."""
+    import tempfile
+    from pathlib import Path
+
+    from sw.data.esr import read_esr_csv
+    from sw.data.esr_synthetic import write_synthetic_esr
+    from sw.data.transform import apply_transform
+    with tempfile.TemporaryDirectory() as tmp:
+        _, signals, _ = read_esr_csv(write_synthetic_esr(Path(tmp) / "esr.csv",
+                                                         n_rows=max(samples, 5), seed=7))
+    return apply_transform(_program_transform("esr"), signals[:samples, None, :])
+
+
+INPUTS = {"mnist": mnist_inputs, "hits": hits_inputs, "esr": esr_inputs}
 
 
 def built_boards():
