@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""What row-band tiling costs: cycles against the same layer untiled, and link bytes.
+"""What tiling in bands costs: cycles against the same layer untiled, and link bytes.
 
 For every conv layer of the given compiled programs (``attq-fpga compile`` output), each
 activation memory size and lane count, on an engine of one width V (``--width``, default
-the default board's): the layer split into row bands that fit
-(``sw.mapping.tiling.plan_bands``), the engine cycles of all its bands against the same
-layer untiled on an engine whose memory holds it (the cycle model, which the RTL benches
-check band by band: sim/test_engine_tiling.py), the output rows recomputed, and the bytes
-the host moves for it (band inputs written, kept output rows read back), which an untiled
+the default board's): the layer split into bands that fit, row bands or, for a conv1d map,
+column bands (``sw.mapping.tiling.plan_bands``), the engine cycles of all its bands against
+the same layer untiled on an engine whose memory holds it (the cycle model, which the RTL
+benches check band by band: sim/test_engine_tiling.py), the output rows (columns)
+recomputed, and the bytes the host moves for it (band inputs written, kept outputs read
+back), which an untiled
 layer in a chain does not move at all. Then each whole program laid out as the driver
 lays it out (``sw.mapping.plan.DevicePlan``): cycles and link bytes against the untiled run.
 
@@ -56,7 +57,7 @@ def layer_rows(path, act_depths, lanes_list, width):
     program = load(path)
     rows = []
     for layer in program.engine_layers:
-        whole = HardwareLayer.from_program(layer)
+        whole = HardwareLayer.from_program(layer, for_counts=True)
         need = whole.in_size + whole.out_size
         for lanes in lanes_list:
             untiled = layer_cycles(
@@ -77,6 +78,7 @@ def layer_rows(path, act_depths, lanes_list, width):
                 link = tiled.link_bytes()
                 rows.append({
                     **row, "bands": len(tiled.bands),
+                    "axis": "rows" if tiled.axis == ROWS else "columns",
                     "band_in_rows": tiled.in_ranges[0][1] - tiled.in_ranges[0][0],
                     "band_out_rows": tiled.out_ranges[0][1] - tiled.out_ranges[0][0],
                     "rows_recomputed": computed - (whole.out_h if tiled.axis == ROWS
@@ -99,7 +101,8 @@ def program_rows(path, act_depths, lanes_list, width):
     rows = []
     for lanes in lanes_list:
         untiled = sum(layer_cycles(*lane_words_and_steps(
-            HardwareLayer.from_program(l).lane_program(lanes, width=width)))["busy_cycles"]
+            HardwareLayer.from_program(l, for_counts=True).lane_program(
+                lanes, width=width)))["busy_cycles"]
             for l in layers)
         for depth in act_depths:
             # Weight memories large enough for any program: only the activation memory,
@@ -127,6 +130,11 @@ def program_rows(path, act_depths, lanes_list, width):
     return rows
 
 
+def _axis(row, value):
+    """A band's rows, or its columns in parentheses for column bands."""
+    return f"({value})" if row["axis"] == "columns" else f"{value}"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("programs", nargs="+", type=Path)
@@ -141,19 +149,20 @@ def main():
     for path in tqdm(args.programs, desc="programs"):
         layers += layer_rows(path, args.act_depth, args.lanes, args.width)
         programs += program_rows(path, args.act_depth, args.lanes, args.width)
-    meta, lines = results_header(f"Row-band tiling: cycles and link bytes (V = {args.width})")
+    meta, lines = results_header(f"Tiling in bands: cycles and link bytes (V = {args.width})")
     write_text(args.out / "engine_tiling.json",
                json.dumps({**meta, "layers": layers, "programs": programs}, indent=2) + "\n")
     lines += [
         f"Engine width V = {args.width} (output positions one weight word serves). "
         "Every layer whose input + output maps exceed the activation memory, run as row "
-        "bands (sw/mapping/tiling.py). Cycles from the cycle model, which the RTL bench "
+        "bands, or column bands for a conv1d map (sw/mapping/tiling.py; the band columns of "
+        "a conv1d layer count its padding). Cycles from the cycle model, which the RTL bench "
         "(sim/test_engine_tiling.py) checks band by band; untiled = the same layer on an "
-        "engine whose memory holds it. Link bytes: band inputs written + kept output rows "
+        "engine whose memory holds it. Link bytes: band inputs written + kept outputs "
         "read, all of which an untiled layer in a chain keeps on chip. Times: 100 MHz "
         f"engine, {LINK_BYTES_PER_S / 1e3:.0f} KB/s link.", "",
-        "| program | layer | P | act memory | in + out bytes | bands | band rows in / out "
-        "| rows recomputed | untiled cycles | tiled cycles | overhead | link bytes written "
+        "| program | layer | P | act memory | in + out bytes | bands | band rows (columns) "
+        "in / out | rows (columns) recomputed | untiled cycles | tiled cycles | overhead | link bytes written "
         "+ read | link ms | engine ms |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in layers:
@@ -164,8 +173,9 @@ def main():
             continue
         lines.append(
             f"| {r['program']} | {r['layer']} | {r['lanes']} | {r['act_depth']} | "
-            f"{r['in_bytes']} + {r['out_bytes']} | {r['bands']} | {r['band_in_rows']} / "
-            f"{r['band_out_rows']} | {r['rows_recomputed']} | {r['untiled_cycles']} | "
+            f"{r['in_bytes']} + {r['out_bytes']} | {r['bands']} | "
+            f"{_axis(r, r['band_in_rows'])} / {_axis(r, r['band_out_rows'])} | "
+            f"{_axis(r, r['rows_recomputed'])} | {r['untiled_cycles']} | "
             f"{r['tiled_cycles']} | {100 * r['overhead']:+.1f} % | {r['link_written']} + "
             f"{r['link_read']} | {r['link_ms']:.1f} | {r['engine_ms']:.2f} |")
     lines += [
