@@ -162,8 +162,8 @@ def main():
         "read, all of which an untiled layer in a chain keeps on chip. Times: 100 MHz "
         f"engine, {LINK_BYTES_PER_S / 1e3:.0f} KB/s link.", "",
         "| program | layer | P | act memory | in + out bytes | bands | band rows (columns) "
-        "in / out | rows (columns) recomputed | untiled cycles | tiled cycles | overhead | link bytes written "
-        "+ read | link ms | engine ms |",
+        "in / out | rows (columns) recomputed | untiled cycles | tiled cycles | overhead "
+        "| link bytes written + read | link ms | engine ms |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in layers:
         if "error" in r:

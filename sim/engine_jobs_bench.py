@@ -14,7 +14,8 @@ activation memory, and all of it is asserted.
 A job's layer may be a :class:`sw.mapping.tiling.TiledLayer`: the bench then does what the
 host does for bands (for each band, its input rows or columns written at the band's
 ``in_base``, its register entry run, the output rows or columns it keeps read back) and the
-map crosses the link before and after it. Cycles and stall sequences are per image entry (a band each).
+map crosses the link before and after it. Cycles and stall sequences are per image entry (a
+band each).
 """
 
 import os

@@ -101,7 +101,8 @@ def layer_counts(layer, width):
     """:class:`LayerCounts` of ``layer`` (an ``sw.program.ir.EngineLayer``) on an engine of
     ``width`` (V), per inference and independent of the data."""
     from .hardware_layer import HardwareLayer
-    c = hardware_counts(HardwareLayer.from_program(layer, for_counts=True), width, layer.name, layer.mode)
+    c = hardware_counts(HardwareLayer.from_program(layer, for_counts=True), width, layer.name,
+                        layer.mode)
     if (c.nnz_plus, c.nnz_minus, c.positions) != (layer.nnz_plus, layer.nnz_minus,
                                                   layer.positions):
         raise ValueError(f"layer {layer.name!r}: its hardware form disagrees with the "

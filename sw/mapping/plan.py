@@ -234,7 +234,7 @@ def fit_problems(program, hello):
     """Every way ``program`` does not fit the device whose HELLO is ``hello``, layer by layer.
 
     Each engine layer is checked alone first (its fields against the layer registers' widths,
-    then its maps in the activation memory or in row bands, its weight words, channel
+    then its maps in the activation memory or in bands, its weight words, channel
     tables, parameters and register entries); when every layer fits alone, the whole
     program is laid out (the memories its layers fill together).
 
