@@ -12,7 +12,11 @@ names (``@arty_a7_35t`` when none; several ``@`` for several boards), compiled h
   (``sw.mapping.plan.fit_problems``); a model that does not fit is measured no further;
 * per ESR row: the RUN cycles the device reports and the latency at the board's clock; the
   device is ``--device`` (sim: the virtual board, the 35T's engine) where its engine is the
-  board's, else the golden protocol device with the board's sizes; the link bytes each
+  board's and a row takes at most ``--sim-max-cycles`` (a row of the CNN-transformer,
+  155,000 cycles and 87 KB through the simulated UART, takes the virtual board about 20 s),
+  else the golden protocol device with the board's
+  sizes, whose classes and cycles the first ``--sim-check-rows`` rows on the virtual board
+  then check where its engine is the board's; the link bytes each
   way, counted on the wire (the golden device behind a counting byte transport), and their
   time at the board's baud (8N1); the device time per row as a fraction of the row's one
   second of EEG;
@@ -48,16 +52,16 @@ SOURCES = ("pytorch", "integer", "device")
 ROW_SECONDS = 1.0
 
 
-def measure(name, model_path, data, board, device, calibration_samples):
+def measure(name, model_path, data, board, device, calibration_samples, sim_max_cycles,
+            sim_check_rows):
     import torch
 
     from sw.compiler.compiler import compile_saved
     from sw.data.esr import load_esr
     from sw.data.transform import apply_transform
-    from sw.device import open_device
     from sw.golden.executor import execute
     from sw.mapping.boards import board_config
-    from sw.mapping.plan import fit_problems
+    from sw.mapping.plan import DevicePlan, fit_problems
     from sw.models import load_model
 
     torch.set_num_threads(1)
@@ -82,17 +86,20 @@ def measure(name, model_path, data, board, device, calibration_samples):
     y_int = execute(program, x).predictions()
     sizes = {k: getattr(board, k) for k in ENGINE_SIZES}
     up, down, load = link_bytes_on_the_wire(program, x[0], **sizes)
-    if device == "sim" and any(getattr(board_config("virtual"), k) != v
-                               for k, v in sizes.items()):
+    virtual = all(getattr(board_config("virtual"), k) == v for k, v in sizes.items())
+    expected = DevicePlan.build(program, board.hello())
+    expected = expected.expected_cycles(range(len(expected.image.layers)))
+    if device == "sim" and not (virtual and expected <= sim_max_cycles):
         device = "golden"
-    driver = open_device(device, **(sizes if device == "golden" else {}))
-    try:
-        plan = driver.check_compatible(driver.hello(), program)
-        driver.load(plan)
-        res = driver.infer(plan, x, progress=True)
-        hello = driver.hello()
-    finally:
-        driver.close()
+    res, hello = _run(device, sizes, program, x)
+    if device == "golden" and virtual and sim_check_rows:
+        sim, _ = _run("sim", sizes, program, x[:sim_check_rows])
+        row["sim_check"] = {
+            "rows": sim_check_rows,
+            "classes_equal": bool(np.array_equal(np.asarray(sim.output).argmax(1),
+                                                 np.asarray(res.output)[:sim_check_rows]
+                                                 .argmax(1))),
+            "cycles_equal": list(sim.cycles) == list(res.cycles[:sim_check_rows])}
     y_dev = np.asarray(res.output).argmax(1)
     cycles = np.asarray(res.cycles, dtype=np.int64)
     # Times at the board's clock and baud: the virtual board is the 35T's device with a
@@ -119,6 +126,20 @@ def measure(name, model_path, data, board, device, calibration_samples):
         "device_equals_integer": bool(np.array_equal(y_dev, y_int)),
     })
     return row
+
+
+def _run(device, sizes, program, x):
+    """``(InferenceResult, HELLO)`` of every row of ``x`` on ``device``."""
+    from sw.device import open_device
+
+    driver = open_device(device, **(sizes if device == "golden" else {}))
+    try:
+        hello = driver.hello()
+        plan = driver.check_compatible(hello, program)
+        driver.load(plan)
+        return driver.infer(plan, x, progress=True), hello
+    finally:
+        driver.close()
 
 
 def report(rows, meta, lines):
@@ -155,6 +176,12 @@ def report(rows, meta, lines):
             "|---|---:|---:|---:|", f"| accuracy | {acc} |", f"| MCC | {mcc} |", "",
             f"The device's class equals the integer program's on every row: "
             f"{'yes' if r['device_equals_integer'] else 'NO'}.", ""]
+        if "sim_check" in r:
+            check = r["sim_check"]
+            same = check["classes_equal"] and check["cycles_equal"]
+            lines += [f"The virtual board on the first {check['rows']} rows: classes and "
+                      f"cycles {'equal to' if same else 'NOT equal to'} the golden "
+                      f"device's.", ""]
     return lines
 
 
@@ -164,6 +191,12 @@ def main():
     ap.add_argument("--model", nargs="+", default=DEFAULT_MODELS,
                     metavar="NAME=MODEL.pt[@BOARD]")
     ap.add_argument("--device", default="sim", help="sim (default) or golden")
+    ap.add_argument("--sim-max-cycles", type=int, default=50_000,
+                    help="largest RUN cycles a row for which --device sim runs every row "
+                         "(default 50,000)")
+    ap.add_argument("--sim-check-rows", type=int, default=3,
+                    help="rows of a model measured on the golden device that the virtual "
+                         "board runs too (default 3)")
     ap.add_argument("--calibration-samples", type=int, default=512)
     ap.add_argument("--out", default=str(ROOT / "results" / "esr_device"),
                     help="results file stem (default results/esr_device)")
@@ -190,7 +223,8 @@ def main():
         print(f"bench_esr: error: {exc}", file=sys.stderr)
         return 2
     meta, lines = results_header("ESR models on the device")
-    rows = [measure(name, path, args.data, board, args.device, args.calibration_samples)
+    rows = [measure(name, path, args.data, board, args.device, args.calibration_samples,
+                    args.sim_max_cycles, args.sim_check_rows)
             for name, path, board in models]
     lines = report(rows, meta, lines)
     out = Path(args.out)

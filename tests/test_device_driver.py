@@ -205,6 +205,48 @@ def test_column_bands_when_a_sequence_does_not_fit():
         np.testing.assert_array_equal(res.output, ref.output)
 
 
+def test_a_conv1d_applied_twice_shares_its_words_when_the_memory_needs_it():
+    """One conv1d applied twice (as the CNN-transformer's conv3), both in column bands on a
+    400-byte memory. Where the lanes hold both sets of words, each application takes its
+    own fewest bands; where they hold one set only, both take one band shape and the device
+    holds the words once. Outputs equal the golden executor's either way."""
+    from sw.mapping.engine_image import EngineImage
+    from sw.program.epilogue import DualScaleParams
+    from sw.program.ir import EngineLayer, HostOp, Program
+
+    rng = np.random.default_rng(6)
+    w = rng.choice([-1, 0, 1], (4, 4, 1, 3))
+    ep = DualScaleParams(rng.integers(200, 900, 4), rng.integers(-900, -200, 4),
+                         rng.integers(-2000, 2000, 4), rng.integers(10, 12, 4),
+                         spec.ActMode.LEAKY, 1 << 12)
+
+    def conv(name, length, out_pad):
+        return EngineLayer.from_weights(name, w, in_shape=(4, 1, length), pad=(0, 1),
+                                        pool=(1, 2), out_pad=out_pad, mode="ternary",
+                                        epilogue=ep)
+    quantize = HostOp("quantize", {"scale": 0.05, "map_shape": [4, 1, 300], "pad": [0, 1]})
+    program = Program(input_shape=(4, 1, 300), ops=[
+        quantize, conv("conv3#1", 300, (0, 1)), conv("conv3#2", 150, (0, 0))])
+    hello = open_device("golden", act_depth=400).hello()
+    one = DevicePlan.build(Program(input_shape=(4, 1, 300), ops=program.ops[:2]), hello)
+    # The fewest words a lane one application takes (no word copied to a second lane).
+    words = max(EngineImage._build([one.steps[1].tiled], hello["lanes"], hello["width"],
+                                   True, float("inf"), 400).lane_words_used())
+    # By hand: c pooled columns need 4(2c + 2) + 4c = 12c + 8 <= 400 bytes, c <= 32: 150
+    # columns in 5 bands of 30, 75 in 3 of 25.
+    for lane_words, shapes in ((3072, [30, 25]), (words, [25, 25])):
+        drv = open_device("golden", act_depth=400, lane_words=lane_words)
+        plan = drv.check_compatible(drv.hello(), program)
+        assert [step.tiled.band_out_shape[2] for step in plan.steps[1:]] == shapes
+        if lane_words == words:
+            assert max(plan.image.lane_words_used()) == words
+        drv.load(plan)
+        for seed in range(2):
+            x = quantized_range_inputs(program, 1, seed=seed)
+            np.testing.assert_array_equal(drv.infer(plan, x).int_output,
+                                          execute(program, x).int_output)
+
+
 def test_cnn_transformer_host_ops():
     import torch
     torch.set_num_threads(1)

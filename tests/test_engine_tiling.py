@@ -389,3 +389,38 @@ def test_segment_program_runs_a_long_sequence_in_column_bands():
     assert segment.kind == "band" and segment.tiled.axis == COLUMNS
     assert len(segment.tiled.bands) == 2
     assert plan_bands(conv, 4096).axis == ROWS  # fits whole: one band
+
+
+def test_one_set_of_weights_applied_twice_in_bands_is_laid_out_once():
+    """A conv1d applied twice (the CNN-transformer's conv3), both applications too big for
+    the memory: their bands get one width, walk the same words, and the image holds those
+    once; a layer with other weights gets its own."""
+    rng = np.random.default_rng(31)
+    weights = rng.choice([-1, 0, 1], (4, 4, 1, 3))
+    epilogue = DualScaleParams([500] * 4, [-500] * 4, [0] * 4, [10] * 4, ActMode.RELU, 0)
+
+    def conv(name, w, length):
+        return EngineLayer.from_weights(name, w, in_shape=(4, 1, length), pad=(0, 1),
+                                        pool=(1, 2), mode="ternary", epilogue=epilogue)
+    layers = [conv("conv3#1", weights, 240), conv("conv3#2", weights, 120)]
+    segments = segment_program(layers, 512)
+    assert [seg.kind for seg in segments] == ["band", "band"]
+    first, second = (seg.tiled for seg in segments)
+    # By hand: c pooled columns read 2c + 2 padded columns of 4 channels and write 4c
+    # bytes, 12c + 8 <= 512 for c <= 42. Alone, the first (120 pooled columns) would take 3
+    # bands of 40 and the second (60) 2 of 30; together, bands of 30, 62 columns in.
+    assert [plan_bands(layer, 512).band_out_shape[2] for layer in layers] == [40, 30]
+    assert first.band_out_shape == second.band_out_shape == (4, 1, 30)
+    assert first.bands[0].in_shape == second.bands[0].in_shape == (4, 1, 62)
+    assert (len(first.bands), len(second.bands)) == (4, 2)
+    lanes = 3
+    image = EngineImage.build([first, second], lanes, width=4, act_depth=512)
+    alone = EngineImage.build([first], lanes, width=4, act_depth=512)
+    assert image.lane_words_used() == alone.lane_words_used()
+    assert image.channels == alone.channels and len(image.params) == 8
+    bases = [[c["word_base"] for c in entry["lane_cfg"]] for entry in image.layers]
+    assert all(b == bases[0] for b in bases), "every band of both reads the same words"
+    other = conv("other", -weights, 120)
+    (tiled,) = (seg.tiled for seg in segment_program([other], 512))
+    both = EngineImage.build([first, tiled], lanes, width=4, act_depth=512)
+    assert sum(both.lane_words_used()) > sum(alone.lane_words_used())

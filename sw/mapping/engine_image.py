@@ -69,20 +69,28 @@ class EngineImage:
         channels = [[] for _ in range(lanes)]
         params = []
         layers, groups = [], []
+        laid_out = {}   # lane programs already in the memories -> each lane's bases
         for index, item in enumerate(hw_layers):
             tiled = item if isinstance(item, TiledLayer) else None
             bands = tiled.bands if tiled else None
             hw = bands[0] if tiled else item
             for band in bands or [hw]:
                 band.param_base = len(params)
-            lane_cfg, lane_prog = [], hw.lane_program(lanes, width=width, skip_zeros=skip_zeros,
-                                                      tolerance=tolerance)
-            for k, lane in enumerate(lane_prog):
-                lane_cfg.append({**lane["cfg"],
-                                 "word_base": len(words[k]) if lane["words"] else 0,
-                                 "chan_base": len(channels[k])})
-                words[k].extend(lane["words"])
-                channels[k].extend(lane["channels"])
+            lane_prog = hw.lane_program(lanes, width=width, skip_zeros=skip_zeros,
+                                        tolerance=tolerance)
+            # A layer whose lanes walk exactly the words and channels of one laid out
+            # before (the same weights on maps of the same shape: a layer applied twice,
+            # in bands of one width) reads those; the memories hold them once.
+            key = tuple((tuple(tuple(sorted(w.items())) for w in lane["words"]),
+                         tuple(lane["channels"])) for lane in lane_prog)
+            if key not in laid_out:
+                laid_out[key] = [(len(words[k]) if lane["words"] else 0, len(channels[k]))
+                                 for k, lane in enumerate(lane_prog)]
+                for k, lane in enumerate(lane_prog):
+                    words[k].extend(lane["words"])
+                    channels[k].extend(lane["channels"])
+            lane_cfg = [{**lane["cfg"], "word_base": word_base, "chan_base": chan_base}
+                        for lane, (word_base, chan_base) in zip(lane_prog, laid_out[key])]
             entries = [{"hw": hw, "cfg": hw.config(width), "lane_cfg": lane_cfg, "lanes": lane_prog,
                         "tiled": tiled, "band": 0 if tiled else None}]
             for b, band in enumerate(bands[1:] if tiled else [], start=1):

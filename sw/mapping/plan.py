@@ -108,14 +108,15 @@ class Segment:
     tiled: object = None
 
 
-def segment_program(ops, act_depth, first_index=0):
+def segment_program(ops, act_depth, first_index=0, share_bands=True):
     """Group a program's ops into :class:`Segment` objects: the placement policy.
 
     Consecutive engine layers join one run while their maps fit the activation memory
     together (:func:`~sw.mapping.hardware_layer.place_maps`); a layer that does not fit
     with the run before it starts a new run; a layer whose own input and output do not fit
-    together runs in row bands (:func:`~sw.mapping.tiling.plan_bands`). Host operations
-    close the run before them.
+    together runs in bands (:func:`~sw.mapping.tiling.plan_bands`), with ``share_bands``
+    one band width for every application of a conv1d's weights
+    (:func:`_shared_band_columns`). Host operations close the run before them.
 
     Raises
     ------
@@ -124,6 +125,7 @@ def segment_program(ops, act_depth, first_index=0):
         bands, naming it, its op index (counted from ``first_index``) and the amounts.
     """
     segments, run = [], []
+    shared_cols = _shared_band_columns(ops, act_depth) if share_bands else {}
 
     def close_run():
         if run:
@@ -149,13 +151,36 @@ def segment_program(ops, act_depth, first_index=0):
             run.append(op)
             continue
         try:
-            tiled = plan_bands(op, act_depth, name=op.name)
+            tiled = plan_bands(op, act_depth, name=op.name, cols=shared_cols.get(index))
         except ValueError as exc:
             raise InputError(f"layer {op.name!r} (op {first_index + index}): activation "
                              f"memory: {exc}") from None
         segments.append(Segment("band", layers=[op], tiled=tiled))
     close_run()
     return segments
+
+
+def _shared_band_columns(ops, act_depth):
+    """``{op index: columns}`` for the conv1d layers that apply one set of weights more
+    than once (the CNN-transformer's conv3), each application too big for the memory: one
+    band width for all of them, the narrowest of their own, so that their bands walk the
+    same weight words and the engine image holds those once."""
+    groups = {}
+    for index, op in enumerate(ops):
+        if isinstance(op, EngineLayer) and op.in_shape[1] == 1:
+            key = (op.mode, op.weights().tobytes(), op.weights().shape, op.stride, op.pad,
+                   op.pool)
+            groups.setdefault(key, []).append(index)
+    out = {}
+    for members in groups.values():
+        if len(members) < 2 or any(_fits([ops[i]], act_depth) for i in members):
+            continue
+        try:
+            cols = min(plan_bands(ops[i], act_depth).band_out_shape[2] for i in members)
+        except ValueError:
+            continue
+        out.update(dict.fromkeys(members, cols))
+    return out
 
 
 def _fits(layers, act_depth):
@@ -185,22 +210,28 @@ def _lay_out(ops, hello, first_index=0):
         raise InputError(f"device HELLO: config_words = {hello['config_words']}, but "
                          f"{lanes} lanes of {lane_words} words take {config_words} "
                          f"configuration words a layer (sw.spec.config_words_per_layer)")
-    try:
-        segments = segment_program(ops, act_depth, first_index)
-    except InputError as exc:
-        return None, None, [str(exc)]
-    items = [item for seg in segments if seg.kind != "host"
-             for item in (seg.hw if seg.kind == "run" else [seg.tiled])]
+    # Bands of a conv1d applied twice share a width only where the weight memory needs it:
+    # the narrower bands cost cycles and link bytes.
+    for share in (False, True):
+        try:
+            segments = segment_program(ops, act_depth, first_index, share_bands=share)
+        except InputError as exc:
+            return None, None, [str(exc)]
+        items = [item for seg in segments if seg.kind != "host"
+                 for item in (seg.hw if seg.kind == "run" else [seg.tiled])]
+        try:
+            image, error = EngineImage.build(items, lanes, width=width, lane_words=lane_words,
+                                             act_depth=act_depth), None
+            break
+        except ValueError as exc:
+            error = exc
     problems = []
-    try:
-        image = EngineImage.build(items, lanes, width=width, lane_words=lane_words,
-                                  act_depth=act_depth)
-    except ValueError as exc:
+    if error is not None:
         # Lay it out with the fewest copied words to say by how much it overflows.
         try:
             image = EngineImage._build(items, lanes, width, True, float("inf"), act_depth)
         except ValueError:
-            return segments, None, [str(exc)]
+            return segments, None, [str(error)]
         most = max(image.lane_words_used())
         if most > lane_words:
             problems.append(f"weight memory: a lane needs at least {most} words (no "
@@ -208,7 +239,7 @@ def _lay_out(ops, hello, first_index=0):
                             f"a lane ({most - lane_words} too many)")
         if not problems and max(len(c) for c in image.channels) <= spec.MAX_CHANNELS \
                 and len(image.params) <= 1 << spec.PARAM_ADDR_WIDTH:
-            problems.append(str(exc))
+            problems.append(str(error))
     most = max(len(c) for c in image.channels)
     if most > int(hello["chan_depth"]):
         problems.append(f"channel table: a lane needs {most} entries, the device has "

@@ -166,7 +166,7 @@ def _geometry(layer):
             tuple(layer.stride), tuple(layer.pad), tuple(layer.pool), layer.epilogue)
 
 
-def plan_bands(layer, act_depth, *, name=None, in_base=0):
+def plan_bands(layer, act_depth, *, name=None, in_base=0, cols=None):
     """Split ``layer`` into the fewest bands whose input and output maps fit ``act_depth``
     bytes together, and whose maps the layer registers hold (at most
     :data:`~sw.mapping.hardware_layer.MAX_DIM` rows and columns): row bands, or column
@@ -182,6 +182,9 @@ def plan_bands(layer, act_depth, *, name=None, in_base=0):
         Name for messages (default: the program layer's ``name``).
     in_base : int
         Where each band's input map goes; its output map follows it.
+    cols : int, optional
+        Column bands of this many output columns (at most the fewest bands' and the map's),
+        for layers that are to share one band shape; None: the fewest bands.
 
     Returns
     -------
@@ -211,7 +214,7 @@ def plan_bands(layer, act_depth, *, name=None, in_base=0):
                           [(0, out_h)], [(0, out_h)], act_depth)
     if h == 1:
         return _column_bands(name, mode, weights, in_shape, stride, pad, pool, params,
-                             act_depth, in_base, out_w)
+                             act_depth, in_base, out_w, cols)
 
     def band_height(rows):
         # Input rows the windows of `rows` pooled rows span, never more than the map.
@@ -256,7 +259,7 @@ def plan_bands(layer, act_depth, *, name=None, in_base=0):
 
 
 def _column_bands(name, mode, weights, in_shape, stride, pad, pool, params, act_depth,
-                  in_base, out_w):
+                  in_base, out_w, cols=None):
     """Column bands of a conv1d layer (``H = 1``): plain layers on columns of the input map
     padded by ``pad_w`` on either side (see the module docstring)."""
     c_in, _, w = in_shape
@@ -280,8 +283,13 @@ def _column_bands(name, mode, weights, in_shape, stride, pad, pool, params, act_
             f"one output column needs {c_in * wb} input bytes ({c_in} channels x {wb} "
             f"columns) and {c_out} output bytes ({c_out} channels), {needs(1)} bytes with "
             f"{available} available")
-    count = -(-out_w // max(fitting))
-    cols = -(-out_w // count)
+    if cols is None:
+        count = -(-out_w // max(fitting))
+        cols = -(-out_w // count)
+    elif not 1 <= cols <= min(max(fitting), out_w):
+        raise ValueError(f"layer {name!r}: bands of {cols} columns; from 1 to "
+                         f"{min(max(fitting), out_w)} fit")
+    count = -(-out_w // cols)
     wb = band_width(cols)
     band = HardwareLayer(mode, weights, (c_in, 1, wb), stride, (0, 0), pool, params,
                          in_base=in_base, out_base=in_base + c_in * wb)
