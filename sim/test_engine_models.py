@@ -30,6 +30,9 @@ for _name, _board in built_boards().items():
 #: MNIST model (the HITS model's 37,000 cycles a run take Icarus minutes on every engine, the
 #: whole suite's budget).
 RUNS = {"verilator": sorted(MODELS), "icarus": ["mnist"]}
+#: Inputs a model: the bundled default (two digits, one HITS, one ESR row) on Verilator, one
+#: digit on Icarus.
+SAMPLES = {"verilator": {}, "icarus": {"samples": 1}}
 
 
 @pytest.mark.parametrize("simulator", simulator_param())
@@ -45,8 +48,8 @@ def test_models_on_engine(engine, simulator):
     for name in RUNS[simulator]:
         model_path, program_path = MODELS[name]
         model, _ = load_model(model_path)
-        jobs += model_jobs(name, model, load(program_path), INPUTS[name](), lanes, width,
-                           act_depth, lane_words)
+        jobs += model_jobs(name, model, load(program_path), INPUTS[name](**SAMPLES[simulator]),
+                           lanes, width, act_depth, lane_words)
     assert {job["name"].split()[0] for job in jobs} == set(RUNS[simulator])
     build_dir = build_dir_for(f"layer_engine_p{lanes}_v{width}_w{lane_words}_a{act_depth}",
                               simulator)

@@ -8,7 +8,7 @@ from hw.link import LinkEcho
 from testsupport.runner import run_cocotb, simulator_param
 
 DIVISOR = 4
-FRAMES = {"verilator": 2000, "icarus": 400}
+FRAMES = {"verilator": 1200, "icarus": 250}
 
 
 @pytest.mark.parametrize("simulator", simulator_param())
