@@ -29,6 +29,7 @@ results/esr_device.{md,json} (``--out`` to change) with the command, machine and
 """
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -56,7 +57,6 @@ def measure(name, model_path, data, board, device, calibration_samples, sim_max_
             sim_check_rows):
     import torch
 
-    from sw.compiler.compiler import compile_saved
     from sw.data.esr import load_esr
     from sw.data.transform import apply_transform
     from sw.golden.executor import execute
@@ -69,8 +69,7 @@ def measure(name, model_path, data, board, device, calibration_samples, sim_max_
            "model": str(Path(model_path).resolve().relative_to(ROOT)
                         if Path(model_path).resolve().is_relative_to(ROOT)
                         else model_path)}
-    program, _, _ = compile_saved(model_path, data_path=data,
-                                  n_calibration=calibration_samples)
+    program = _compiled(model_path, data, calibration_samples)
     problems = fit_problems(program, board.hello())
     row["fits"] = not problems
     row["problems"] = [f"{layer or 'the whole program'}: {p}" for layer, p in problems]
@@ -126,6 +125,13 @@ def measure(name, model_path, data, board, device, calibration_samples, sim_max_
         "device_equals_integer": bool(np.array_equal(y_dev, y_int)),
     })
     return row
+
+
+@functools.lru_cache
+def _compiled(model_path, data, calibration_samples):
+    """The model's program, compiled once for all the boards it is measured on."""
+    from sw.compiler.compiler import compile_saved
+    return compile_saved(model_path, data_path=data, n_calibration=calibration_samples)[0]
 
 
 def _run(device, sizes, program, x):

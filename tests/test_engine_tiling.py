@@ -13,7 +13,7 @@ from sw.mapping.cycle_model import lane_words_and_steps, layer_cycles
 from sw.program.epilogue import DualScaleParams
 from sw.mapping.engine_image import EngineImage
 from sw.mapping.hardware_layer import HardwareLayer, place_maps
-from sw.mapping.plan import segment_program
+from sw.mapping.plan import _shared_band_columns, segment_program
 from sw.golden.reference import reference_layer
 from sw.mapping.tiling import COLUMNS, ROWS, TiledLayer, plan_bands
 from sw.golden.reference import run_tiled
@@ -403,13 +403,15 @@ def test_one_set_of_weights_applied_twice_in_bands_is_laid_out_once():
         return EngineLayer.from_weights(name, w, in_shape=(4, 1, length), pad=(0, 1),
                                         pool=(1, 2), mode="ternary", epilogue=epilogue)
     layers = [conv("conv3#1", weights, 240), conv("conv3#2", weights, 120)]
-    segments = segment_program(layers, 512)
+    # By hand: c pooled columns read 2c + 2 padded columns of 4 channels and write 4c
+    # bytes, 12c + 8 <= 512 for c <= 42. Alone, the first (120 pooled columns) takes 3
+    # bands of 40 and the second (60) 2 of 30; with one width, bands of 30, 62 columns in.
+    assert [plan_bands(layer, 512).band_out_shape[2] for layer in layers] == [40, 30]
+    assert [seg.tiled.band_out_shape[2] for seg in segment_program(layers, 512)] == [40, 30]
+    assert _shared_band_columns(layers, 512) == {0: 30, 1: 30}
+    segments = segment_program(layers, 512, band_columns=_shared_band_columns(layers, 512))
     assert [seg.kind for seg in segments] == ["band", "band"]
     first, second = (seg.tiled for seg in segments)
-    # By hand: c pooled columns read 2c + 2 padded columns of 4 channels and write 4c
-    # bytes, 12c + 8 <= 512 for c <= 42. Alone, the first (120 pooled columns) would take 3
-    # bands of 40 and the second (60) 2 of 30; together, bands of 30, 62 columns in.
-    assert [plan_bands(layer, 512).band_out_shape[2] for layer in layers] == [40, 30]
     assert first.band_out_shape == second.band_out_shape == (4, 1, 30)
     assert first.bands[0].in_shape == second.bands[0].in_shape == (4, 1, 62)
     assert (len(first.bands), len(second.bands)) == (4, 2)

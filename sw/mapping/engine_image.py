@@ -78,11 +78,11 @@ class EngineImage:
                 band.param_base = len(params)
             lane_prog = hw.lane_program(lanes, width=width, skip_zeros=skip_zeros,
                                         tolerance=tolerance)
-            # A layer whose lanes walk exactly the words and channels of one laid out
-            # before (the same weights on maps of the same shape: a layer applied twice,
-            # in bands of one width) reads those; the memories hold them once.
-            key = tuple((tuple(tuple(sorted(w.items())) for w in lane["words"]),
-                         tuple(lane["channels"])) for lane in lane_prog)
+            # A layer with the weights and map shape of one laid out before (a layer
+            # applied twice, in bands of one width) walks the same words and channels: it
+            # reads those, and the memories hold them once. Its parameters are its own.
+            key = (hw.mode, hw.weights.shape, hw.weights.tobytes(), tuple(hw.in_shape),
+                   tuple(hw.stride), tuple(hw.pad), tuple(hw.pool))
             if key not in laid_out:
                 laid_out[key] = [(len(words[k]) if lane["words"] else 0, len(channels[k]))
                                  for k, lane in enumerate(lane_prog)]

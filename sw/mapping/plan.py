@@ -108,15 +108,15 @@ class Segment:
     tiled: object = None
 
 
-def segment_program(ops, act_depth, first_index=0, share_bands=True):
+def segment_program(ops, act_depth, first_index=0, band_columns=None):
     """Group a program's ops into :class:`Segment` objects: the placement policy.
 
     Consecutive engine layers join one run while their maps fit the activation memory
     together (:func:`~sw.mapping.hardware_layer.place_maps`); a layer that does not fit
     with the run before it starts a new run; a layer whose own input and output do not fit
-    together runs in bands (:func:`~sw.mapping.tiling.plan_bands`), with ``share_bands``
-    one band width for every application of a conv1d's weights
-    (:func:`_shared_band_columns`). Host operations close the run before them.
+    together runs in bands (:func:`~sw.mapping.tiling.plan_bands`; ``band_columns``, ``{op
+    index: columns}``, sets the width of chosen column bands, :func:`_shared_band_columns`).
+    Host operations close the run before them.
 
     Raises
     ------
@@ -125,7 +125,6 @@ def segment_program(ops, act_depth, first_index=0, share_bands=True):
         bands, naming it, its op index (counted from ``first_index``) and the amounts.
     """
     segments, run = [], []
-    shared_cols = _shared_band_columns(ops, act_depth) if share_bands else {}
 
     def close_run():
         if run:
@@ -151,7 +150,8 @@ def segment_program(ops, act_depth, first_index=0, share_bands=True):
             run.append(op)
             continue
         try:
-            tiled = plan_bands(op, act_depth, name=op.name, cols=shared_cols.get(index))
+            tiled = plan_bands(op, act_depth, name=op.name,
+                               cols=(band_columns or {}).get(index))
         except ValueError as exc:
             raise InputError(f"layer {op.name!r} (op {first_index + index}): activation "
                              f"memory: {exc}") from None
@@ -168,8 +168,8 @@ def _shared_band_columns(ops, act_depth):
     groups = {}
     for index, op in enumerate(ops):
         if isinstance(op, EngineLayer) and op.in_shape[1] == 1:
-            key = (op.mode, op.weights().tobytes(), op.weights().shape, op.stride, op.pad,
-                   op.pool)
+            weights = op.weights()
+            key = (op.mode, weights.tobytes(), weights.shape, op.stride, op.pad, op.pool)
             groups.setdefault(key, []).append(index)
     out = {}
     for members in groups.values():
@@ -196,6 +196,16 @@ def _padded(shape, pad):
     return c, h + 2 * pad[0], w + 2 * pad[1]
 
 
+def _band_choices(ops, act_depth):
+    """Band widths to lay ``ops`` out with, in turn: each layer's own; then, where a conv1d
+    is applied more than once, one width for its applications. The narrower bands cost
+    cycles and link bytes, so they are taken only where the memories need them."""
+    yield None
+    shared = _shared_band_columns(ops, act_depth)
+    if shared:
+        yield shared
+
+
 def _lay_out(ops, hello, first_index=0):
     """Segments and engine image of ``ops`` for the device of ``hello``, and every way they
     do not fit it: ``(segments, image, problems)``, each problem a sentence naming the
@@ -210,11 +220,9 @@ def _lay_out(ops, hello, first_index=0):
         raise InputError(f"device HELLO: config_words = {hello['config_words']}, but "
                          f"{lanes} lanes of {lane_words} words take {config_words} "
                          f"configuration words a layer (sw.spec.config_words_per_layer)")
-    # Bands of a conv1d applied twice share a width only where the weight memory needs it:
-    # the narrower bands cost cycles and link bytes.
-    for share in (False, True):
+    for band_columns in _band_choices(ops, act_depth):
         try:
-            segments = segment_program(ops, act_depth, first_index, share_bands=share)
+            segments = segment_program(ops, act_depth, first_index, band_columns)
         except InputError as exc:
             return None, None, [str(exc)]
         items = [item for seg in segments if seg.kind != "host"
@@ -274,16 +282,17 @@ def fit_problems(program, hello):
     list of (str or None, str)
         ``(layer name, problem)``, the name None for the whole program; empty when it fits.
     """
-    out = []
+    out, alone = [], []
     for index, op in enumerate(program.ops):
         if isinstance(op, EngineLayer):
             prefix = f"layer {op.name!r} (op {index}): "
-            out += [(op.name, p.removeprefix(prefix)) for p in _lay_out([op], hello, index)[2]]
+            _, image, problems = _lay_out([op], hello, index)
+            alone.append((op.name, image))
+            out += [(op.name, p.removeprefix(prefix)) for p in problems]
     if not out:
         problems = _lay_out(program.ops, hello)[2]
         if problems:
-            need = [(op.name, max(_lay_out([op], hello)[1].lane_words_used()))
-                    for op in program.engine_layers]
+            need = [(name, max(image.lane_words_used())) for name, image in alone]
             problems = [p + (" (words a lane, layer by layer: " + ", ".join(
                 f"{name} {words}" for name, words in need) + ")"
                 if p.startswith("weight memory") else "") for p in problems]

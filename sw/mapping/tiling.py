@@ -235,16 +235,10 @@ def plan_bands(layer, act_depth, *, name=None, in_base=0, cols=None):
             f"one output row needs {c_in * hb * w} input bytes ({c_in} channels x {hb} rows "
             f"x {w}) and {c_out * out_w} output bytes ({c_out} channels x {out_w}), "
             f"{needs(1)} bytes with {available} available")
-    count = -(-out_h // max(fitting))
-    # The fewest bands; then the fewest rows a band, which recomputes the fewest rows.
-    rows = -(-out_h // count)
+    rows = _fewest_bands(out_h, max(fitting))
     hb = band_height(rows)
     bands, in_ranges, out_ranges, keep = [], [], [], []
-    done = 0
-    for k in range(count):
-        r0 = min(k * rows, out_h - rows)
-        if r0 + rows <= done:
-            continue
+    for r0, kept in _spans(out_h, rows):
         top = r0 * qh * sh - ph          # the band's first window's top input row
         a = min(max(top, 0), h - hb)
         bands.append(HardwareLayer(mode, weights, (c_in, hb, w), stride, pad, pool, params,
@@ -252,10 +246,29 @@ def plan_bands(layer, act_depth, *, name=None, in_base=0, cols=None):
                                    band=(r0, a, rows)))
         in_ranges.append((a, a + hb))
         out_ranges.append((r0, r0 + rows))
-        keep.append((done - r0 if done > r0 else 0, rows))
-        done = r0 + rows
+        keep.append(kept)
     return TiledLayer(name, in_shape, (c_out, out_h, out_w), bands, in_ranges, out_ranges,
                       keep, act_depth)
+
+
+def _fewest_bands(total, most):
+    """Rows (columns) a band for the fewest bands of at most ``most`` over ``total``; then
+    the fewest a band, which recomputes the fewest."""
+    return -(-total // -(-total // most))
+
+
+def _spans(total, size):
+    """``(first, kept)`` of each band of ``size`` over ``total`` rows (columns): band ``k``
+    starts at ``min(k * size, total - size)`` and keeps ``kept = (k0, k1)`` of its own, what
+    no band before it computed."""
+    out, done = [], 0
+    for k in range(-(-total // size)):
+        first = min(k * size, total - size)
+        if first + size <= done:
+            continue
+        out.append((first, (max(done - first, 0), size)))
+        done = first + size
+    return out
 
 
 def _column_bands(name, mode, weights, in_shape, stride, pad, pool, params, act_depth,
@@ -284,26 +297,19 @@ def _column_bands(name, mode, weights, in_shape, stride, pad, pool, params, act_
             f"columns) and {c_out} output bytes ({c_out} channels), {needs(1)} bytes with "
             f"{available} available")
     if cols is None:
-        count = -(-out_w // max(fitting))
-        cols = -(-out_w // count)
+        cols = _fewest_bands(out_w, max(fitting))
     elif not 1 <= cols <= min(max(fitting), out_w):
         raise ValueError(f"layer {name!r}: bands of {cols} columns; from 1 to "
                          f"{min(max(fitting), out_w)} fit")
-    count = -(-out_w // cols)
     wb = band_width(cols)
     band = HardwareLayer(mode, weights, (c_in, 1, wb), stride, (0, 0), pool, params,
                          in_base=in_base, out_base=in_base + c_in * wb)
     bands, in_ranges, out_ranges, keep = [], [], [], []
-    done = 0
-    for k in range(count):
-        c0 = min(k * cols, out_w - cols)
-        if c0 + cols <= done:
-            continue
+    for c0, kept in _spans(out_w, cols):
         a = c0 * qw * sw
         bands.append(dataclasses.replace(band))
         in_ranges.append((a, a + wb))
         out_ranges.append((c0, c0 + cols))
-        keep.append((done - c0 if done > c0 else 0, cols))
-        done = c0 + cols
+        keep.append(kept)
     return TiledLayer(name, in_shape, (c_out, 1, out_w), bands, in_ranges, out_ranges, keep,
                       act_depth, axis=COLUMNS, host_pad=pw)
