@@ -3,6 +3,7 @@
 import dataclasses
 
 from sw.errors import InputError
+from sw.mapping.boards import board_variant
 
 __all__ = ["Target", "TARGETS", "get_target", "XC7A35T", "XC7A100T"]
 
@@ -64,7 +65,8 @@ TARGETS = {
 
 
 def get_target(board, variant=None):
-    """The :class:`Target` for ``board`` and ``variant`` (None: the board's default).
+    """The :class:`Target` for ``board`` and ``variant`` (None: the board's default), the
+    variant resolved as every command resolves it (:func:`sw.mapping.boards.board_variant`).
 
     Raises
     ------
@@ -74,11 +76,5 @@ def get_target(board, variant=None):
     if board not in TARGETS:
         raise InputError(f"--board: unknown board {board!r}; expected one of "
                          f"{', '.join(sorted(TARGETS))}")
-    variants = TARGETS[board]
-    if variant is None:
-        return next(iter(variants.values()))
-    key = variant.lower()
-    if key not in variants:
-        raise InputError(f"--variant: board {board} has no variant {variant!r}; expected one "
-                         f"of {', '.join(variants)}")
-    return variants[key]
+    name = board_variant(board, variant).name
+    return next(t for t in TARGETS[board].values() if t.name == name)
