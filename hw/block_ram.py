@@ -3,7 +3,12 @@
 from amaranth.hdl import Signal
 from amaranth.lib.memory import Memory
 
-__all__ = ["block_ram", "registered_read"]
+__all__ = ["BLOCK_WORDS", "block_ram", "block_rams", "check_block_words", "registered_read"]
+
+#: Words of one block RAM at widths up to 36 bits: an ECP5 DP16KD and a 7-series RAMB18E1
+#: are both 512 x 36. A memory deeper than this is several blocks, which the vendor tools
+#: place apart (the ECP5's lie in rows across the die); see :func:`block_rams`.
+BLOCK_WORDS = 512
 
 #: The memory attribute with which yosys leaves a read and a write of the same address in
 #: the same cycle undefined, as the block RAMs' ports are across each other. A synchronous
@@ -24,6 +29,40 @@ def block_ram(*, shape, depth):
     output beside its input).
     """
     return Memory(shape=shape, depth=depth, init=[], attrs=_NO_RW_CHECK)
+
+
+def check_block_words(block_words):
+    """ValueError unless ``block_words`` is a power of two in ``[1, 65536]``."""
+    if (not isinstance(block_words, int) or isinstance(block_words, bool)
+            or not 1 <= block_words <= 1 << 16 or block_words & (block_words - 1)):
+        raise ValueError(f"block_words = {block_words!r} is not a power of two in [1, 65536]")
+
+
+def block_rams(*, shape, depth, block_words=BLOCK_WORDS):
+    """:func:`block_ram` memories of ``block_words`` words each (the last holds the rest)
+    that together hold ``depth`` words: word ``a`` is word ``a % block_words`` of block
+    ``a // block_words``.
+
+    Left to yosys, a deep memory becomes the same blocks with one multiplexer after them,
+    into a register that can sit beside at most one of them: on the ECP5 the others'
+    5.8 ns from clock to data plus the route across the die to it missed 100 MHz
+    (docs/build.md). Split here, each block's data can be registered beside it before
+    they are chosen.
+
+    Parameters
+    ----------
+    shape : ShapeLike
+    depth : int
+    block_words : int
+        A power of two.
+
+    Returns
+    -------
+    list of Memory
+    """
+    check_block_words(block_words)
+    return [block_ram(shape=shape, depth=min(block_words, depth - start))
+            for start in range(0, depth, block_words)]
 
 
 def registered_read(m, memory, addr, en=1, *, name):

@@ -14,8 +14,9 @@ from sw.mapping.cycle_model import program_cycles
 from sw.mapping.engine_image import EngineImage
 from sw.mapping.hardware_layer import place_maps
 
-def run_on_engine(image, x, lanes, width):
-    dut = LayerEngine(lanes=lanes, width=width, lane_words=256, act_depth=1024)
+def run_on_engine(image, x, lanes, width, block_words=512):
+    dut = LayerEngine(lanes=lanes, width=width, lane_words=256, act_depth=1024,
+                      block_words=block_words)
     outputs, cycles = [], []
 
     async def testbench(ctx):
@@ -31,15 +32,19 @@ def run_on_engine(image, x, lanes, width):
     return outputs, cycles
 
 
-@pytest.mark.parametrize("width", [1, 4])
-def test_program_layer_after_layer(width):
+# Blocks of 16 words split every lane's weights over several block RAMs (of 256 words,
+# as the boards' 3,072 words are in blocks of 512), words and steps crossing blocks.
+@pytest.mark.parametrize("width, block_words", [(1, 512), (4, 512), (4, 16)])
+def test_program_layer_after_layer(width, block_words):
     rng = np.random.default_rng(3)
     program, layers = small_network(rng)
     lanes = 3
     image = EngineImage.build(place_maps(layers, 1024), lanes, width=width, lane_words=256,
                               act_depth=1024)
     x = rng.integers(-128, 128, (1, 8, 10))
-    outputs, cycles = run_on_engine(image, x, lanes, width)
+    if block_words < 256:
+        assert max(image.lane_words_used()) > 2 * block_words
+    outputs, cycles = run_on_engine(image, x, lanes, width, block_words)
 
     value = np.pad(x, ((0, 0), (1, 1), (1, 1)))[None]
     model = program_cycles(program, lanes, width)

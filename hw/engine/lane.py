@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from sw import spec
 from sw.spec import LayerMode
 
-from ..block_ram import block_ram, registered_read
+from ..block_ram import BLOCK_WORDS, block_rams, check_block_words, registered_read
 from .layouts import (lane_config_layout, lane_result_layout, layer_config_layout,
                       weight_word_layout)
 
@@ -23,12 +23,12 @@ class Lane(wiring.Component):
     memory is V banks of one byte, :class:`~hw.engine.layer_engine.LayerEngine`), V adds.
     A narrow layer (``cfg.narrow``, :func:`sw.spec.layer_is_wide`) uses column 0 only.
 
-    Stages after the issue (:data:`~sw.spec.LANE_STAGES`): *fetch* (the weight block RAM's
-    output, registered beside it), *word* (the word and its step's place), *address* (the
-    activation address, row and column checks), *banks* (bank addresses and reads), *read*
-    (the V bytes as read; the weight's sign decides P or N), *columns* (the bytes rotated
-    into column order; reads in the zero padding or past the layer's last column are
-    zero), *terms* (P the product ``x * f``: ``f = w`` dense, ``f = 1`` ternary with ``x``
+    Stages after the issue (:data:`~sw.spec.LANE_STAGES`): *fetch* (each weight block
+    RAM's output, registered beside it), *word* (the addressed block's word and its step's
+    place), *address* (the activation address, row and column checks), *banks* (bank
+    addresses and reads), *read* (the V bytes as read; the weight's sign decides P or N),
+    *columns* (the bytes rotated into column order; reads in the zero padding or past the
+    layer's last column are zero), *terms* (P the product ``x * f``: ``f = w`` dense, ``f = 1`` ternary with ``x``
     kept only for ``w > 0``; N is ``x`` for a negative ternary weight), *accumulate*. The
     last word of a channel pushes
     ``(P[V], N[V], channel, i, j, first, last)`` into the lane's result queue, which
@@ -46,6 +46,9 @@ class Lane(wiring.Component):
         Depth of the lane's weight memory, in ``[2, 65536]``.
     width : int
         V, one of :data:`sw.spec.ENGINE_WIDTHS`.
+    block_words : int
+        Words of each block of the weight memory (:func:`~hw.block_ram.block_rams`), a
+        power of two.
 
     Attributes
     ----------
@@ -75,17 +78,19 @@ class Lane(wiring.Component):
         Per cycle (a cycle late), for the engine's performance counters.
     """
 
-    def __new__(cls, *, words=4096, width=1):
+    def __new__(cls, *, words=4096, width=1, block_words=BLOCK_WORDS):
         # Checked before the object exists: Amaranth reports an elaboratable that is
         # created and never elaborated, refused ones included.
         spec.check_int("words", words, 2, 1 << 16)
         if width not in spec.ENGINE_WIDTHS:
             raise ValueError(f"width = {width!r} is not one of {spec.ENGINE_WIDTHS}")
+        check_block_words(block_words)
         return super().__new__(cls)
 
-    def __init__(self, *, words=4096, width=1):
+    def __init__(self, *, words=4096, width=1, block_words=BLOCK_WORDS):
         self.words = words
         self.width = width
+        self.block_words = block_words
         self.word_addr_width = (words - 1).bit_length()
         self.bank_bits = (width - 1).bit_length()
         self.bank_addr_width = spec.ACT_ADDR_WIDTH - self.bank_bits
@@ -118,14 +123,20 @@ class Lane(wiring.Component):
         cfg, lcfg = self.cfg, self.lane_cfg
         V, bits = self.width, self.bank_bits
 
-        m.submodules.wmem = wmem = block_ram(shape=weight_word_layout, depth=self.words)
-        wr = wmem.write_port()
+        # The weight memory in blocks (block_rams), each read only when addressed.
+        wmem = block_rams(shape=weight_word_layout, depth=self.words,
+                          block_words=self.block_words)
+        block_bits = min(self.block_words.bit_length() - 1, self.word_addr_width)
+        for k, block in enumerate(wmem):
+            m.submodules[f"wmem{k}"] = block
+            wr = block.write_port()
+            m.d.comb += [wr.addr.eq(self.word_addr[:block_bits]), wr.data.eq(self.word_data),
+                         wr.en.eq(self.word_en & (self.word_addr[block_bits:] == k))]
         m.submodules.ctab = ctab = Memory(shape=unsigned(spec.CHAN_WIDTH),
                                           depth=spec.MAX_CHANNELS, init=[])
         cwr = ctab.write_port()
         crd = ctab.read_port(domain="comb")
         m.d.comb += [
-            wr.addr.eq(self.word_addr), wr.data.eq(self.word_data), wr.en.eq(self.word_en),
             cwr.addr.eq(self.chan_addr), cwr.data.eq(self.chan_data), cwr.en.eq(self.chan_en),
         ]
 
@@ -183,14 +194,20 @@ class Lane(wiring.Component):
 
         # Results the queue holds or may still get: its level plus the words in the
         # pipeline, kept in a register (a word leaves the count when its result is taken,
-        # or when it leaves the pipeline without one), so that the room check is a compare.
+        # or when it leaves the pipeline without one). Whether it leaves room is a register
+        # too, set from the count's next value: the count is placed near the queue and the
+        # arbiter that pops it, the issue logic that the room gates across the chip.
         occupied = Signal(range(spec.LANE_FIFO_DEPTH + spec.LANE_STAGES + 1))
+        occupied_next = Signal.like(occupied)
         s5_last = Signal()      # stage 6: the word ends its channel's words for the group
-        room = Signal()
+        room = Signal(init=1)
         issue = Signal()
-        m.d.comb += [room.eq(occupied < spec.LANE_FIFO_DEPTH), issue.eq(active & room)]
-        m.d.sync += occupied.eq(occupied + issue - pop
-                                - (valid[-1] & ~s5_last))
+        m.d.comb += [
+            issue.eq(active & room),
+            occupied_next.eq(occupied + issue - pop - (valid[-1] & ~s5_last)),
+        ]
+        m.d.sync += [occupied.eq(occupied_next),
+                     room.eq(occupied_next < spec.LANE_FIFO_DEPTH)]
         # What decides the next step is kept in registers, each worked out when what it
         # depends on changes, so that the issue logic starts from flip-flops: whether
         # ptr is the step's last word (eol), one group is left (left_one), and the
@@ -226,7 +243,11 @@ class Lane(wiring.Component):
         y0 = Signal(signed(spec.DIM_WIDTH + spec.KERNEL_WIDTH + 2))
         x0 = Signal(signed(spec.DIM_WIDTH + spec.KERNEL_WIDTH + 2))
         row = Signal(signed(spec.ACT_ADDR_WIDTH + 2))
-        w_read = registered_read(m, wmem, ptr, name="w_read")
+        w_reads = [registered_read(m, block, ptr[:block_bits], ptr[block_bits:] == k,
+                                   name=f"w_read{k}")
+                   for k, block in enumerate(wmem)]
+        w_block = Signal(range(len(wmem)))
+        m.d.sync += w_block.eq(ptr[block_bits:])
 
         # The step's place, which travels with the word to the address stage.
         place = data.StructLayout({"y0": y0.shape(), "x0": x0.shape(),
@@ -271,19 +292,21 @@ class Lane(wiring.Component):
             with m.Else():
                 m.d.sync += [ptr.eq(ptr + 1), eol.eq(ptr == before_last)]
 
-        # --- Stage 1: fetch (the block RAM's output, through the multiplexer of its blocks,
-        # into a register placed beside it: its 5.8 ns from clock to data leave no room
-        # for the route to the lane's logic) --------------------------------------------
-        f_word = Signal(weight_word_layout)
+        # --- Stage 1: fetch (each block's output into a register that can sit beside it:
+        # a block RAM's 5.8 ns from clock to data leave no room for a route or a
+        # multiplexer) ----------------------------------------------------------------
+        f_words = [Signal(weight_word_layout, name=f"f_word{k}") for k in range(len(wmem))]
+        f_block = Signal.like(w_block)
         f_place = Signal(place)
         with m.If(valid[0]):
-            m.d.sync += [f_word.eq(w_read), f_place.eq(s1)]
+            m.d.sync += [f_block.eq(w_block), f_place.eq(s1)]
+            m.d.sync += [f.eq(r) for f, r in zip(f_words, w_reads)]
 
-        # --- Stage 2: word --------------------------------------------------------------
+        # --- Stage 2: word (the addressed block's) ----------------------------------------
         w_word = Signal(weight_word_layout)
         w = Signal(place)
         with m.If(valid[1]):
-            m.d.sync += [w_word.eq(f_word), w.eq(f_place)]
+            m.d.sync += [w_word.eq(Array(f_words)[f_block]), w.eq(f_place)]
 
         # --- Stage 3: address -----------------------------------------------------------
         yy = Signal(signed(y0.shape().width + 1))

@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from sw import spec
 from sw.mapping.boards import board_config
 
-from ..block_ram import block_ram, registered_read
+from ..block_ram import BLOCK_WORDS, block_ram, check_block_words, registered_read
 from ..dual_scale import DualScaleUnit
 from .lane import Lane
 from .layouts import (lane_config_layout, layer_config_layout, param_word_layout,
@@ -45,10 +45,13 @@ class LayerEngine(wiring.Component):
     width : int
         Output columns per weight word ``V``, one of :data:`sw.spec.ENGINE_WIDTHS`.
     lane_words : int
-        Weight words per lane (block RAM holds 1024 words of 33 bits per RAMB36).
+        Weight words per lane, in blocks of ``block_words`` (512 words of 33 bits fill an
+        ECP5 DP16KD or a 7-series RAMB18E1).
     act_depth : int
         Activation memory size in int8 words, at most 2**ACT_ADDR_WIDTH and a multiple of
         ``width`` (one copy per lane, each ``width`` banks).
+    block_words : int
+        Words of each block of a lane's weight memory (:class:`~hw.engine.lane.Lane`).
 
     Attributes
     ----------
@@ -79,7 +82,8 @@ class LayerEngine(wiring.Component):
     """
 
     def __new__(cls, *, lanes=_DEFAULT.lanes, width=_DEFAULT.width,
-                lane_words=_DEFAULT.lane_words, act_depth=_DEFAULT.act_depth):
+                lane_words=_DEFAULT.lane_words, act_depth=_DEFAULT.act_depth,
+                block_words=BLOCK_WORDS):
         # Checked before the object exists: Amaranth reports an elaboratable that is
         # created and never elaborated, refused ones included.
         spec.check_int("lanes", lanes, 1, 64)
@@ -90,11 +94,14 @@ class LayerEngine(wiring.Component):
             spec.check_int(name, value, 2, hi)
         if act_depth % width:
             raise ValueError(f"act_depth = {act_depth} is not a multiple of width = {width}")
+        check_block_words(block_words)
         return super().__new__(cls)
 
     def __init__(self, *, lanes=_DEFAULT.lanes, width=_DEFAULT.width,
-                 lane_words=_DEFAULT.lane_words, act_depth=_DEFAULT.act_depth):
+                 lane_words=_DEFAULT.lane_words, act_depth=_DEFAULT.act_depth,
+                 block_words=BLOCK_WORDS):
         self.lanes = lanes
+        self.block_words = block_words
         self.width = width
         self.lane_words = lane_words
         self.act_depth = act_depth
@@ -143,7 +150,7 @@ class LayerEngine(wiring.Component):
 
         lanes = []
         for k in range(self.lanes):
-            lane = Lane(words=self.lane_words, width=V)
+            lane = Lane(words=self.lane_words, width=V, block_words=self.block_words)
             m.submodules[f"lane{k}"] = lane
             lanes.append(lane)
             host_bytes = []
