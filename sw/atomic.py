@@ -1,11 +1,58 @@
-"""Atomic output: a file appears whole or not at all."""
+"""Atomic output: a file appears whole or not at all; where it goes is checked first."""
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_bytes", "write_text"]
+from .errors import InputError
+
+__all__ = ["atomic_path", "check_output", "write_bytes", "write_text"]
+
+
+def check_output(path, *, what, directory=False, need_bytes=0):
+    """Check, before any work, that ``path`` can be written: InputError otherwise.
+
+    The nearest existing folder on the way to ``path`` must take a new file (a probe file
+    is made and removed there, which is what tells a read-only file system or a folder
+    without permission; nothing else is created) and have ``need_bytes`` free.
+
+    Parameters
+    ----------
+    path : str or Path
+        The output file, or with ``directory`` the output folder.
+    what : str
+        How the user gave it, for the message (``"--out runs/x"``).
+    directory : bool
+        ``path`` is a folder (which may exist) rather than a file.
+    need_bytes : int
+        A lower bound of what will be written.
+    """
+    path = Path(path)
+    if path.exists():
+        if directory and not path.is_dir():
+            raise InputError(f"{what}: {path} exists and is not a directory")
+        if not directory and path.is_dir():
+            raise InputError(f"{what}: {path} is a directory; expected a file name")
+    base = path if directory else path.parent
+    while not base.exists():
+        if base == base.parent:
+            break
+        base = base.parent
+    if not base.is_dir():
+        raise InputError(f"{what}: cannot create {path}: {base} is not a directory")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".attq-probe.", dir=base)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(f"{what}: cannot write in {base}: {exc.strerror or exc}") from None
+    if need_bytes:
+        free = shutil.disk_usage(base).free
+        if free < need_bytes:
+            raise InputError(f"{what}: {base} has {free / 1e6:.1f} MB free; about "
+                             f"{need_bytes / 1e6:.1f} MB will be written")
 
 
 @contextlib.contextmanager

@@ -60,6 +60,12 @@ def parse_args(argv=None):
     return args
 
 
+def _os_error_text(exc):
+    what = exc.strerror or str(exc)
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    return f"{' -> '.join(names)}: {what}" if names else what
+
+
 def main(argv=None):
     """Run the command line; return the exit status."""
     args = parse_args(argv)
@@ -71,6 +77,11 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("attq-fpga: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        # The file system said no (full, read-only, gone) after the checks: one line,
+        # naming the file; outputs are written atomically, so nothing is half-written.
+        print(f"attq-fpga: error: {_os_error_text(exc)}", file=sys.stderr)
+        return 1
     return 0 if status is None else int(status)
 
 

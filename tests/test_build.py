@@ -469,6 +469,134 @@ def test_arty_with_vivado_that_makes_no_bitstream_fails(tiny_top, monkeypatch, t
 
 
 # ---------------------------------------------------------------------------------------
+# Where the records go: under --out by default, the committed ones only when asked
+
+def _where(argv):
+    args = cli.build_parser().parse_args(argv)
+    return cli.destinations(args, get_target(args.board, args.variant))
+
+
+def _git_ignored(path):
+    return subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=flows.ROOT,
+                          timeout=60).returncode == 0
+
+
+def test_by_default_everything_goes_under_out_which_git_ignores():
+    root = flows.ROOT
+    where = _where(["--board", "ulx3s"])
+    assert where.out == root / "build" / "ulx3s_85f"
+    assert where.records == where.results == root / "build" / "ulx3s_85f" / "records"
+    assert not where.committed
+    # What git ignores a build in a clone cannot turn into changes of tracked files.
+    assert _git_ignored(where.records / "BUILD.md")
+    assert _git_ignored(where.results / "board_synth.md")
+
+
+def test_a_given_out_takes_the_records_too(tmp_path):
+    where = _where(["--board", "arty_a7", "--variant", "100t", "--out", str(tmp_path / "o")])
+    assert where.out == tmp_path / "o"
+    assert where.records == where.results == tmp_path / "o" / "records"
+
+
+def test_update_records_writes_the_committed_ones():
+    root = flows.ROOT
+    where = _where(["--board", "arty_a7", "--update-records"])
+    assert where.records == root / "bitstreams" / "arty_a7_35t"
+    assert where.results == root / "results"
+    assert where.out == root / "build" / "arty_a7_35t" and where.committed
+    assert not _git_ignored(where.records / "BUILD.md")
+
+
+@pytest.mark.parametrize("update", [[], ["--update-records"]], ids=["", "--update-records"])
+def test_explicit_destinations_win(update, tmp_path):
+    where = _where(["--board", "ulx3s", "--bitstreams", str(tmp_path / "b"),
+                    "--results", str(tmp_path / "r"), *update])
+    assert where.records == tmp_path / "b" / "ulx3s_85f"
+    assert where.results == tmp_path / "r" and not where.committed
+    # One given, the other from the default of its kind.
+    where = _where(["--board", "ulx3s", "--results", str(tmp_path / "r"), *update])
+    assert where.records == (flows.ROOT / "bitstreams" / "ulx3s_85f" if update
+                             else flows.ROOT / "build" / "ulx3s_85f" / "records")
+
+
+@pytest.fixture
+def flow_calls(monkeypatch):
+    """The flows replaced by a recorder: what ``run`` would build, and where."""
+    calls = []
+
+    def record(target, where, argv):
+        calls.append((target.name, where, argv))
+        return 0
+    monkeypatch.setattr(flows, "build_trellis", record)
+    monkeypatch.setattr(flows, "build_vivado", record)
+    return calls
+
+
+def test_run_hands_the_flow_its_destinations_and_records_the_option(flow_calls, tmp_path):
+    assert cli.main(["--board", "ulx3s", "--out", str(tmp_path / "o")]) == 0
+    (name, where, argv), = flow_calls
+    assert name == "ulx3s_85f" and where.records == tmp_path / "o" / "records"
+    assert (tmp_path / "o").is_dir() and not where.records.exists()
+    args = cli.build_parser().parse_args(["--board", "arty_a7", "--update-records",
+                                          "--out", str(tmp_path / "o2")])
+    assert cli.run(args) == 0
+    assert flow_calls[1][2] == ["--board", "arty_a7", "--out", str(tmp_path / "o2"),
+                                "--update-records"]
+    assert flow_calls[1][1].committed
+
+
+def test_a_destination_that_cannot_be_written_is_refused_before_the_tools(
+        flow_calls, tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    for option in ("--bitstreams", "--results"):
+        assert cli.main(["--board", "ulx3s", "--out", str(tmp_path / "o"), option,
+                         str(blocker / "sub")]) == 2
+        assert f"{option}: cannot create" in capsys.readouterr().err
+    assert flow_calls == []
+
+
+def test_ecp5_records_go_under_out_and_name_no_machine(monkeypatch, tmp_path):
+    """The ECP5 flow with the tools stood in for (a plan whose run writes a bitstream and
+    a nextpnr log naming the repository's absolute path): the records land under --out,
+    ``top.tim`` as kept names the repository relatively, and bitstreams/ is untouched."""
+    root = str(flows.ROOT)
+    log = NEXTPNR_LOG.replace(
+        "Info: Program finished normally.\n",
+        f"Info:      Defined in:\nInfo:           {root}/hw/dual_scale.py:155\n"
+        "Info: Program finished normally.\n")
+
+    class Plan:
+        def execute_local(self, out):
+            Path(out, "top.bit").write_bytes(b"ECP5 BIT")
+            Path(out, "top.tim").write_text(log)
+
+    class Platform:
+        default_clk_frequency = 25e6
+
+    committed = {p: p.read_bytes() for p in (BITSTREAMS / "ulx3s_85f").iterdir()}
+    monkeypatch.setattr(flows, "elaborate", lambda target, **kw: (Plan(), Platform(),
+                                                                   "tests.Plan", 0.0))
+    monkeypatch.setattr(flows, "tool_versions", lambda flow: {
+        "yosys": "Yosys test", "nextpnr-ecp5": "nextpnr test", "ecppack": "ecppack test"})
+    monkeypatch.setenv("NEXTPNR_ECP5", "nextpnr-stand-in")
+    monkeypatch.setenv("ECPPACK", "ecppack-stand-in")
+    out = tmp_path / "o"
+    # The log's last Fmax fails at 25 MHz: exit 1, the records written all the same.
+    assert cli.main(["--board", "ulx3s", "--out", str(out)]) == 1
+    records = out / "records"
+    assert (records / "top.bit").read_bytes() == b"ECP5 BIT"
+    kept = (records / "top.tim").read_text()
+    assert "Info:           hw/dual_scale.py:155" in kept and root not in kept
+    assert (out / "top.tim").read_text() == log         # the tool's own log, as it was
+    build = (records / "BUILD.md").read_text()
+    assert "python -m hw.build --board ulx3s" in build and root not in build
+    assert "## ulx3s_85f" in (records / "board_synth.md").read_text()
+    assert "ulx3s_85f" in (records / "board_synth.json").read_text()
+    assert {p: p.read_bytes() for p in (BITSTREAMS / "ulx3s_85f").iterdir()} == committed
+
+
+# ---------------------------------------------------------------------------------------
 # The committed outputs
 
 BITSTREAMS = flows.ROOT / "bitstreams"

@@ -352,7 +352,7 @@ def test_open_device_forms():
     assert hello["board"] == spec.Board.GOLDEN
     with pytest.raises(InputError, match="expected one of golden"):
         open_device("usb:thing")
-    with pytest.raises(InputError, match="no port"):
+    with pytest.raises(InputError, match="nothing after serial://"):
         open_device("serial://")
 
 

@@ -1,6 +1,9 @@
 """Recording reader/writer: format, sign convention, resampling, and every refused input."""
 
+import csv
+import json
 import struct
+import warnings
 import wave
 
 import numpy as np
@@ -9,8 +12,8 @@ from scipy.io import wavfile
 
 from sw.cli import main
 from sw.doppler.recording import (MODEL_RATE_HZ, TruthEvent, read_recording,
-                                  read_truth_csv, truth_csv_text, write_npz, write_truth_csv,
-                                  write_wav)
+                                  read_truth_csv, read_wav, truth_csv_text, write_npz,
+                                  write_truth_csv, write_wav)
 from sw.errors import InputError
 
 
@@ -259,3 +262,229 @@ def test_cli_detect_refuses_view_outside(tmp_path, capsys):
     assert main(["recordings", "detect", str(tmp_path / "r.wav"), "--out", str(tmp_path / "o"),
                  "--view", "5", "1"]) == 2
     assert "--view" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+# ----------------------------------------------------------------- truncated and 24-bit WAV
+# The files are written byte by byte with struct, and the expected samples and lengths are
+# worked out here from what was written, not from the reader.
+
+
+def riff_wav(data, *, data_size=None, rate=4400, channels=2, bits=16, block=None,
+             tag=1, extensible=False):
+    """A WAV file's bytes: RIFF header, 'fmt ' chunk, 'data' chunk holding ``data``.
+
+    ``data_size`` is what the header declares (default: ``len(data)``).
+    """
+    block = block or channels * ((bits + 7) // 8)
+    fmt = struct.pack("<HHIIHH", 0xFFFE if extensible else tag, channels, rate, rate * block,
+                      block, bits)
+    if extensible:
+        guid = struct.pack("<IHH", tag, 0x0000, 0x0010) + bytes.fromhex("800000aa00389b71")
+        fmt += struct.pack("<HHI", 22, bits, 0x3) + guid
+    declared = len(data) if data_size is None else data_size
+    body = (b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+            + b"data" + struct.pack("<I", declared))
+    return b"RIFF" + struct.pack("<I", len(body) + declared) + body + data
+
+
+def pcm16_frames(n):
+    """Frame k is I = k, Q = -k (16-bit little-endian)."""
+    return b"".join(struct.pack("<hh", k, -k) for k in range(n))
+
+
+def test_wav_cut_on_a_frame_boundary_is_refused_naming_both_lengths(tmp_path):
+    # The header promises 1000 frames (4000 bytes); 600 frames (2400 bytes) are there.
+    path = tmp_path / "cut.wav"
+    path.write_bytes(riff_wav(pcm16_frames(600), data_size=4000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no WavFileWarning (nor any other)
+        with pytest.raises(InputError) as info:
+            read_recording(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: data chunk: truncated")
+    assert "4000 bytes (1000 frames" in msg and "2400 bytes (600 frames" in msg
+    assert "--accept-truncated" in msg and "header:" not in msg
+
+
+def test_wav_cut_on_a_frame_boundary_read_with_accept_truncated(tmp_path):
+    path = tmp_path / "cut.wav"
+    path.write_bytes(riff_wav(pcm16_frames(600), data_size=4000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = read_recording(path, accept_truncated=True)
+    k = np.arange(600)
+    np.testing.assert_array_equal(rec.iq, ((k - 1j * k) / 32768).astype(np.complex64))
+    assert (rec.frames_read, rec.frames_declared, rec.truncated) == (600, 1000, True)
+    assert rec.declared_duration_s == pytest.approx(1000 / 4400)
+    assert rec.truncation_note() == (
+        f"{path}: truncated WAV: read 600 of the 1000 frames its header declares "
+        f"(0.14 s of 0.23 s); the rest is not in the file")
+
+
+def test_wav_cut_inside_a_frame_is_a_truncated_data_chunk(tmp_path):
+    # 600 whole frames and 3 of the 4 bytes of frame 600.
+    path = tmp_path / "mid.wav"
+    path.write_bytes(riff_wav(pcm16_frames(601)[:2403], data_size=4000))
+    with pytest.raises(InputError) as info:
+        read_recording(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: data chunk: truncated")
+    assert "2403 bytes (600 frames, 0.14 s, and 3 bytes of a cut frame)" in msg
+    assert "header:" not in msg and "reshape" not in msg
+    rec = read_recording(path, accept_truncated=True)
+    assert (rec.frames_read, rec.frames_declared) == (600, 1000)
+    assert rec.iq[-1] == np.complex64((599 - 599j) / 32768)
+
+
+def test_data_chunk_not_a_whole_number_of_frames_counts_as_cut(tmp_path):
+    # The header itself declares 2402 bytes: 600 frames and half of one more.
+    path = tmp_path / "odd.wav"
+    path.write_bytes(riff_wav(pcm16_frames(601)[:2402]))
+    with pytest.raises(InputError, match=r"truncated \(the file ends inside a frame\)"):
+        read_recording(path)
+    rec = read_recording(path, accept_truncated=True)
+    assert (rec.frames_read, rec.frames_declared) == (600, 601)
+
+
+def test_complete_wav_is_not_truncated(tmp_path):
+    path = tmp_path / "whole.wav"
+    path.write_bytes(riff_wav(pcm16_frames(600)))
+    rec = read_recording(path)
+    assert (rec.frames_read, rec.frames_declared, rec.truncated) == (600, 600, False)
+    assert rec.truncation_note() is None
+
+
+# Frames of 24-bit samples and what they are in full-scale units (2^23 = 8388608).
+PCM24 = [(0, 1), (-1, 0x123456), (-0x123456, 8388607), (-8388608, 4194304)]
+
+
+def pcm24_frames(frames):
+    # A 24-bit sample is the low three bytes of its little-endian 32-bit two's complement.
+    return b"".join(struct.pack("<i", v)[:3] for frame in frames for v in frame)
+
+
+@pytest.mark.parametrize("extensible", [False, True])
+def test_24_bit_pcm_read_by_hand(tmp_path, extensible):
+    path = tmp_path / "p24.wav"
+    data = pcm24_frames(PCM24 * 100)
+    assert len(data) == 400 * 6
+    path.write_bytes(riff_wav(data, bits=24, extensible=extensible))
+    iq, rate, clipped, declared = read_wav(path)
+    want = np.array([complex(i / 8388608, q / 8388608) for i, q in PCM24] * 100)
+    np.testing.assert_array_equal(iq, want.astype(np.complex64))
+    assert (rate, declared) == (4400, 400)
+    # 8388607 and -8388608 are the 24-bit extremes: 2 of the 8 samples of each 4 frames.
+    assert clipped == 0.25
+    rec = read_recording(path, max_clipped_fraction=0.3)
+    np.testing.assert_array_equal(rec.iq, want.astype(np.complex64))
+
+
+def test_20_bit_samples_in_24_bit_containers(tmp_path):
+    # 20 bits, left-justified in 3 bytes: the largest positive sample is 0x7FFFF0.
+    path = tmp_path / "p20.wav"
+    frames = [(0x7FFFF0, 0x100), (-0x800000, 0x7FFFE0)]
+    path.write_bytes(riff_wav(pcm24_frames(frames), bits=20, block=6))
+    iq, _, clipped, _ = read_wav(path)
+    np.testing.assert_array_equal(iq, np.array([complex(0x7FFFF0, 0x100),
+                                                complex(-0x800000, 0x7FFFE0)]) / 8388608)
+    assert clipped == 0.5
+
+
+def test_24_bit_wav_cut_inside_a_frame(tmp_path):
+    path = tmp_path / "p24cut.wav"
+    data = pcm24_frames(PCM24 * 10)            # 40 frames of 6 bytes
+    path.write_bytes(riff_wav(data[:100], bits=24, data_size=len(data)))
+    with pytest.raises(InputError) as info:
+        read_wav(path)
+    assert "240 bytes (40 frames" in str(info.value)
+    assert "100 bytes (16 frames, 0.00 s, and 4 bytes of a cut frame)" in str(info.value)
+    iq, _, _, declared = read_wav(path, accept_truncated=True)
+    assert (len(iq), declared) == (16, 40)
+
+
+def test_unknown_chunks_and_unsupported_formats(tmp_path):
+    # A LIST chunk before the data is skipped without a warning.
+    wav = riff_wav(pcm16_frames(300))
+    listed = wav[:36] + b"LIST" + struct.pack("<I", 5) + b"abcde\0" + wav[36:]
+    listed = listed[:4] + struct.pack("<I", len(listed) - 8) + listed[8:]
+    (tmp_path / "list.wav").write_bytes(listed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(read_recording(tmp_path / "list.wav").iq) == 300
+    (tmp_path / "alaw.wav").write_bytes(riff_wav(bytes(600), bits=8, block=2, tag=6))
+    with pytest.raises(InputError, match=r"format tag 0x0006 \(A-law\)"):
+        read_recording(tmp_path / "alaw.wav")
+    (tmp_path / "fast.wav").write_bytes(riff_wav(pcm16_frames(300), rate=1_000_000_000))
+    with pytest.raises(InputError, match="expected at most 384000 Hz"):
+        read_recording(tmp_path / "fast.wav")
+
+
+def test_cli_detect_truncated_wav(tmp_path, capsys):
+    # 2 s of a tone declared, 1 s there; a truth event in each second.
+    z = tone(300, 2.0, 4400, 0.1)
+    write_wav(tmp_path / "full.wav", z, 4400)
+    whole = (tmp_path / "full.wav").read_bytes()
+    path = tmp_path / "cut.wav"
+    path.write_bytes(whole[:44 + 4400 * 4])    # 44-byte header, then 4400 frames
+    (tmp_path / "t.csv").write_text("onset_s,duration_s,class\n0.5,0.02,solid\n"
+                                    "1.5,0.02,gaseous\n")
+    out = tmp_path / "out"
+    assert main(["recordings", "detect", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "8800 frames" in err and "4400 frames" in err
+    assert not out.exists()
+    assert main(["recordings", "detect", str(path), "--out", str(out), "--truth",
+                 str(tmp_path / "t.csv"), "--accept-truncated"]) == 0
+    printed = capsys.readouterr().out
+    assert (f"{path}: truncated WAV: read 4400 of the 8800 frames its header declares "
+            f"(1.00 s of 2.00 s); the rest is not in the file; 1 truth events after the "
+            f"cut left out") in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["truth_events"] == 1 and metrics["truth_events_after_cut"] == 1
+    assert (metrics["frames_read"], metrics["frames_declared"]) == (4400, 8800)
+
+
+def test_infer_inputs_report_the_truncation(tmp_path):
+    # The bundled example: 528000 frames (120 s at 4400 Hz), cut after 50 s.
+    from sw.infer.command import DEFAULT_MODEL, ROOT
+    from sw.infer.inputs import recording_inputs
+    from sw.program.file import load
+
+    source = ROOT / "data" / "example" / "tcd-example.wav"
+    data = source.read_bytes()
+    assert data[36:40] == b"data" and struct.unpack("<I", data[40:44])[0] == 528000 * 4
+    path = tmp_path / "tcd-cut.wav"
+    path.write_bytes(data[:44 + 220000 * 4])
+    program = load(DEFAULT_MODEL)
+    truth = source.with_suffix(".truth.csv")
+    with pytest.raises(InputError, match="data chunk: truncated"):
+        recording_inputs(path, program, DEFAULT_MODEL, truth_path=truth)
+    inputs = recording_inputs(path, program, DEFAULT_MODEL, truth_path=truth,
+                              accept_truncated=True)
+    onsets = [float(row["onset_s"]) for row in csv.DictReader(open(truth))]
+    assert inputs.info["frames_read"] == 220000 and inputs.info["frames_declared"] == 528000
+    assert inputs.info["truth_events"] == sum(t < 50 for t in onsets)
+    assert inputs.info["truth_events_after_cut"] == sum(t >= 50 for t in onsets) > 0
+    assert inputs.info["truncation"].startswith(f"{path}: truncated WAV: read 220000 of "
+                                                f"the 528000 frames")
+    assert inputs.info["duration_s"] == pytest.approx(50.0)
+
+
+def test_big_endian_rifx_and_out_of_range_float(tmp_path):
+    # RIFX: the same layout with every field big-endian.
+    fmt = struct.pack(">HHIIHH", 1, 2, 4400, 4400 * 4, 4, 16)
+    data = b"".join(struct.pack(">hh", k, -2 * k) for k in range(200))
+    body = b"WAVEfmt " + struct.pack(">I", 16) + fmt + b"data" + struct.pack(">I", len(data))
+    (tmp_path / "be.wav").write_bytes(b"RIFX" + struct.pack(">I", len(body) + len(data))
+                                      + body + data)
+    k = np.arange(200)
+    np.testing.assert_array_equal(read_recording(tmp_path / "be.wav").iq,
+                                  ((k - 2j * k) / 32768).astype(np.complex64))
+    # A float64 sample beyond float32's range is refused, not turned into infinity.
+    pair = np.zeros((200, 2))
+    pair[5, 1] = 1e300
+    wavfile.write(tmp_path / "f64.wav", 4400, pair)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError, match=r"f64.wav: sample 5, channel Q: 1e\+300"):
+            read_recording(tmp_path / "f64.wav", max_clipped_fraction=1)

@@ -17,6 +17,7 @@ from sw.program.file import content_hash
 from sw import spec
 from sw.cli import main
 from sw.infer.command import DEFAULT_MODEL, ROOT
+from testsupport.infer_runs import comparable_json, csv_without_timing
 
 RECORDING = ROOT / "data" / "example" / "tcd-example.wav"
 TRUTH = RECORDING.with_suffix(".truth.csv")
@@ -225,7 +226,8 @@ def test_bad_model(tmp_path, capsys):
     garbage = tmp_path / "garbage.attq"
     garbage.write_bytes(b"not a program at all")
     _fails(["infer", str(RECORDING), "--model", str(garbage), "--device", "golden",
-            "--out", str(out)], capsys, out, str(garbage), "magic")
+            "--out", str(out)], capsys, out, str(garbage),
+           "not a program file (.attq): this is a text file")
     corrupt = tmp_path / "corrupt.attq"
     data = bytearray(DEFAULT_MODEL.read_bytes())
     data[-10] ^= 0xFF
@@ -477,7 +479,7 @@ def test_incompatible_device_is_refused_before_writing(tmp_path, capsys, monkeyp
            f"format) version {spec.FORMAT_VERSION + 1}")
 
 
-def test_a_recording_without_hits(tmp_path):
+def test_a_recording_without_hits(tmp_path, capsys):
     """Blood-flow-free noise: no event, every file written, empty tables."""
     from sw.doppler.recording import write_wav
     rng = np.random.default_rng(0)
@@ -487,9 +489,164 @@ def test_a_recording_without_hits(tmp_path):
     out = tmp_path / "out"
     assert main(["infer", str(quiet), "--device", "golden", "--out", str(out),
                  "--no-progress"]) == 0
+    said = capsys.readouterr().out
+    assert "no HITS detected in the recording (10.0 s): nothing to classify" in said
+    assert "succeeded" not in said and "0 of 0" not in said
     assert (out / "results.csv").read_text().count("\n") == 1       # the header alone
     doc = json.loads((out / "results.json").read_text())
     assert doc["events"] == [] and doc["summary"]["items"] == 0
     energy = json.loads((out / "energy.json").read_text())["energy"]
     assert energy["succeeded"] == 0 and energy["measured"]["per_inference_mean_j"] is None
     assert (out / "energy.png").stat().st_size > 0
+
+
+# ------------------------------------------------- checked first, nothing lost, one set
+
+
+def _no_front_end(monkeypatch):
+    """Make the front end fail loudly: a check meant to come first must not reach it."""
+    import sw.infer.inputs as inputs
+
+    def front_end_ran(*args, **kwargs):
+        raise AssertionError("the front end ran before the check")
+    monkeypatch.setattr(inputs, "recording_inputs", front_end_ran)
+
+
+def test_out_and_device_are_checked_before_the_front_end(tmp_path, capsys, monkeypatch):
+    import errno
+    import tempfile
+
+    _no_front_end(monkeypatch)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    _fails(["infer", str(RECORDING), "--device", "golden", "--out", str(a_file)], capsys,
+           tmp_path / "none", str(a_file), "not a directory")
+    out = tmp_path / "out"
+    for device in ("nonsense://x", "serial://", "socket://localhost"):
+        _fails(["infer", str(RECORDING), "--device", device, "--out", str(out)], capsys, out,
+               f"--device {device}", "expected")
+
+    # A read-only file system, as the probe file meets it.
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    err = _fails(["infer", str(RECORDING), "--device", "golden", "--out", str(out)], capsys,
+                 out, f"--out {out}", "cannot write", "Read-only file system")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_an_os_error_late_is_one_line_and_an_exit_status(tmp_path, capsys, monkeypatch):
+    """A disk that fills while the results are written: one line, status 1, no traceback
+    and no half-written file."""
+    import errno
+
+    import sw.atomic as atomic
+
+    def full(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    monkeypatch.setattr(atomic, "write_text", full)
+    out = tmp_path / "out"
+    assert main(["infer", str(RECORDING), "--device", "golden", "--out", str(out),
+                 "--no-progress", "--table-rows", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and str(out) in err
+    assert "Traceback" not in err and err.strip().count("\n") == 0
+    assert not any(p.name in ("results.csv", "results.json") for p in out.iterdir())
+
+
+def test_an_interrupted_run_keeps_its_events_and_resumes(golden_run, tmp_path, capsys,
+                                                         monkeypatch):
+    """Ctrl-C after the fourth event: the four are in the journal and no result file is
+    written; --resume classifies only the rest and ends with the uninterrupted run's
+    files."""
+    import sw.infer.journal as journal_mod
+
+    _, done_out, rows, _ = golden_run
+    out = tmp_path / "out"
+    argv = ["infer", str(RECORDING), "--device", "golden", "--out", str(out),
+            "--no-progress", "--table-rows", "0"]
+    real_append = journal_mod.Journal.append
+    seen = []
+
+    def append_then_interrupt(self, index, inference):
+        real_append(self, index, inference)
+        seen.append(index)
+        if len(seen) == 4:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(journal_mod.Journal, "append", append_then_interrupt)
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert f"4 of {len(rows)} events kept" in err and "--resume" in err
+    assert sorted(p.name for p in out.iterdir()) == [journal_mod.JOURNAL_NAME]
+
+    # Without --resume, the kept events are not thrown away silently.
+    monkeypatch.setattr(journal_mod.Journal, "append", real_append)
+    assert main(argv) == 2
+    assert "--resume" in capsys.readouterr().err
+
+    ran = []
+
+    def counting_append(self, index, inference):
+        ran.append(index)
+        real_append(self, index, inference)
+    monkeypatch.setattr(journal_mod.Journal, "append", counting_append)
+    assert main(argv + ["--resume"]) == 0
+    assert ran == list(range(4, len(rows)))
+    assert not (out / journal_mod.JOURNAL_NAME).exists()
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in done_out.iterdir())
+    assert csv_without_timing(out / "results.csv") == \
+        csv_without_timing(done_out / "results.csv")
+    for name in ("results.json", "energy.json"):
+        assert comparable_json(out / name) == comparable_json(done_out / name), name
+
+
+def test_resume_takes_up_only_the_same_run(tmp_path, capsys):
+    """A journal of another program, a cut last line, no journal at all."""
+    import sw.infer.journal as journal_mod
+    from sw.infer.classify import Inference
+
+    out = tmp_path / "out"
+    argv = ["infer", str(RECORDING), "--device", "golden", "--out", str(out),
+            "--no-progress", "--table-rows", "0", "--resume"]
+    _fails(argv, capsys, out, "--resume", "no unfinished run")
+
+    x = np.zeros((22, 1))
+    journal = journal_mod.Journal.start(out, journal_mod.run_identity(
+        model_hash="0" * 64, source=str(RECORDING), x=x, device="golden", items=22))
+    journal.close()
+    assert main(argv) == 2
+    assert "another run" in (err := capsys.readouterr().err) and "model_hash" in err
+
+    # The same run's journal, its last line cut by a crash: that event is run again.
+    from sw.infer.inputs import recording_inputs
+    from sw.program.file import load
+    program = load(DEFAULT_MODEL)
+    inputs = recording_inputs(RECORDING, program, DEFAULT_MODEL)
+    ident = journal_mod.run_identity(model_hash=content_hash(program), source=inputs.source,
+                                     x=inputs.x, device="golden", items=len(inputs.x))
+    journal = journal_mod.Journal.start(out, ident)
+    journal.append(0, Inference(error="TimeoutError: kept from before"))
+    journal.close()
+    with open(journal.path, "a") as f:
+        f.write('{"index": 1, "class_ind')
+    assert main(argv) == 1          # the kept failure stays a failure
+    rows = list(csv.DictReader(open(out / "results.csv", newline="")))
+    assert rows[0]["error"] == "TimeoutError: kept from before"
+    assert all(r["error"] == "" for r in rows[1:]) and rows[1]["class"]
+
+
+def test_a_run_replaces_the_previous_runs_files_as_a_set(tmp_path):
+    """A run with a truth writes confusion.png; the next one in the same folder, without
+    a truth, must not leave it there."""
+    out = tmp_path / "out"
+    assert main(["infer", str(RECORDING), "--device", "golden", "--out", str(out),
+                 "--no-progress", "--table-rows", "0"]) == 0
+    assert (out / "confusion.png").exists()
+    (out / "notes.txt").write_text("the user's own file")
+    rec = tmp_path / "rec.wav"
+    shutil.copy(RECORDING, rec)
+    assert main(["infer", str(rec), "--device", "golden", "--out", str(out),
+                 "--no-progress", "--table-rows", "0"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "energy.json", "energy.png", "notes.txt", "results.csv", "results.json"]
+    assert "truth_class" not in (out / "results.csv").read_text()

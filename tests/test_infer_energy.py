@@ -150,3 +150,17 @@ def test_board_power_by_hand():
     rep = energy_report(_program(), [inf], hello, calibration=nulls)
     assert rep["measured"]["kind"] == "simulated"
     assert "gain is null" in rep["measured"]["unavailable"]
+    # The summary says it in one short line; the reason stays in the report.
+    from sw.infer.report import summary_text
+    summ = {"items": 1, "classified": 1, "failed": 0, "class_counts": {"a": 1, "b": 0}}
+    lines = summary_text(summ, ["a", "b"], rep).splitlines()
+    board = [line for line in lines if line.startswith("board energy")]
+    assert len(board) == 1 and len(board[0]) < 100 and "calibrat" in board[0]
+    assert not any("gain is null" in line for line in lines)
+    # The virtual board's XADC model with the same null factors: one short line too.
+    model = {"caps": int(spec.Capability.POWER_MODEL), "clk_hz": 100_000_000}
+    rep = energy_report(_program(), [inf], model, calibration=nulls)
+    lines = summary_text(summ, ["a", "b"], rep).splitlines()
+    board = [line for line in lines if line.startswith("board energy")]
+    assert len(board) == 1 and len(board[0]) < 100 and "needs a board" in board[0]
+    assert "gain is null" in rep["xadc_model"]["unavailable"]

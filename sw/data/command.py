@@ -95,11 +95,13 @@ def _hits_rate(directory):
 
 def run_synthetic_esr(args):
     """Write the synthetic ESR CSV named by ``args``."""
+    from ..atomic import check_output
     from ..errors import InputError
     from .esr_synthetic import write_synthetic_esr
 
     if args.rows < 5:
         raise InputError(f"--rows: expected at least 5 (one per label), got {args.rows}")
+    check_output(args.out, what=f"out {args.out}")
     path = write_synthetic_esr(args.out, n_rows=args.rows, seed=args.seed)
     print(f"wrote {path}: {args.rows} SYNTHETIC rows in the ESR CSV format (not EEG; "
           "no accuracy is claimed on it)")

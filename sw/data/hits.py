@@ -135,8 +135,12 @@ def _read_wav(path, where, rate, n_frames):
             # scipy warns about unknown chunks (e.g. LIST metadata); they are harmless.
             warnings.simplefilter("ignore", wavfile.WavFileWarning)
             file_rate, data = wavfile.read(path)
-    except (ValueError, EOFError, OSError) as exc:
-        raise InputError(f"{where}, column 1 (file): {path}: not a readable WAV ({exc})") from None
+    # scipy's reader fails on a damaged header with whatever its unpacking and arithmetic
+    # raise (struct.error, ZeroDivisionError for 0 channels, UnboundLocalError without a
+    # 'fmt ' chunk...): any failure there means the file is not a readable WAV.
+    except Exception as exc:
+        raise InputError(f"{where}, column 1 (file): {path}: not a readable WAV "
+                         f"({type(exc).__name__}: {exc})") from None
     if file_rate != rate:
         raise InputError(f"{path}: sample rate {file_rate} Hz: expected {rate} Hz "
                          f"(dataset.json sample_rate_hz; listed in {where})")

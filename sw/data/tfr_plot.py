@@ -32,6 +32,8 @@ def save_tfr_png(maps, path, *, sample_rate_hz=None, hop=4, titles=None, ncols=4
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .. import plots
+
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim == 4:
         maps = maps[:, 0]
@@ -63,7 +65,7 @@ def save_tfr_png(maps, path, *, sample_rate_hz=None, hop=4, titles=None, ncols=4
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         if titles is not None:
-            ax.set_title(str(titles[i]))
+            plots.set_title(ax, str(titles[i]))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)

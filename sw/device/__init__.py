@@ -6,7 +6,7 @@ protocol device :mod:`sw.golden.device`."""
 from .driver import Driver, InferenceResult, required_caps
 from .errors import DeviceError, IncompatibleDevice
 from .fault_proxy import FaultProxy
-from .open import open_device
+from .open import check_device_string, open_device
 
 __all__ = ["Driver", "InferenceResult", "required_caps", "DeviceError", "IncompatibleDevice",
-           "FaultProxy", "open_device"]
+           "FaultProxy", "check_device_string", "open_device"]

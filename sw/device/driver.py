@@ -37,7 +37,7 @@ from .. import spec
 from ..link.frame import FrameParser, encode_frame
 from ..spec import Capability, Mem, Op, Status
 from .errors import DeviceError, IncompatibleDevice
-from ..mapping.plan import DevicePlan, HostStep, RunStep
+from ..mapping.plan import DevicePlan, HostStep, ProgramDoesNotFit, RunStep
 from .requests import MEM_HEADER_BYTES, encode_words, read_payload, write_payload
 
 __all__ = ["Driver", "InferenceResult", "required_caps"]
@@ -280,6 +280,10 @@ class Driver:
         if not problems:
             try:
                 plan = DevicePlan.build(program, hello)
+            except ProgramDoesNotFit as exc:
+                # Its own "the program does not fit the device: " would repeat this
+                # message's "the device does not fit the program: ".
+                problems.extend(exc.problems)
             except ValueError as exc:
                 problems.append(str(exc))
         if problems:

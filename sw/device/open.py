@@ -6,10 +6,31 @@ from ..golden.device import GoldenDevice
 from ..mapping.boards import board_config
 from .driver import Driver
 
-__all__ = ["open_device", "default_sizes", "DEVICE_FORMS"]
+__all__ = ["open_device", "check_device_string", "default_sizes", "DEVICE_FORMS"]
 
 #: The forms ``open_device`` takes, for messages and ``--help``.
 DEVICE_FORMS = ("golden", "serial:///dev/ttyUSB1", "socket://HOST:PORT", "sim")
+
+
+def check_device_string(spec_str):
+    """InputError unless ``spec_str`` has one of the :data:`DEVICE_FORMS` (nothing is
+    opened: a command checks this before its long work)."""
+    if spec_str in ("golden", "sim"):
+        return
+    for prefix, example in (("serial://", "serial:///dev/ttyUSB1"),
+                            ("socket://", "socket://127.0.0.1:7777")):
+        if spec_str.startswith(prefix):
+            rest = spec_str[len(prefix):]
+            if not rest:
+                raise InputError(f"--device {spec_str}: nothing after {prefix} (expected "
+                                 f"e.g. {example})")
+            if prefix == "socket://":
+                host, _, port = rest.rpartition(":")
+                if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                    raise InputError(f"--device {spec_str}: expected HOST:PORT after "
+                                     f"socket:// with a port in [1, 65535] (e.g. {example})")
+            return
+    raise InputError(f"--device {spec_str}: expected one of {', '.join(DEVICE_FORMS)}")
 
 
 def default_sizes():
@@ -20,7 +41,13 @@ def default_sizes():
             "config_depth": cfg.config_depth, "clk_hz": cfg.clk_hz, "baud": cfg.baud}
 
 
-def open_device(spec_str, *, timeout=0.5, retries=12, run_margin=2.0, **sizes):
+#: A request's time-out (s) by default, and on the virtual board, whose simulation runs far
+#: slower than the clock its HELLO announces.
+DEFAULT_TIMEOUT_S = 0.5
+SIM_TIMEOUT_S = 5.0
+
+
+def open_device(spec_str, *, timeout=None, retries=12, run_margin=2.0, **sizes):
     """A :class:`~sw.device.driver.Driver` for the device ``spec_str`` names.
 
     Parameters
@@ -31,7 +58,10 @@ def open_device(spec_str, *, timeout=0.5, retries=12, run_margin=2.0, **sizes):
         overrides it); ``"socket://host:port"``: pyserial's socket URL (the virtual board);
         ``"sim"``: a virtual board (``hw.virtual.board.VirtualBoard``, built once),
         started for this driver and stopped by its ``close``.
-    timeout, retries, run_margin : see :class:`Driver`.
+    timeout : float, optional
+        A request's time-out: :data:`DEFAULT_TIMEOUT_S`, on ``"sim"``
+        :data:`SIM_TIMEOUT_S`, unless given.
+    retries, run_margin : see :class:`Driver`.
     sizes : int
         GoldenDevice parameters (``lanes``, ``lane_words``, ``act_depth``, ...), and
         ``baud`` for a serial port.
@@ -45,7 +75,10 @@ def open_device(spec_str, *, timeout=0.5, retries=12, run_margin=2.0, **sizes):
     NotImplementedError
         For ``"sim"`` where the virtual board cannot be imported.
     """
+    check_device_string(spec_str)
     board = default_sizes()
+    sim_timeout = SIM_TIMEOUT_S if timeout is None else timeout
+    timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
     if spec_str == "golden":
         dev = GoldenDevice(**{**board, **sizes})
         return Driver(dev, timeout=timeout, retries=retries, baud=dev.baud, clk_hz=dev.clk_hz,
@@ -65,17 +98,14 @@ def open_device(spec_str, *, timeout=0.5, retries=12, run_margin=2.0, **sizes):
             vboard.close()
             raise
         # A simulation runs far slower than the clock its HELLO announces: give every
-        # request a generous margin (a RUN of the HITS model is ~150,000 cycles).
-        drv = Driver(port, timeout=max(timeout, 5.0), retries=retries, baud=board["baud"],
+        # RUN a generous margin (a RUN of the HITS model is ~150,000 cycles).
+        drv = Driver(port, timeout=sim_timeout, retries=retries, baud=board["baud"],
                      clk_hz=board["clk_hz"], run_margin=max(run_margin, 1000.0))
         drv.on_close.append(vboard.close)
         return drv
     if spec_str.startswith("serial://"):
         import serial
         path = spec_str[len("serial://"):]
-        if not path:
-            raise InputError(f"device {spec_str!r}: no port after serial:// (expected e.g. "
-                             f"serial:///dev/ttyUSB1)")
         baud = int(sizes.get("baud", board["baud"]))
         port = serial.Serial(path, baudrate=baud, timeout=0.005)
         return Driver(port, timeout=timeout, retries=retries, baud=baud,
@@ -85,4 +115,4 @@ def open_device(spec_str, *, timeout=0.5, retries=12, run_margin=2.0, **sizes):
         port = serial.serial_for_url(spec_str, timeout=0.005)
         return Driver(port, timeout=timeout, retries=retries, baud=board["baud"],
                       clk_hz=board["clk_hz"], run_margin=run_margin)
-    raise InputError(f"device {spec_str!r}: expected one of {', '.join(DEVICE_FORMS)}")
+    raise AssertionError(spec_str)      # check_device_string knows every form

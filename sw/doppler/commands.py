@@ -58,6 +58,9 @@ def register(subparsers):
                    help="drop events longer than the consensus 300 ms")
     p.add_argument("--max-clipped-fraction", type=float, default=0.001,
                    help="largest tolerated fraction of clipped samples (default 0.001)")
+    p.add_argument("--accept-truncated", action="store_true",
+                   help="read the frames that are there of a WAV shorter than its header "
+                        "says (default: refuse it)")
     p.add_argument("--view", type=float, nargs=2, metavar=("START_S", "LENGTH_S"),
                    default=None, help="time window of the spectrogram (default: all)")
     p.set_defaults(func=run_detect)
@@ -91,7 +94,7 @@ def run_simulate(args):
     from ..errors import InputError
     from .recording import truth_csv_text, write_npz, write_wav
     from .simulator import simulate_recording
-    from ..atomic import write_text
+    from ..atomic import check_output, write_text
 
     out = Path(args.out)
     suffix = out.suffix.lower()
@@ -102,6 +105,9 @@ def run_simulate(args):
     truth = Path(args.truth) if args.truth else out.with_suffix(".truth.csv")
     if truth.resolve() == out.resolve():
         raise InputError(f"--truth {truth}: same path as --out")
+    # At least 16-bit I and Q at the model's 4400 Hz: checked before the simulation.
+    check_output(out, what=f"--out {out}", need_bytes=int(args.minutes * 60 * 4400 * 4))
+    check_output(truth, what=f"--truth {truth}")
     rec = simulate_recording(args.minutes * 60.0, seed=args.seed,
                              progress=not args.no_progress)
     if suffix == ".wav":
@@ -117,10 +123,12 @@ def run_simulate(args):
 
 def run_make_dataset(args):
     """``data make hits``."""
+    from ..atomic import check_output
     from ..errors import InputError
     from .dataset import make_hits_dataset
     if not 0.0 <= args.test_fraction < 1.0:
         raise InputError(f"--test-fraction {args.test_fraction}: expected 0 <= f < 1")
+    check_output(args.out, what=f"--out {args.out}", directory=True)
     counts = dict(zip(("artefact", "gaseous", "solid"), args.counts))
     summary = make_hits_dataset(args.out, counts=counts, n_subjects=args.subjects,
                                 seed=args.seed, test_fraction=args.test_fraction,
@@ -136,11 +144,11 @@ def run_detect(args):
     """``recordings detect``."""
     import json
     import numpy as np
-    from ..atomic import atomic_path, write_text
+    from ..atomic import atomic_path, check_output, write_text
     from ..errors import InputError
     from .detector import (DetectorParams, cut_segments, detect, detections_csv_text,
                            match_events, params_dict)
-    from .recording import read_recording, read_truth_csv
+    from .recording import read_recording, read_truth_for
     from .spectrogram import plot_spectrogram
 
     params = DetectorParams(threshold_db=args.threshold_db, keep_long=not args.drop_long)
@@ -148,11 +156,11 @@ def run_detect(args):
         raise InputError(f"--max-clipped-fraction {args.max_clipped_fraction}: expected a "
                          f"fraction between 0 and 1")
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: exists and is not a directory")
+    check_output(out, what=f"--out {out}", directory=True)
     # Read and check every input before writing anything.
-    rec = read_recording(args.recording, max_clipped_fraction=args.max_clipped_fraction)
-    truth = read_truth_csv(args.truth, duration_s=rec.duration_s) if args.truth else None
+    rec = read_recording(args.recording, max_clipped_fraction=args.max_clipped_fraction,
+                         accept_truncated=args.accept_truncated)
+    truth, beyond = read_truth_for(args.truth, rec) if args.truth else (None, 0)
     start, length = (args.view if args.view else (0.0, None))
     if not 0 <= start < rec.duration_s or (length is not None and length * 4400 < 128):
         raise InputError(f"--view {start} {length}: expected a start inside the recording "
@@ -161,6 +169,9 @@ def run_detect(args):
         raise InputError(f"{args.recording}: length: {len(rec.iq)} samples at 4400 Hz; "
                          f"expected at least 128")
 
+    if rec.truncated:
+        print(rec.truncation_note() + (f"; {beyond} truth events after the cut left out"
+                                       if beyond else ""))
     detections = detect(rec.iq, params)
     segments = cut_segments(rec.iq, detections, params)
     labels, metrics = None, None
@@ -180,6 +191,9 @@ def run_detect(args):
                    "recall": len(pairs) / len(truth) if truth else None,
                    "precision": len(pairs) / len(detections) if detections else None,
                    "per_class": per_class, "detector": params_dict(params)}
+        if rec.truncated:
+            metrics.update(frames_read=rec.frames_read, frames_declared=rec.frames_declared,
+                           truth_events_after_cut=beyond)
 
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "events.csv", detections_csv_text(detections, labels))

@@ -37,6 +37,8 @@ def plot_spectrogram(path, iq, sample_rate_hz, *, detections=(), truth=(), start
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
+    from .. import plots
+
     fs = sample_rate_hz
     total_s = len(iq) / fs
     if length_s is None:
@@ -53,7 +55,7 @@ def plot_spectrogram(path, iq, sample_rate_hz, *, detections=(), truth=(), start
     ax.pcolormesh(t, f, db, shading="auto", cmap="viridis", vmin=vmax - 55,
                   vmax=vmax, rasterized=True)
     ax.set_ylabel("Doppler frequency (Hz)\n+ toward probe")
-    ax.set_title(title or f"Doppler spectrogram, {start_s:.1f}-{stop_s:.1f} s")
+    plots.set_title(ax, title or f"Doppler spectrogram, {start_s:.1f}-{stop_s:.1f} s")
     track.set_ylim(0, 2)
     track.set_yticks([0.5, 1.5], ["detected", "truth"])
     track.set_xlabel("time (s)")

@@ -67,7 +67,7 @@ def probabilities(program, output):
 
 
 def classify_all(driver, plan, program, x, *, read_power=False, progress=True,
-                 desc="infer"):
+                 desc="infer", done=None, on_result=None):
     """Run every input of ``x`` on the device; one :class:`Inference` per input.
 
     Parameters
@@ -83,28 +83,40 @@ def classify_all(driver, plan, program, x, *, read_power=False, progress=True,
         Ask ``driver.power()`` after each inference (devices with a power meter).
     progress : bool
         Show a tqdm bar.
+    done : dict, optional
+        ``{index: Inference}`` already known (an interrupted run's journal): not run again.
+    on_result : callable, optional
+        ``on_result(index, inference)`` as each new inference finishes, failed ones
+        included (the run's journal).
     """
     from tqdm.auto import tqdm
 
-    results = []
-    for xi in tqdm(x, desc=desc, unit="event", disable=not progress):
-        t0 = time.perf_counter()
-        try:
-            output, _, cycles, counters = driver.infer(plan, xi)
-            output = np.asarray(output)
-            probs = probabilities(program, output)
-            power = driver.power() if read_power else None
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a row, never a loss
-            results.append(Inference(host_s=time.perf_counter() - t0,
-                                     error=f"{type(exc).__name__}: {exc}"))
-            continue
-        counters = {name: int(counters.get(name, 0)) for name in spec.ENGINE_COUNTERS} \
-            if counters is not None else None
-        results.append(Inference(class_index=int(np.argmax(output.reshape(-1))),
-                                 probabilities=probs, output=output.reshape(-1),
-                                 cycles=None if cycles is None else int(cycles),
-                                 counters=counters, power=power,
-                                 host_s=time.perf_counter() - t0))
+    done = done or {}
+    results = [None] * len(x)
+    for index, inf in done.items():
+        results[index] = inf
+    todo = [i for i in range(len(x)) if i not in done]
+    for index in tqdm(todo, desc=desc, unit="event", disable=not progress,
+                      initial=len(x) - len(todo), total=len(x)):
+        results[index] = inf = _classify_one(driver, plan, program, x[index], read_power)
+        if on_result is not None:
+            on_result(index, inf)
     return results
+
+
+def _classify_one(driver, plan, program, xi, read_power):
+    t0 = time.perf_counter()
+    try:
+        output, _, cycles, counters = driver.infer(plan, xi)
+        output = np.asarray(output)
+        probs = probabilities(program, output)
+        power = driver.power() if read_power else None
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a row, never a loss
+        return Inference(host_s=time.perf_counter() - t0, error=f"{type(exc).__name__}: {exc}")
+    counters = {name: int(counters.get(name, 0)) for name in spec.ENGINE_COUNTERS} \
+        if counters is not None else None
+    return Inference(class_index=int(np.argmax(output.reshape(-1))), probabilities=probs,
+                     output=output.reshape(-1), cycles=None if cycles is None else int(cycles),
+                     counters=counters, power=power, host_s=time.perf_counter() - t0)

@@ -6,10 +6,16 @@
                     socket://HOST:PORT] [--out DIR] [--truth CSV]
     attq-fpga infer --dataset esr CSV --model MODEL.attq [--device ...] [--out DIR]
 
-Reads and checks every input (recording, truth CSV, program) before it opens the device,
-and opens the device before it writes anything; every output is written atomically, after
-all inferences, so an error leaves ``--out`` as it was. An inference that fails on the
-device gets a row with its error; the command then exits with status 1.
+Before any work it checks the arguments, that ``--out`` can be written, the program, and
+the device (opened, its handshake and the program's fit checked, the program loaded); then
+it reads the recording (the front end) or the CSV and classifies. An inference that fails
+on the device gets a row with its error; the command then exits with status 1.
+
+Each finished inference goes at once into ``--out``'s journal (:mod:`sw.infer.journal`),
+so an interrupted or crashed run keeps every event already classified, and ``--resume``
+classifies only the rest. The results are written atomically after the last inference,
+replacing a previous run's as a set (no file of it is left beside them), and the journal is
+then removed.
 
 Writes in ``--out``: ``results.csv``, ``results.json`` (one row per event,
 :mod:`sw.infer.report`), ``energy.json``, ``energy.png`` (:mod:`sw.infer.energy`) and, with
@@ -19,13 +25,18 @@ a truth, ``confusion.png``.
 import sys
 from pathlib import Path
 
-__all__ = ["register", "run", "DEFAULT_MODEL", "DEFAULT_FP_MODEL"]
+__all__ = ["register", "run", "DEFAULT_MODEL", "DEFAULT_FP_MODEL", "OUTPUT_FILES"]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 #: The bundled default HITS program (models/README.md).
 DEFAULT_MODEL = ROOT / "models" / "hits_attq.attq"
 #: The full-precision model it was trained from (EC_G^T's reference).
 DEFAULT_FP_MODEL = ROOT / "models" / "hits_fp.pt"
+#: Every file a run may write in ``--out``; those a run does not write are removed, so that
+#: no earlier run's file is read as this one's.
+OUTPUT_FILES = ("results.csv", "results.json", "energy.json", "energy.png", "confusion.png")
+#: Room asked of ``--out``'s file system before the run (the results of a long recording).
+_OUTPUT_ROOM = 16 << 20
 
 
 def register(subparsers):
@@ -57,10 +68,19 @@ def register(subparsers):
                    help="fault injection: after loading the program, drop / corrupt these "
                         "fractions of the link's bytes in each direction (seeded)")
     p.add_argument("--fault-seed", type=int, default=0, help="seed of --link-faults")
+    p.add_argument("--link-timeout", type=float, default=None, metavar="SECONDS",
+                   help="how long a request waits for its answer before it is sent again "
+                        "(default 0.5 s; 5 s on the virtual board, a slow simulation)")
     p.add_argument("--max-clipped-fraction", type=float, default=None,
                    help="largest tolerated fraction of clipped samples (default 0.001)")
+    p.add_argument("--accept-truncated", action="store_true",
+                   help="classify the frames that are there of a WAV shorter than its "
+                        "header says (default: refuse it)")
     p.add_argument("--table-rows", type=int, default=40,
                    help="rows of the printed table (default 40; all are in results.csv)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the unfinished run in --out (its journal): only the "
+                        "events not yet classified are run")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 
@@ -108,14 +128,15 @@ def _link_stats(driver):
 def run(args):
     """Run the command; return the exit status."""
     from .. import spec
-    from ..atomic import write_bytes, write_text
+    from ..atomic import check_output, write_bytes, write_text
+    from ..device import DeviceError, check_device_string
     from ..errors import InputError
     from ..program.file import content_hash, load
     from .classify import classify_all
-    from ..device import DeviceError
     from .device import POWER_MEASURED, POWER_MODELLED, DeviceUnavailable, open_for_inference
     from .energy import energy_png, energy_report
     from .inputs import esr_inputs, recording_inputs
+    from .journal import Journal, run_identity
     from .report import (build_rows, confusion_png, csv_text, json_text, summary,
                          summary_text, table_text)
 
@@ -125,50 +146,81 @@ def run(args):
         if not (0 <= drop <= 1 and 0 <= corrupt <= 1 and drop + corrupt <= 1):
             raise InputError(f"--link-faults {drop} {corrupt}: each must be in [0, 1] and "
                              f"their sum at most 1")
+    if args.link_timeout is not None and not 0 < args.link_timeout <= 600:
+        raise InputError(f"--link-timeout {args.link_timeout}: expected seconds in (0, 600]")
+    source = args.dataset[1] if args.dataset is not None else args.recording
+    if not Path(source).is_file():
+        raise InputError(f"{source}: no such file")
+    name = Path(source).stem
+    out = Path(args.out) if args.out else Path("runs") / "infer" / name
+    check_output(out, what=f"--out {out}", directory=True, need_bytes=_OUTPUT_ROOM)
+    if args.resume:
+        Journal.read_identity(out)
+    else:
+        Journal.check_absent(out)
+    check_device_string(args.device)
     model_path = Path(args.model) if args.model else DEFAULT_MODEL
     program = load(model_path)
     if not program.classes:
         raise InputError(f"{model_path}: the program names no classes")
-    if args.dataset is not None:
-        inputs = esr_inputs(args.dataset[1], program, model_path)
-        name = Path(args.dataset[1]).stem
-    else:
-        inputs = recording_inputs(args.recording, program, model_path,
-                                  truth_path=args.truth,
-                                  max_clipped_fraction=args.max_clipped_fraction)
-        name = Path(args.recording).stem
     fp_path = args.fp_model
     if fp_path is None and model_path.resolve() == DEFAULT_MODEL.resolve() \
             and DEFAULT_FP_MODEL.is_file():
         fp_path = DEFAULT_FP_MODEL
     fp_energy = _fp_model_energy(fp_path, program) if fp_path is not None else None
-    out = Path(args.out) if args.out else Path("runs") / "infer" / name
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: exists and is not a directory")
 
     try:
         driver, plan, hello = open_for_inference(args.device, program, model_path,
                                                  faults=args.link_faults,
-                                                 fault_seed=args.fault_seed)
+                                                 fault_seed=args.fault_seed,
+                                                 timeout=args.link_timeout)
     except (DeviceUnavailable, DeviceError) as exc:
         text = str(exc) if args.device in str(exc) else f"device {args.device}: {exc}"
         print(f"attq-fpga infer: {text}", file=sys.stderr)
         return 1
+    journal = None
     try:
+        if args.dataset is not None:
+            inputs = esr_inputs(source, program, model_path)
+        else:
+            inputs = recording_inputs(source, program, model_path, truth_path=args.truth,
+                                      max_clipped_fraction=args.max_clipped_fraction,
+                                      accept_truncated=args.accept_truncated)
+            if inputs.info.get("truncation"):
+                cut = inputs.info.get("truth_events_after_cut")
+                print(f"[infer] {inputs.info['truncation']}"
+                      + (f"; {cut} truth events after the cut left out" if cut else ""),
+                      flush=True)
+        identity = run_identity(model_hash=content_hash(program), source=inputs.source,
+                                x=inputs.x, device=args.device, items=len(inputs.x))
+        journal = (Journal.resume(out, identity) if args.resume
+                   else Journal.start(out, identity))
         caps = int(hello.get("caps", 0))
         clk_hz = int(hello.get("clk_hz", 0)) or None
         board = hello.get("board")
         board_name = spec.Board(board).name if board in set(spec.Board) else str(board)
-        print(f"[infer] {len(inputs.x)} {'events' if inputs.kind == 'recording' else 'rows'}"
-              f" from {inputs.source}; model {model_path} ({len(program.engine_layers)} "
-              f"engine layers); device {args.device} ({board_name}, {hello.get('lanes')} "
-              f"lanes, {(clk_hz or 0) / 1e6:g} MHz)", flush=True)
-        inferences = classify_all(driver, plan, program, inputs.x,
-                                  read_power=bool(caps & (POWER_MEASURED | POWER_MODELLED)),
-                                  progress=not args.no_progress)
+        noun = "events" if inputs.kind == "recording" else "rows"
+        print(f"[infer] {len(inputs.x)} {noun} from {inputs.source}; model {model_path} "
+              f"({len(program.engine_layers)} engine layers); device {args.device} "
+              f"({board_name}, {hello.get('lanes')} lanes, {(clk_hz or 0) / 1e6:g} MHz)"
+              + (f"; resuming: {len(journal.done)} already classified" if args.resume
+                 else ""), flush=True)
+        try:
+            inferences = classify_all(
+                driver, plan, program, inputs.x,
+                read_power=bool(caps & (POWER_MEASURED | POWER_MODELLED)),
+                progress=not args.no_progress, done=journal.done, on_result=journal.append)
+        except KeyboardInterrupt:
+            kept = sum(1 for _ in open(journal.path, "rb")) - 1
+            print(f"[infer] interrupted: {kept} of {len(inputs.x)} {noun} kept in "
+                  f"{journal.path}; continue with the same command and --resume",
+                  file=sys.stderr)
+            raise
         link = _link_stats(driver)
     finally:
         driver.close()
+        if journal is not None:
+            journal.close()
 
     classes = list(program.classes)
     rows = build_rows(inputs, inferences, classes, clk_hz)
@@ -185,15 +237,16 @@ def run(args):
         "results.json": json_text({**meta, "summary": summ, "events": rows}),
         "energy.json": json_text({**meta, "energy": energy}),
     }
-    pngs = {"energy.png": energy_png(energy, title=f"{name}: energy per inference")}
+    files["energy.png"] = energy_png(energy, title=f"{name}: energy per inference")
     if summ.get("confusion") is not None:
-        pngs["confusion.png"] = confusion_png(
+        files["confusion.png"] = confusion_png(
             summ, f"{name}: {summ['scored']} events, accuracy "
                   f"{100 * summ['accuracy']:.1f} %")
-    for fname, text in files.items():
-        write_text(out / fname, text)
-    for fname, data in pngs.items():
-        write_bytes(out / fname, data)
+    for fname, content in files.items():
+        (write_text if isinstance(content, str) else write_bytes)(out / fname, content)
+    for fname in set(OUTPUT_FILES) - set(files):
+        (out / fname).unlink(missing_ok=True)
+    journal.remove()
 
     print(table_text(rows, classes, inputs.kind, limit=args.table_rows), end="")
     print(summary_text(summ, classes, energy), end="")
@@ -203,5 +256,5 @@ def run(args):
             f"; {direction}: {v['dropped']} of {v['bytes']} bytes dropped, "
             f"{v['corrupted']} corrupted" for direction, v in
             link.get("faults", {}).get("damage", {}).items()))
-    print(f"[infer] wrote {', '.join(sorted([*files, *pngs]))} in {out}")
+    print(f"[infer] wrote {', '.join(sorted(files))} in {out}")
     return 1 if summ["failed"] else 0

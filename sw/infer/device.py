@@ -21,12 +21,14 @@ class DeviceUnavailable(RuntimeError):
     """The device cannot be opened (no such port, no virtual board here)."""
 
 
-def open_for_inference(spec_str, program, model_path, *, faults=None, fault_seed=0):
+def open_for_inference(spec_str, program, model_path, *, faults=None, fault_seed=0,
+                       timeout=None):
     """Open ``spec_str``, handshake, check the program fits it, load it.
 
     ``faults`` = ``(drop, corrupt)``: after loading, put the link behind
     :class:`sw.device.FaultProxy`, which drops / corrupts that fraction of the bytes in
-    each direction (seeded by ``fault_seed``).
+    each direction (seeded by ``fault_seed``). ``timeout``: a request's time-out
+    (:func:`sw.device.open_device`'s default when None).
 
     Returns
     -------
@@ -44,7 +46,7 @@ def open_for_inference(spec_str, program, model_path, *, faults=None, fault_seed
     from .. import device as mod
 
     try:
-        driver = mod.open_device(spec_str)
+        driver = mod.open_device(spec_str, timeout=timeout)
     except NotImplementedError as exc:
         raise DeviceUnavailable(str(exc)) from None
     except (ValueError, OSError) as exc:

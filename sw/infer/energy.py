@@ -240,6 +240,8 @@ def energy_png(report, title="Energy per inference"):
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
+    from .. import plots
+
     # A linear axis: the bars are compared by their ratio, which a log axis hides.
     bars = [("aTTQ program\nestimated (Eq. 3)", report["estimated"]["per_inference_j"],
              "tab:blue"),
@@ -259,7 +261,7 @@ def energy_png(report, title="Energy per inference"):
     for k, v in enumerate(values):
         ax.annotate(f"{v:.3g} µJ", (k, v), ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("energy per inference (µJ)")
-    ax.set_title(f"{title} ({report['succeeded']} inferences)")
+    plots.set_title(ax, f"{title} ({report['succeeded']} inferences)")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)

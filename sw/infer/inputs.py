@@ -95,7 +95,7 @@ def model_inputs(program, model_path, raw, what, kind):
 
 
 def recording_inputs(path, program, model_path, *, truth_path=None, find_truth=True,
-                     max_clipped_fraction=None, params=None):
+                     max_clipped_fraction=None, params=None, accept_truncated=False):
     """Read a recording, detect its HITS and build each event's model input.
 
     Parameters
@@ -111,17 +111,25 @@ def recording_inputs(path, program, model_path, *, truth_path=None, find_truth=T
     max_clipped_fraction : float, optional
         Passed to the reader.
     params : sw.doppler.detector.DetectorParams, optional
+    accept_truncated : bool
+        Passed to the reader: classify the frames that are there of a WAV shorter than
+        its header says instead of refusing it.
 
     Returns
     -------
     InferInputs
+        For a truncated recording, ``info`` holds ``frames_read`` and ``frames_declared``
+        (the file's frames, at its own rate), ``truncation`` (one line for the user,
+        :meth:`sw.doppler.recording.Recording.truncation_note`) and, with a truth CSV,
+        ``truth_events_after_cut`` (left out of the scoring).
     """
     from ..doppler.detector import DetectorParams, front_end, match_events
-    from ..doppler.recording import read_truth_csv
+    from ..doppler.recording import read_truth_for
 
     params = params or DetectorParams()
-    kwargs = {} if max_clipped_fraction is None else \
-        {"max_clipped_fraction": max_clipped_fraction}
+    kwargs = {"accept_truncated": accept_truncated}
+    if max_clipped_fraction is not None:
+        kwargs["max_clipped_fraction"] = max_clipped_fraction
     rec, segments = front_end(path, params, **kwargs)
     x = model_inputs(program, model_path, segments.channels(), "the front end's segment",
                      "a HITS")
@@ -130,11 +138,16 @@ def recording_inputs(path, program, model_path, *, truth_path=None, find_truth=T
               "consensus": bool(d.consensus)} for d in segments.detections]
     info = {"duration_s": rec.duration_s, "source_rate_hz": rec.source_rate_hz,
             "detections": len(items)}
+    if rec.truncated:
+        info.update(frames_read=rec.frames_read, frames_declared=rec.frames_declared,
+                    truncation=rec.truncation_note())
     if truth_path is None and find_truth:
         truth_path = find_truth_csv(path)
     truth = None
     if truth_path is not None:
-        events = read_truth_csv(truth_path, duration_s=rec.duration_s)
+        events, beyond = read_truth_for(truth_path, rec)
+        if rec.truncated:
+            info["truth_events_after_cut"] = beyond
         pairs = match_events(segments.detections, events)
         truth = [None] * len(items)
         for i, j in pairs:

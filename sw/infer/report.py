@@ -190,14 +190,21 @@ def table_text(rows, classes, kind, limit=None):
 
 def summary_text(summ, classes, energy=None):
     """Summary lines for the terminal."""
-    lines = [f"{summ['classified']} of {summ['items']} classified"
-             + (f", {summ['failed']} FAILED (see the error column)" if summ["failed"] else "")
-             + ": " + ", ".join(f"{c} {summ['class_counts'][c]}" for c in classes)]
+    if summ["items"]:
+        lines = [f"{summ['classified']} of {summ['items']} classified"
+                 + (f", {summ['failed']} FAILED (see the error column)" if summ["failed"]
+                    else "")
+                 + ": " + ", ".join(f"{c} {summ['class_counts'][c]}" for c in classes)]
+    elif "detections" in summ:
+        lines = [f"no HITS detected in the recording ({summ['duration_s']:.1f} s): "
+                 f"nothing to classify"]
+    else:
+        lines = ["no rows: nothing to classify"]
     if "truth_events" in summ:
         lines.append(f"truth {summ['truth_source']}: {summ['truth_events']} events, "
                      f"{summ['matched']} detected, {summ['missed']} missed, "
                      f"{summ['false_alarms']} false alarms")
-    if "accuracy" in summ:
+    if "accuracy" in summ and summ["items"]:
         if summ["accuracy"] is None:
             lines.append("accuracy: no classified event has a truth class")
         else:
@@ -208,25 +215,38 @@ def summary_text(summ, classes, energy=None):
         lines.append(f"device latency {summ['cycles_mean']:.0f} cycles = "
                      f"{summ['latency_us_mean']:.1f} µs per inference (mean)")
     if energy is not None:
-        e, f, m = energy["estimated"], energy["full_precision"], energy["measured"]
-        mean = m["per_inference_mean_j"]
-        got = ("no inference succeeded" if mean is None or math.isnan(mean) else
-               f"{mean * 1e9:.1f} nJ (x{m['ratio_to_estimated']:.2f} the estimate)")
-        lines.append(f"energy per inference: estimated (Eq. 3) {e['per_inference_j'] * 1e9:.1f}"
-                     f" nJ; full precision (Eq. 3) {f['per_inference_j'] * 1e9:.1f} nJ "
-                     f"(EC_G^T {100 * f['ec_g_t']:.1f} %); {m['label'].split(' (')[0]} {got}")
-        lines.append(f"energy in total ({energy['succeeded']} inferences): estimated "
-                     f"{e['total_j'] * 1e6:.2f} µJ, full precision {f['total_j'] * 1e6:.2f} µJ, "
-                     f"{m['kind']} {m['total_j'] * 1e6:.2f} µJ")
-        if m.get("unavailable"):
-            lines.append(f"measured energy unavailable: {m['unavailable']}")
-        x = energy.get("xadc_model")
-        if x is not None and "per_inference_mean_j" in x:
-            lines.append(f"{x['label']}: {x['per_inference_mean_j'] * 1e9:.1f} nJ per "
-                         f"inference")
-        elif x is not None:
-            lines.append(f"{x['label']}: no energy: {x['unavailable']}")
+        lines += _energy_lines(energy)
     return "\n".join(lines) + "\n"
+
+
+def _energy_lines(energy):
+    """The energy report in a few lines; what a figure lacks, in one short line (the whole
+    reason is in energy.json)."""
+    e, f, m = energy["estimated"], energy["full_precision"], energy["measured"]
+    first = (f"energy per inference: estimated (Eq. 3) {e['per_inference_j'] * 1e9:.1f} nJ; "
+             f"full precision (Eq. 3) {f['per_inference_j'] * 1e9:.1f} nJ (EC_G^T "
+             f"{100 * f['ec_g_t']:.1f} %)")
+    if not energy["inferences"]:
+        return [first]
+    mean = m["per_inference_mean_j"]
+    kind = m["label"].split(" (")[0]
+    if mean is None or math.isnan(mean):
+        first += f"; {kind}: none (no inference succeeded)"
+    else:
+        first += f"; {kind} {mean * 1e9:.1f} nJ (x{m['ratio_to_estimated']:.2f} the estimate)"
+    lines = [first, f"energy in total ({energy['succeeded']} inferences): estimated "
+             f"{e['total_j'] * 1e6:.2f} µJ, full precision {f['total_j'] * 1e6:.2f} µJ, "
+             f"{m['kind']} {m['total_j'] * 1e6:.2f} µJ"]
+    if m.get("unavailable"):
+        lines.append("board energy: needs the board's calibration (docs/power.md; "
+                     "energy.json says why)")
+    x = energy.get("xadc_model")
+    if x is not None and "per_inference_mean_j" in x:
+        lines.append(f"{x['label']}: {x['per_inference_mean_j'] * 1e9:.1f} nJ per "
+                     f"inference")
+    elif x is not None:
+        lines.append("board energy: needs a board and its calibration (docs/power.md)")
+    return lines
 
 
 def confusion_png(summ, title):
@@ -236,11 +256,13 @@ def confusion_png(summ, title):
     from matplotlib import pyplot as plt
     from sklearn.metrics import ConfusionMatrixDisplay
 
+    from .. import plots
+
     conf = summ["confusion"]
     fig, ax = plt.subplots(figsize=(4.8, 4.2))
     ConfusionMatrixDisplay(np.asarray(conf["matrix"]), display_labels=conf["labels"]).plot(
         ax=ax, colorbar=False)
-    ax.set_title(title, fontsize=9)
+    plots.set_title(ax, title, fontsize=9)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)

@@ -39,8 +39,8 @@ from .engine_image import EngineImage
 from .hardware_layer import check_registers, place_maps
 from .tiling import plan_bands
 
-__all__ = ["DevicePlan", "HostStep", "RunStep", "BandStep", "Segment", "segment_program",
-           "fit_problems"]
+__all__ = ["DevicePlan", "ProgramDoesNotFit", "HostStep", "RunStep", "BandStep", "Segment",
+           "segment_program", "fit_problems"]
 
 
 @dataclasses.dataclass
@@ -300,6 +300,18 @@ def fit_problems(program, hello):
     return out
 
 
+class ProgramDoesNotFit(InputError):
+    """The program does not fit a memory of the device; ``problems`` lists each way.
+
+    The driver's handshake (:meth:`sw.device.Driver.check_compatible`) adds ``problems``
+    to its own list, so that its message says "does not fit" once.
+    """
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("the program does not fit the device: " + "; ".join(self.problems))
+
+
 @dataclasses.dataclass
 class DevicePlan:
     """A program laid out for one device (see the module docstring).
@@ -330,13 +342,13 @@ class DevicePlan:
 
         Raises
         ------
-        sw.errors.InputError
+        ProgramDoesNotFit
             When the program does not fit a memory of the device, naming the memory, the
             layer where it matters and by how much.
         """
         segments, image, problems = _lay_out(program.ops, hello)
         if problems:
-            raise InputError("the program does not fit the device: " + "; ".join(problems))
+            raise ProgramDoesNotFit(problems)
         word_addr_width = (int(hello["lane_words"]) - 1).bit_length()
         config = []
         for entry in image.layers:

@@ -6,13 +6,15 @@ is documented in docs/model-format.md (the compiler reads it).
 
 import datetime
 import platform
+import warnings
 
 import torch
 
 from ..atomic import atomic_path
 from ..errors import InputError
+from ..file_kinds import wrong_kind_message
 from ..program.transform import InputTransform
-from .registry import PRESET_INPUTS, build_model
+from .registry import ARCHITECTURES, PRESET_INPUTS, build_model
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model", "read_record",
            "deployed_state_dict", "implied_transform", "upgrade_model_file"]
@@ -106,8 +108,10 @@ def implied_transform(rec, path="<record>"):
     determined and the file is refused.
     """
     preset = rec.get("preset")
-    dataset = (rec.get("data") or {}).get("dataset")
-    if preset in PRESET_INPUTS and dataset == PRESET_INPUTS[preset][0]:
+    data = rec.get("data")
+    dataset = data.get("dataset") if isinstance(data, dict) else None
+    if isinstance(preset, str) and preset in PRESET_INPUTS \
+            and dataset == PRESET_INPUTS[preset][0]:
         return PRESET_INPUTS[preset][1]
     raise InputError(
         f"{path}: model file version 1 records no input transform, and its preset "
@@ -118,14 +122,32 @@ def implied_transform(rec, path="<record>"):
           "(docs/model-format.md), or train the model again")
 
 
+def _refuse_other_kinds(path):
+    """Refuse a file that is recognisably something else (a program, a recording), before
+    ``torch.load`` fails on it with a message about pickles and zip archives."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return      # torch.load says what is wrong (no such file, a folder...)
+    message = wrong_kind_message(path, head, "model", whole=False)
+    if message is not None:
+        raise InputError(message)
+
+
 def read_record(path):
     """Load and check the dict of a saved model; raise InputError naming the bad field.
 
     The returned record always holds ``input_transform`` (a checked dict): a version 1
     file gets the one its preset implies (:func:`implied_transform`) or is refused.
     """
+    _refuse_other_kinds(path)
     try:
-        rec = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns about the pickle protocol of a damaged file before failing on
+            # it; the InputError below is what the user needs.
+            warnings.simplefilter("ignore", UserWarning)
+            rec = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise InputError(f"{path}: no such model file") from None
     except Exception as exc:
@@ -138,6 +160,13 @@ def read_record(path):
     for key in ("arch", "config", "quant", "quantized_layers", "state_dict"):
         if key not in rec:
             raise InputError(f"{path}: field {key!r} is missing")
+    if not isinstance(rec["arch"], str) or rec["arch"] not in ARCHITECTURES:
+        raise InputError(f"{path}: field 'arch': expected one of {sorted(ARCHITECTURES)}, "
+                         f"got {rec['arch']!r}")
+    for key in ("config", "quant", "quantized_layers", "state_dict"):
+        if not isinstance(rec[key], dict):
+            raise InputError(f"{path}: field {key!r}: expected a dict, got "
+                             f"{type(rec[key]).__name__}")
     if rec["format_version"] == 1:
         rec["input_transform"] = implied_transform(rec, path).to_dict()
     elif "input_transform" not in rec:
@@ -155,6 +184,7 @@ def upgrade_model_file(path, out=None, *, input_transform=None):
     Writes ``out`` (default: ``path`` itself) atomically and returns the record. A version
     2 file is rewritten unchanged unless ``input_transform`` replaces its transform.
     """
+    _refuse_other_kinds(path)
     try:
         rec = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -187,10 +217,49 @@ def load_model(path, *, trainable=False):
     from ..quant import QuantConfig, quantize_model
 
     rec = read_record(path)
+    _check_config(path, rec)
     model = build_model(rec["arch"], rec["config"])
+    key = "train_state_dict" if trainable else "state_dict"
     if trainable:
-        quantize_model(model, QuantConfig.from_dict(rec["quant"]))
-        model.load_state_dict(rec["train_state_dict"])
-    else:
-        model.load_state_dict(rec["state_dict"])
+        if not isinstance(rec.get(key), dict):
+            raise InputError(f"{path}: field {key!r}: expected a dict of the weights to "
+                             f"continue training, got {type(rec.get(key)).__name__}")
+        try:
+            quantize_model(model, QuantConfig.from_dict(rec["quant"]))
+        except (TypeError, ValueError, KeyError) as exc:
+            raise InputError(f"{path}: field 'quant': {rec['quant']!r} is not a "
+                             f"quantization of {rec['arch']!r} ({exc})") from None
+    try:
+        model.load_state_dict(rec[key])
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise InputError(f"{path}: field {key!r}: does not fit architecture "
+                         f"{rec['arch']!r} with config {rec['config']!r} ({exc})") from None
     return model.eval(), rec
+
+
+def _check_config(path, rec):
+    """Refuse a config that cannot be built or does not make the file's weights.
+
+    The model is built on the meta device first (shapes only, no memory), so that a
+    damaged config (a size of 2^31) is refused here instead of allocating a model of that
+    size.
+    """
+    arch, config = rec["arch"], rec["config"]
+    try:
+        with torch.device("meta"), warnings.catch_warnings():
+            # A damaged config may make empty layers, which torch warns about; the shape
+            # check below says what is wrong.
+            warnings.simplefilter("ignore", UserWarning)
+            probe = build_model(arch, config)
+    except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
+        raise InputError(f"{path}: field 'config': {config!r} does not build architecture "
+                         f"{arch!r} ({exc})") from None
+    state = rec["state_dict"]
+    for name, want in probe.state_dict().items():
+        got = state.get(name)
+        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+            what = "missing" if not isinstance(got, torch.Tensor) else \
+                f"of shape {list(got.shape)}"
+            raise InputError(f"{path}: field 'state_dict': weight {name!r} is {what}; "
+                             f"architecture {arch!r} with config {config!r} expects shape "
+                             f"{list(want.shape)}")

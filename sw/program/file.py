@@ -26,6 +26,7 @@ recompile it.
 
 import hashlib
 import json
+import math
 import struct
 from pathlib import Path
 
@@ -34,6 +35,7 @@ import numpy as np
 from .. import spec
 from ..atomic import write_bytes
 from ..errors import InputError
+from ..file_kinds import wrong_kind_message
 from .epilogue import DualScaleParams
 from .ir import HOST_OP_KINDS, EngineLayer, HostOp, Program
 from .transform import InputTransform
@@ -140,22 +142,35 @@ def _array(where, ref, blob, name, dtype):
         raise InputError(f"{where}: array {name!r} has dtype {ref.get('dtype')!r}, "
                          f"expected {dtype!r} (corrupted program)")
     shape, offset = ref.get("shape"), ref.get("offset")
-    if not (isinstance(shape, list) and all(isinstance(s, int) and s >= 0 for s in shape)
-            and isinstance(offset, int) and offset >= 0):
+    if not (isinstance(shape, list) and all(_is_size(s) for s in shape) and _is_size(offset)):
         raise InputError(f"{where}: array {name!r} has a bad shape or offset "
                          f"(corrupted program)")
-    n = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    # Python integers: numpy's product of a damaged shape can overflow to 0 and pass.
+    count = math.prod(shape)
+    n = count * np.dtype(dtype).itemsize
     if offset + n > len(blob):
         raise InputError(f"{where}: array {name!r} runs past the end of the data "
                          f"({offset} + {n} > {len(blob)}) (corrupted program)")
-    a = np.frombuffer(blob, dtype=dtype, count=int(np.prod(shape)),
-                      offset=offset).reshape(shape)
+    try:
+        a = np.frombuffer(blob, dtype=dtype, count=count, offset=offset).reshape(shape)
+    except ValueError as exc:
+        raise InputError(f"{where}: array {name!r} has shape {shape} ({exc}) "
+                         f"(corrupted program)") from None
     return a.astype(np.float64) if dtype == HOST_ARRAY_DTYPE else a.astype(np.int64)
+
+
+def _is_size(v):
+    # bool is an int to Python but not a size to numpy; 2^31 and more fits no program.
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**31
 
 
 def _decode_layer(where, h, blob):
     refs = _field(where, h, "arrays", dict)
     a = {k: _array(where, refs.get(k), blob, k, dt) for k, dt in _ARRAYS}
+    for k in ("plus_ptr", "plus_off", "minus_ptr", "minus_off", "values"):
+        if a[k].ndim != 1:
+            raise InputError(f"{where}: array {k!r} has shape {list(a[k].shape)}; expected "
+                             f"a list (1-D) (corrupted program)")
     try:
         epilogue = DualScaleParams(a["m_r"], a["m_l"], a["bias"], a["shift"],
                                    _field(where, h, "act"), _field(where, h, "slope"),
@@ -170,7 +185,9 @@ def _decode_layer(where, h, blob):
             pool=_field(where, h, "pool", list), out_pad=_field(where, h, "out_pad", list),
             in_scale=_field(where, h, "in_scale", (int, float)),
             out_scale=_field(where, h, "out_scale", (int, float)))
-    except ValueError as exc:
+    # The constructors check values (ValueError); a field of the wrong type (a null for a
+    # size) or an absurd size fails in int() or in numpy's int64 arithmetic instead.
+    except (ValueError, TypeError, OverflowError) as exc:
         if isinstance(exc, InputError):
             raise
         raise InputError(f"{where}: {exc} (corrupted program)") from None
@@ -180,12 +197,19 @@ def from_bytes(data, source="<bytes>"):
     """Parse a program file's content; raise :class:`InputError` saying what is wrong.
 
     The checks run in this order, so the message names the first problem: wrong magic
-    (not a program file), wrong format version, truncated file, trailing bytes, content
-    hash mismatch (corrupted), then malformed header or arrays.
+    (not a program file; a file of a kind :mod:`sw.file_kinds` recognises, a trained
+    model for one, is named as such with the next step), wrong format version, truncated
+    file, trailing bytes, content hash mismatch (corrupted), then malformed header or
+    arrays.
     """
     data = bytes(data)
     n = len(data)
     if data[:len(MAGIC)] != MAGIC[:min(n, len(MAGIC))] or n == 0:
+        # A file of another kind (most often the trained .pt) is named as such, with the
+        # step that makes a program of it; only an unknown content gets the bare magic.
+        other = wrong_kind_message(source, data, "program")
+        if other is not None:
+            raise InputError(other)
         raise InputError(f"{source}: wrong magic {data[:8]!r}: expected {MAGIC!r} "
                          f"(not an attq-fpga program file)")
     if n < HEADER_SIZE:
@@ -238,7 +262,7 @@ def from_bytes(data, source="<bytes>"):
             try:
                 ops.append(HostOp(kind, _field(where, h, "params", dict),
                                   _field(where, h, "name", str), arrays))
-            except ValueError as exc:
+            except (ValueError, TypeError, OverflowError) as exc:
                 if isinstance(exc, InputError):
                     raise
                 raise InputError(f"{where}: {exc} (corrupted program)") from None
@@ -255,10 +279,17 @@ def from_bytes(data, source="<bytes>"):
     if "input_transform" in meta:
         InputTransform.from_dict(meta["input_transform"],
                                  f"{source}: field 'meta.input_transform'")
+    input_shape = _field(source, header, "input_shape", list)
+    if not input_shape or not all(_is_size(v) and v > 0 for v in input_shape):
+        raise InputError(f"{source}: field 'input_shape' = {input_shape!r}: expected "
+                         f"positive integers (corrupted program)")
+    classes = _field(source, header, "classes", list)
+    if not all(isinstance(c, str) for c in classes):
+        raise InputError(f"{source}: field 'classes' = {classes!r}: expected class names "
+                         f"(corrupted program)")
     try:
-        return Program(input_shape=_field(source, header, "input_shape", list), ops=ops,
-                       classes=_field(source, header, "classes", list), meta=meta)
-    except ValueError as exc:
+        return Program(input_shape=input_shape, ops=ops, classes=classes, meta=meta)
+    except (ValueError, TypeError, OverflowError) as exc:
         if isinstance(exc, InputError):
             raise
         raise InputError(f"{source}: {exc} (corrupted program)") from None

@@ -21,6 +21,7 @@ do not depend on the lane count.
 
 import dataclasses
 import json
+import math
 import numpy as np
 
 from .. import spec
@@ -405,6 +406,21 @@ class HostOp:
             if not cond:
                 raise ValueError(f"{where}: {what}")
 
+        def is_int(v, low):
+            return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+        # The scalar parameters, checked here so that a damaged program file fails when it
+        # is read, naming the parameter, not in the middle of a run.
+        for key in ("scale", "eps", "eps1", "eps2"):
+            if key in HOST_OP_KINDS[self.kind]:
+                v = p[key]
+                need(isinstance(v, (int, float)) and not isinstance(v, bool)
+                     and math.isfinite(v) and v > 0, f"{key} = {v!r} must be a number > 0")
+        for key, n, low in (("map_shape", 3, 1), ("pad", 2, 0)):
+            if key in HOST_OP_KINDS[self.kind]:
+                v = p[key]
+                need(isinstance(v, list) and len(v) == n and all(is_int(x, low) for x in v),
+                     f"{key} must be {n} integers >= {low}, not {v!r}")
         if self.kind == "dequantize_map":
             need(isinstance(p["map_shape"], list) and len(p["map_shape"]) == 3,
                  f"map_shape must be [C, H, W], not {p['map_shape']!r}")

@@ -195,7 +195,7 @@ class InputTransform:
             if not isinstance(s, dict):
                 raise InputError(f"{here}: expected an object, got {type(s).__name__}")
             kind = s.get("kind")
-            if kind not in STEP_KINDS:
+            if not isinstance(kind, str) or kind not in STEP_KINDS:
                 raise InputError(f"{here}.kind: expected one of {sorted(STEP_KINDS)}, "
                                  f"got {kind!r}")
             step_cls, names = STEP_KINDS[kind]

@@ -117,24 +117,8 @@ def register(subparsers):
 
 def _check_output(path, option):
     """Refuse an output path that is a folder or cannot be written."""
-    import os
-    from pathlib import Path
-
-    from ..errors import InputError
-
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"{option} {path}: is a directory; expected a model file name "
-                         f"(.pt)")
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise InputError(f"{option} {path}: {parent} is not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{option} {path}: {parent} is not writable")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise InputError(f"{option} {path}: exists and is not writable")
+    from ..atomic import check_output
+    check_output(path, what=f"{option} {path}")
 
 
 def _check_checkpoint_dir(path):
