@@ -195,19 +195,21 @@ class Lane(wiring.Component):
         # Results the queue holds or may still get: its level plus the words in the
         # pipeline, kept in a register (a word leaves the count when its result is taken,
         # or when it leaves the pipeline without one). Whether it leaves room is a register
-        # too, set from the count's next value: the count is placed near the queue and the
-        # arbiter that pops it, the issue logic that the room gates across the chip.
-        occupied = Signal(range(spec.LANE_FIFO_DEPTH + spec.LANE_STAGES + 1))
-        occupied_next = Signal.like(occupied)
+        # too, so that the issue logic starts from flip-flops. Both are worked out from
+        # the count before this cycle's pop, which comes from the shared arbiter across
+        # the chip and so only chooses between two results at the end.
+        depth = spec.LANE_FIFO_DEPTH
+        occupied = Signal(range(depth + spec.LANE_STAGES + 1))
+        held = Signal(range(-1, depth + spec.LANE_STAGES + 2))   # before the pop
         s5_last = Signal()      # stage 6: the word ends its channel's words for the group
         room = Signal(init=1)
         issue = Signal()
         m.d.comb += [
             issue.eq(active & room),
-            occupied_next.eq(occupied + issue - pop - (valid[-1] & ~s5_last)),
+            held.eq(occupied + issue - (valid[-1] & ~s5_last)),
         ]
-        m.d.sync += [occupied.eq(occupied_next),
-                     room.eq(occupied_next < spec.LANE_FIFO_DEPTH)]
+        m.d.sync += [occupied.eq(Mux(pop, held - 1, held)),
+                     room.eq(Mux(pop, held <= depth, held < depth))]
         # What decides the next step is kept in registers, each worked out when what it
         # depends on changes, so that the issue logic starts from flip-flops: whether
         # ptr is the step's last word (eol), one group is left (left_one), and the
