@@ -221,7 +221,7 @@ MUTATIONS = [
       "(u < span) & (wb.j + u < cfg.out_w)", "(u < span)",
       "a group's columns past the row's end are written (over the next row)", ENGINE),
     M("engine-write-bank-row-no-carry", "hw/engine/layer_engine.py",
-      "w_hi + (b < w_lo)", "w_hi",
+      "w_rows[b].eq(out_addr[bits:] + (b < o_lo))", "w_rows[b].eq(out_addr[bits:])",
       "a write that crosses a bank row writes the banks before the first into the same row",
       ENGINE),
     M("engine-host-write-every-bank", "hw/engine/layer_engine.py",

@@ -417,8 +417,14 @@ class LayerEngine(wiring.Component):
         in_flight.append(w_valid)
 
         # Byte out_addr + u goes to bank (out_addr + u) mod V, row (out_addr + u) div V.
+        # The rows are worked out into registers, from out_addr (itself a register): the
+        # banks' copies lie in block RAMs across the chip, which leaves their address no
+        # time for an adder before the route.
         w_lo = w_addr[:bits] if bits else 0
-        w_hi = w_addr[bits:]
+        w_rows = Signal(data.ArrayLayout(bank_bits, V))
+        for b in range(V):
+            o_lo = out_addr[:bits] if bits else 0
+            m.d.sync += w_rows[b].eq(out_addr[bits:] + (b < o_lo))
         w_cols = Array(w_data[u] for u in range(V))
         w_on = Array(w_mask[u] for u in range(V))
         for b in range(V):
@@ -427,7 +433,7 @@ class LayerEngine(wiring.Component):
             host_we = self.act_w.en & ((self.act_w.addr[:bits] == b) if bits else 1)
             m.d.comb += [
                 bank_we[b].eq(engine_we | host_we),
-                bank_waddr[b].eq(Mux(w_valid, w_hi + (b < w_lo), self.act_w.addr[bits:])),
+                bank_waddr[b].eq(Mux(w_valid, w_rows[b], self.act_w.addr[bits:])),
                 bank_wdata[b].eq(Mux(w_valid, w_cols[u], self.act_w.data)),
             ]
 
