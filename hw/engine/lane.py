@@ -196,25 +196,20 @@ class Lane(wiring.Component):
         # pipeline, kept in a register (a word leaves the count when its result is taken,
         # or when it leaves the pipeline without one). Whether it leaves room is a register
         # too, so that the issue logic starts from flip-flops. Both are worked out from
-        # the count before this cycle's issue and pop, which only choose among three
-        # results at the end: the pop comes from the shared arbiter across the chip, the
-        # issue from the lane's step logic, and the count lies between them.
+        # the count before this cycle's pop, which comes from the shared arbiter across
+        # the chip and so only chooses between two results at the end.
         depth = spec.LANE_FIFO_DEPTH
         occupied = Signal(range(depth + spec.LANE_STAGES + 1))
-        held = Signal(range(-1, depth + spec.LANE_STAGES + 1))   # before issue and pop
+        held = Signal(range(-1, depth + spec.LANE_STAGES + 2))   # before the pop
         s5_last = Signal()      # stage 6: the word ends its channel's words for the group
         room = Signal(init=1)
         issue = Signal()
         m.d.comb += [
             issue.eq(active & room),
-            held.eq(occupied - (valid[-1] & ~s5_last)),
+            held.eq(occupied + issue - (valid[-1] & ~s5_last)),
         ]
-        with m.If(issue & ~pop):
-            m.d.sync += [occupied.eq(held + 1), room.eq(held + 1 < depth)]
-        with m.Elif(pop & ~issue):
-            m.d.sync += [occupied.eq(held - 1), room.eq(held - 1 < depth)]
-        with m.Else():
-            m.d.sync += [occupied.eq(held), room.eq(held < depth)]
+        m.d.sync += [occupied.eq(Mux(pop, held - 1, held)),
+                     room.eq(Mux(pop, held <= depth, held < depth))]
         # What decides the next step is kept in registers, each worked out when what it
         # depends on changes, so that the issue logic starts from flip-flops: whether
         # ptr is the step's last word (eol), one group is left (left_one), and the
