@@ -37,11 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sw.atomic import atomic_path, write_text  # noqa: E402
+from sw.infer.journal import JOURNAL_NAME  # noqa: E402
 from sw.results import results_header  # noqa: E402
-
-#: The columns two runs must agree on (wall time and errors aside).
-_TIMING = {"host_s"}
-
 
 def _rss_kib(pid):
     """Resident memory (KiB) of ``pid`` and all its descendants, from /proc."""
@@ -67,7 +64,6 @@ def _rss_kib(pid):
 
 
 def _journal_events(out):
-    from sw.infer.journal import JOURNAL_NAME
     path = out / JOURNAL_NAME
     try:
         return max(0, path.read_bytes().count(b"\n") - 1)
@@ -76,8 +72,9 @@ def _journal_events(out):
 
 
 def _rows(path):
+    from sw.infer.report import comparable
     with open(path, newline="", encoding="utf-8") as f:
-        return [{k: v for k, v in r.items() if k not in _TIMING} for r in csv.DictReader(f)]
+        return comparable(list(csv.DictReader(f)))
 
 
 def _memory_png(samples, path, title):
@@ -131,8 +128,7 @@ def main(argv=None):
     print(f"[soak] the virtual board, link faults {args.faults[0]} + {args.faults[1]}",
           flush=True)
     sim = work / "sim"
-    for stale in (sim / "infer.journal.jsonl",):
-        stale.unlink(missing_ok=True)
+    (sim / JOURNAL_NAME).unlink(missing_ok=True)     # a killed earlier soak's
     cmd = [sys.executable, "-m", "sw.cli", "infer", *common, "--device", "sim", "--out",
            str(sim), "--link-faults", *map(str, args.faults), "--fault-seed", str(args.seed),
            "--link-timeout", str(args.link_timeout)]

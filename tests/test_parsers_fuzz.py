@@ -356,23 +356,12 @@ def test_hits_segment_wav(hits_dataset, data):
 
 
 def _small_program():
-    from sw.program import EngineLayer, HostOp, Program
-    from sw.program.epilogue import DualScaleParams
+    from sw.program import HostOp, Program
     from sw.program.transform import InputTransform, MinMax
-    from sw.spec import ActMode
+    from testsupport.networks import file_layers
 
     rng = np.random.default_rng(11)
-    w1 = rng.choice([-1, 0, 1], size=(3, 2, 3, 3))
-    w2 = np.where(rng.random((4, 3, 2, 2)) < 0.5, rng.integers(-127, 128, (4, 3, 2, 2)), 0)
-    l1 = EngineLayer.from_weights(
-        "conv", w1, in_shape=(2, 5, 5), pad=(1, 1), mode="ternary", pool=(2, 2),
-        epilogue=DualScaleParams([500, 600, 700], [-400, -500, -650], [10, -20, 30],
-                                 [9, 9, 10], ActMode.LEAKY, 655), in_scale=0.02,
-        out_scale=0.1)
-    l2 = EngineLayer.from_weights(
-        "fc", w2, in_shape=(3, 2, 2), mode="dense",
-        epilogue=DualScaleParams(rng.integers(50, 90, 4), 0, [0, 1, -1, 7], 11),
-        in_scale=0.1, out_scale=0.25)
+    l1, l2 = file_layers(rng)
     return Program(
         input_shape=(2, 5, 5), classes=list("abc"),
         meta={"source": "fuzz", "engine": {"lanes": 2, "width": 4},

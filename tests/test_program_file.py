@@ -10,25 +10,13 @@ from sw.program.file import content_hash
 
 from sw import spec
 from sw.errors import InputError
-from sw.program.epilogue import DualScaleParams
 from sw.golden.executor import execute
-from sw.program import EngineLayer, HostOp, Program, from_bytes, load, save, to_bytes
-from sw.spec import ActMode
+from sw.program import HostOp, Program, from_bytes, load, save, to_bytes
+from testsupport.networks import file_layers
 
 
 def small_program():
-    rng = np.random.default_rng(11)
-    w1 = rng.choice([-1, 0, 1], size=(3, 2, 3, 3))
-    w2 = np.where(rng.random((4, 3, 2, 2)) < 0.5, rng.integers(-127, 128, (4, 3, 2, 2)), 0)
-    l1 = EngineLayer.from_weights(
-        "conv", w1, in_shape=(2, 5, 5), pad=(1, 1), mode="ternary", pool=(2, 2),
-        epilogue=DualScaleParams([500, 600, 700], [-400, -500, -650], [10, -20, 30],
-                                 [9, 9, 10], ActMode.LEAKY, 655), in_scale=0.02,
-        out_scale=0.1)
-    l2 = EngineLayer.from_weights(
-        "fc", w2, in_shape=(3, 2, 2), mode="dense",
-        epilogue=DualScaleParams(rng.integers(50, 90, 4), 0, [0, 1, -1, 7], 11),
-        in_scale=0.1, out_scale=0.25)
+    l1, l2 = file_layers(np.random.default_rng(11))
     return Program(input_shape=(2, 5, 5), classes=list("abcd"), meta={"source": "test"},
                    ops=[HostOp("quantize", dict(scale=0.02, map_shape=[2, 5, 5], pad=[1, 1])),
                         l1, l2, HostOp("dequantize", dict(scale=0.25)),

@@ -7,8 +7,25 @@ from sw.program.epilogue import DualScaleParams
 from sw.program.ir import EngineLayer, HostOp, Program
 from sw.spec import ActMode
 
-__all__ = ["small_program", "small_network", "small_cnn_transformer", "signals",
-           "randomise_norms"]
+__all__ = ["small_program", "small_network", "file_layers", "small_cnn_transformer",
+           "signals", "randomise_norms"]
+
+
+def file_layers(rng):
+    """Two layers for the program-file tests, on a 2 x 5 x 5 input: a padded, pooled
+    ternary conv with LeakyReLU and a sparse dense fc of 4 outputs (weights from ``rng``)."""
+    w1 = rng.choice([-1, 0, 1], size=(3, 2, 3, 3))
+    w2 = np.where(rng.random((4, 3, 2, 2)) < 0.5, rng.integers(-127, 128, (4, 3, 2, 2)), 0)
+    l1 = EngineLayer.from_weights(
+        "conv", w1, in_shape=(2, 5, 5), pad=(1, 1), mode="ternary", pool=(2, 2),
+        epilogue=DualScaleParams([500, 600, 700], [-400, -500, -650], [10, -20, 30],
+                                 [9, 9, 10], ActMode.LEAKY, 655), in_scale=0.02,
+        out_scale=0.1)
+    l2 = EngineLayer.from_weights(
+        "fc", w2, in_shape=(3, 2, 2), mode="dense",
+        epilogue=DualScaleParams(rng.integers(50, 90, 4), 0, [0, 1, -1, 7], 11),
+        in_scale=0.1, out_scale=0.25)
+    return l1, l2
 
 
 def small_program(rng):

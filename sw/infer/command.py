@@ -211,8 +211,7 @@ def run(args):
                 read_power=bool(caps & (POWER_MEASURED | POWER_MODELLED)),
                 progress=not args.no_progress, done=journal.done, on_result=journal.append)
         except KeyboardInterrupt:
-            kept = sum(1 for _ in open(journal.path, "rb")) - 1
-            print(f"[infer] interrupted: {kept} of {len(inputs.x)} {noun} kept in "
+            print(f"[infer] interrupted: {journal.kept} of {len(inputs.x)} {noun} kept in "
                   f"{journal.path}; continue with the same command and --resume",
                   file=sys.stderr)
             raise

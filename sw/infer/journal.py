@@ -81,6 +81,8 @@ class Journal:
         self.path = Path(path)
         #: ``{index: Inference}`` read back from an interrupted run.
         self.done = done
+        #: Inferences the journal holds: those read back and those appended since.
+        self.kept = len(done)
         self._file = open(self.path, "a", encoding="utf-8")
 
     @staticmethod
@@ -175,6 +177,7 @@ class Journal:
         self._file.write(json.dumps(_encode(index, inference)) + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
+        self.kept += 1
 
     def close(self):
         self._file.close()

@@ -31,7 +31,7 @@ import numpy as np
 from .. import spec
 
 __all__ = ["build_rows", "csv_text", "json_text", "summary", "table_text",
-           "summary_text", "confusion_png", "jsonable"]
+           "summary_text", "confusion_png", "jsonable", "RUN_VARYING", "comparable"]
 
 _RECORDING_COLUMNS = ("onset_s", "offset_s", "duration_s", "peak_db", "direction_db",
                       "consensus")
@@ -127,6 +127,22 @@ def summary(rows, classes, inputs):
             out["accuracy"] = out["mcc"] = None
         out["truth_source"] = inputs.truth_source
     return out
+
+
+#: What two runs on the same inputs and equal devices may differ in: wall times, the
+#: command line, the link's retries (an interrupted and resumed run against a whole one;
+#: the virtual board with link faults against the golden device).
+RUN_VARYING = frozenset({"host_s", "host_s_total", "argv", "link"})
+
+
+def comparable(doc):
+    """``doc`` (rows, or a results or energy document) without the :data:`RUN_VARYING`
+    fields, at any depth."""
+    if isinstance(doc, dict):
+        return {k: comparable(v) for k, v in doc.items() if k not in RUN_VARYING}
+    if isinstance(doc, list):
+        return [comparable(v) for v in doc]
+    return doc
 
 
 def jsonable(value):
