@@ -3,7 +3,8 @@
 from amaranth.hdl import Signal
 from amaranth.lib.memory import Memory
 
-__all__ = ["BLOCK_WORDS", "block_ram", "block_rams", "check_block_words", "registered_read"]
+__all__ = ["BLOCK_WORDS", "BYTE_BLOCK_WORDS", "block_ram", "block_rams", "check_block_words",
+           "registered_read"]
 
 #: Words of one block RAM at widths up to 36 bits: an ECP5 DP16KD and a 7-series RAMB18E1
 #: are both 512 x 36. A memory deeper than this is several blocks, which the vendor tools
@@ -17,6 +18,10 @@ BLOCK_WORDS = 512
 #: ECP5 that multiplexer sat between the RAM's 5.8 ns clock-to-data and its register, the
 #: critical path of the 82.1 MHz build (docs/build.md).
 _NO_RW_CHECK = {"no_rw_check": 1}
+
+#: Words of one block RAM at widths up to 9 bits (a byte): the same DP16KD and RAMB18E1,
+#: as 2048 x 9.
+BYTE_BLOCK_WORDS = 2048
 
 
 def block_ram(*, shape, depth):

@@ -246,11 +246,12 @@ PARAM_WORD_FIELDS = (
 ENGINE_WIDTHS = (1, 2, 4, 8)
 
 #: Pipeline registers of a lane after the issue of a word: the word as fetched (beside its
-#: block RAM), the word, its activation address, the bank read, the bytes as read, the
-#: bytes in column order, the selected terms, the accumulators (which push a channel's
-#: result). A block RAM's output is registered before any logic uses it (ECP5 block RAMs
-#: take 5.8 ns from clock to data), the weight RAM's twice: its blocks lie across the chip.
-LANE_STAGES = 8
+#: block RAM), the word, its activation address, the bank read, the bytes held beside
+#: their block RAMs, the bytes as they reach the lane, the bytes in column order, the
+#: selected terms, the accumulators (which push a channel's result). A block RAM's output
+#: is registered beside it before any route or logic (ECP5 block RAMs take 5.8 ns from
+#: clock to data and lie in rows across the die), and chosen among blocks after that.
+LANE_STAGES = 9
 
 #: Results each lane can hold while waiting for the shared epilogue. A lane issues a word
 #: only while its queue plus the words in its LANE_STAGES pipeline stages leave room for a

@@ -7,6 +7,7 @@ Arty flow end to end on a tiny top, one the Vivado branch with a stand-in ``viva
 the last two check the committed ULX3S bitstream.
 """
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -58,6 +59,29 @@ def test_out_that_is_a_file_is_refused(tmp_path, capsys):
     assert cli.main(["--board", "ulx3s", "--out", str(f)]) == 2
     assert "is a file" in capsys.readouterr().err
     assert f.read_text() == "x"
+
+
+def test_another_engine_shape_builds_under_its_own_name(tmp_path, capsys):
+    args = cli.build_parser().parse_args(["--board", "ulx3s", "--engine", "8x1"])
+    assert args.engine == (8, 1)
+    target = dataclasses.replace(get_target("ulx3s"), engine=args.engine)
+    assert target.label == "ulx3s_85f_8x1" and target.name == "ulx3s_85f"
+    cfg = target.config()
+    assert (cfg.lanes, cfg.width, cfg.clk_hz) == (8, 1, 100_000_000)
+    where = cli.destinations(args, target, root=tmp_path)
+    assert where.out == (tmp_path / "build" / "ulx3s_85f_8x1").resolve()
+    top, described = flows.make_top(target)
+    assert (top.config.lanes, top.config.width) == (8, 1) and "V = 1" in described
+    # The committed records are the board's own engine only; a shape V does not take is
+    # refused before any work.
+    for argv, words in ((["--engine", "8x1", "--update-records"], "own engine (8x4)"),
+                        (["--engine", "8x3"], "width 3")):
+        assert cli.main(["--board", "ulx3s", "--out", str(tmp_path / "o"), *argv]) == 2
+        assert words in capsys.readouterr().err
+        assert not (tmp_path / "o").exists()
+    with pytest.raises(SystemExit):
+        cli.main(["--board", "ulx3s", "--engine", "8by4"])
+    assert "expected PxV" in capsys.readouterr().err
 
 
 def test_variant_defaults_and_is_case_insensitive():

@@ -26,6 +26,17 @@ DESCRIPTION = ("Build the board top: a bitstream where the tools are here, else 
 RECORDS = "records"
 
 
+def _engine(text):
+    """``PxV`` (``8x4``) as ``(P, V)``."""
+    try:
+        lanes, width = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected PxV, e.g. 8x4; got {text!r}") from None
+    if lanes < 1 or width < 1:
+        raise argparse.ArgumentTypeError(f"expected P and V of at least 1; got {text!r}")
+    return lanes, width
+
+
 def build_parser():
     """The argument parser (board and variant are checked by :func:`get_target`)."""
     parser = argparse.ArgumentParser(prog="python -m hw.build", description=DESCRIPTION)
@@ -42,6 +53,10 @@ def add_arguments(parser):
                         help="the tools' working folder (default build/BOARD_VARIANT, which "
                              f"git ignores); the build's records go to DIR/{RECORDS}/ "
                              "unless the options below send them elsewhere")
+    parser.add_argument("--engine", type=_engine, default=None, metavar="PxV",
+                        help="build the board with P lanes of width V instead of its own "
+                             "engine, to measure that shape on the device (records under "
+                             "the name BOARD_VARIANT_PxV; not with --update-records)")
     parser.add_argument("--update-records", action="store_true",
                         help="write the records into the repository's committed ones: "
                              "bitstreams/BOARD_VARIANT/ (BUILD.md, the bitstream or archive, "
@@ -68,6 +83,8 @@ def _argv(args):
     for name in ("variant", "out", "bitstreams", "results"):
         if getattr(args, name) is not None:
             argv += [f"--{name}", str(getattr(args, name))]
+    if getattr(args, "engine", None) is not None:
+        argv += ["--engine", "x".join(map(str, args.engine))]
     if getattr(args, "update_records", False):
         argv.append("--update-records")
     return argv
@@ -112,12 +129,12 @@ def destinations(args, target, root=None):
     if root is None:
         from .flows import ROOT as root
     root = Path(root)
-    out = Path(args.out or root / "build" / target.name).resolve()
+    out = Path(args.out or root / "build" / target.label).resolve()
     update = getattr(args, "update_records", False)
     if args.bitstreams is not None:
-        records = Path(args.bitstreams).resolve() / target.name
+        records = Path(args.bitstreams).resolve() / target.label
     else:
-        records = (root / "bitstreams" / target.name) if update else out / RECORDS
+        records = (root / "bitstreams" / target.label) if update else out / RECORDS
     if args.results is not None:
         results = Path(args.results).resolve()
     else:
@@ -138,6 +155,21 @@ def run(args, argv=None, prog="python -m hw.build"):
     argv = _argv(args) if argv is None else list(argv)
     try:
         target = get_target(args.board, args.variant)
+        engine = getattr(args, "engine", None)
+        if engine is not None:
+            own = target.config()
+            if engine == (own.lanes, own.width):
+                engine = None
+            elif getattr(args, "update_records", False):
+                raise InputError(f"--engine {engine[0]}x{engine[1]}: the committed records "
+                                 f"are {target.name}'s own engine ({own.lanes}x{own.width}); "
+                                 f"--update-records builds only that")
+        if engine is not None:
+            target = dataclasses.replace(target, engine=engine)
+            try:
+                target.config()
+            except ValueError as exc:
+                raise InputError(f"--engine {engine[0]}x{engine[1]}: {exc}") from None
         where = destinations(args, target)
         if where.out.exists() and not where.out.is_dir():
             raise InputError(f"--out: {where.out} is a file; expected a folder")

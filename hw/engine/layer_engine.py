@@ -8,7 +8,8 @@ from amaranth.lib.wiring import In, Out
 from sw import spec
 from sw.mapping.boards import board_config
 
-from ..block_ram import BLOCK_WORDS, block_ram, check_block_words, registered_read
+from ..block_ram import (BLOCK_WORDS, BYTE_BLOCK_WORDS, block_ram, block_rams,
+                         check_block_words, registered_read)
 from ..dual_scale import DualScaleUnit
 from .lane import Lane
 from .layouts import (lane_config_layout, layer_config_layout, param_word_layout,
@@ -155,29 +156,46 @@ class LayerEngine(wiring.Component):
             lanes.append(lane)
             host_bytes = []
             for b in range(V):
-                bank = block_ram(shape=signed(spec.ACT_WIDTH), depth=bank_depth)
-                m.submodules[f"act{k}_{b}"] = bank
-                wp = bank.write_port()
-                m.d.comb += [wp.en.eq(bank_we[b]), wp.addr.eq(bank_waddr[b]),
-                             wp.data.eq(bank_wdata[b])]
+                # The bank in blocks, each read only when addressed and its byte registered
+                # beside it: a block RAM's 5.8 ns from clock to data leave no room for a
+                # route across the chip to the lane (the ECP5's lie in rows across the
+                # die). The block is chosen after these registers.
                 if k == 0:
                     host_sel = (self.act_r.addr[:bits] == b) if bits else 1
-                    byte = registered_read(
-                        m, bank, Mux(running, lane.act_addr[b], self.act_r.addr[bits:]),
-                        Mux(running, lane.act_en, self.act_r.en & host_sel),
-                        name=f"act{k}_{b}_read")
-                    host_bytes.append(byte)
+                    addr = Mux(running, lane.act_addr[b], self.act_r.addr[bits:])
+                    en = Mux(running, lane.act_en, self.act_r.en & host_sel)
                 else:
-                    byte = registered_read(m, bank, lane.act_addr[b], lane.act_en,
-                                           name=f"act{k}_{b}_read")
+                    addr, en = lane.act_addr[b], lane.act_en
+                blocks = block_rams(shape=signed(spec.ACT_WIDTH), depth=bank_depth,
+                                    block_words=BYTE_BLOCK_WORDS)
+                row_bits = min(BYTE_BLOCK_WORDS.bit_length() - 1, bank_bits)
+                held = []
+                for j, block in enumerate(blocks):
+                    m.submodules[f"act{k}_{b}_{j}"] = block
+                    wp = block.write_port()
+                    m.d.comb += [wp.en.eq(bank_we[b] & (bank_waddr[b][row_bits:] == j)),
+                                 wp.addr.eq(bank_waddr[b][:row_bits]),
+                                 wp.data.eq(bank_wdata[b])]
+                    byte = registered_read(m, block, addr[:row_bits],
+                                           en & (addr[row_bits:] == j),
+                                           name=f"act{k}_{b}_{j}_read")
+                    q = Signal(signed(spec.ACT_WIDTH), name=f"act{k}_{b}_{j}_q")
+                    m.d.sync += q.eq(byte)
+                    held.append(q)
+                # The block a byte came from: the read address's, two cycles on.
+                read_block = Signal(range(len(blocks)), name=f"act{k}_{b}_block")
+                held_block = Signal.like(read_block, name=f"act{k}_{b}_held_block")
+                m.d.sync += [read_block.eq(addr[row_bits:]), held_block.eq(read_block)]
+                byte = Array(held)[held_block] if len(held) > 1 else held[0]
                 m.d.comb += lane.act_data[b].eq(byte)
+                if k == 0:
+                    host_bytes.append(byte)
             if k == 0:
-                # A block RAM's output comes late in its cycle, with no room left for the
-                # bank multiplexer behind it: the bytes are registered first.
-                host_q = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
+                # The bytes come from registers; the bank multiplexer is behind them.
                 host_q_rot = Signal.like(host_rot)
-                m.d.sync += [host_q.eq(Cat(*host_bytes)), host_q_rot.eq(host_rot),
-                             self.act_r.data.eq(host_q[host_q_rot] if bits else host_q[0])]
+                m.d.sync += [host_q_rot.eq(host_rot),
+                             self.act_r.data.eq(Array(host_bytes)[host_q_rot] if bits
+                                                else host_bytes[0])]
             m.d.comb += [
                 lane.cfg.eq(cfg),
                 lane.lane_cfg.eq(self.lane_cfg[k]),
