@@ -14,9 +14,9 @@ from sw.mapping.cycle_model import program_cycles
 from sw.mapping.engine_image import EngineImage
 from sw.mapping.hardware_layer import place_maps
 
-def run_on_engine(image, x, lanes, width, block_words=512):
+def run_on_engine(image, x, lanes, width, block_words=512, act_block_words=2048):
     dut = LayerEngine(lanes=lanes, width=width, lane_words=256, act_depth=1024,
-                      block_words=block_words)
+                      block_words=block_words, act_block_words=act_block_words)
     outputs, cycles = [], []
 
     async def testbench(ctx):
@@ -33,9 +33,13 @@ def run_on_engine(image, x, lanes, width, block_words=512):
 
 
 # Blocks of 16 words split every lane's weights over several block RAMs (of 256 words,
-# as the boards' 3,072 words are in blocks of 512), words and steps crossing blocks.
-@pytest.mark.parametrize("width, block_words", [(1, 512), (4, 512), (4, 16)])
-def test_program_layer_after_layer(width, block_words):
+# as the boards' 3,072 words are in blocks of 512), words and steps crossing blocks; and
+# blocks of 32 or 8 bytes split every activation bank (of 1,024 or 256 bytes, as a
+# V = 1 board's 6,144 are in blocks of 2,048), maps and host reads crossing blocks.
+@pytest.mark.parametrize("width, block_words, act_block_words",
+                         [(1, 512, 2048), (4, 512, 2048), (4, 16, 2048), (1, 512, 32),
+                          (4, 16, 8)])
+def test_program_layer_after_layer(width, block_words, act_block_words):
     rng = np.random.default_rng(3)
     program, layers = small_network(rng)
     lanes = 3
@@ -44,7 +48,11 @@ def test_program_layer_after_layer(width, block_words):
     x = rng.integers(-128, 128, (1, 8, 10))
     if block_words < 256:
         assert max(image.lane_words_used()) > 2 * block_words
-    outputs, cycles = run_on_engine(image, x, lanes, width, block_words)
+    if act_block_words < 1024 // width:
+        ends = [l["hw"].out_base + l["hw"].c_out * l["hw"].out_h * l["hw"].out_w
+                for l in image.layers]
+        assert max(ends) // width >= 4 * act_block_words
+    outputs, cycles = run_on_engine(image, x, lanes, width, block_words, act_block_words)
 
     value = np.pad(x, ((0, 0), (1, 1), (1, 1)))[None]
     model = program_cycles(program, lanes, width)

@@ -53,6 +53,9 @@ class LayerEngine(wiring.Component):
         ``width`` (one copy per lane, each ``width`` banks).
     block_words : int
         Words of each block of a lane's weight memory (:class:`~hw.engine.lane.Lane`).
+    act_block_words : int
+        Bytes of each block of an activation bank (a power of two; default a block RAM's
+        2,048).
 
     Attributes
     ----------
@@ -84,7 +87,7 @@ class LayerEngine(wiring.Component):
 
     def __new__(cls, *, lanes=_DEFAULT.lanes, width=_DEFAULT.width,
                 lane_words=_DEFAULT.lane_words, act_depth=_DEFAULT.act_depth,
-                block_words=BLOCK_WORDS):
+                block_words=BLOCK_WORDS, act_block_words=BYTE_BLOCK_WORDS):
         # Checked before the object exists: Amaranth reports an elaboratable that is
         # created and never elaborated, refused ones included.
         spec.check_int("lanes", lanes, 1, 64)
@@ -96,13 +99,15 @@ class LayerEngine(wiring.Component):
         if act_depth % width:
             raise ValueError(f"act_depth = {act_depth} is not a multiple of width = {width}")
         check_block_words(block_words)
+        check_block_words(act_block_words)
         return super().__new__(cls)
 
     def __init__(self, *, lanes=_DEFAULT.lanes, width=_DEFAULT.width,
                  lane_words=_DEFAULT.lane_words, act_depth=_DEFAULT.act_depth,
-                 block_words=BLOCK_WORDS):
+                 block_words=BLOCK_WORDS, act_block_words=BYTE_BLOCK_WORDS):
         self.lanes = lanes
         self.block_words = block_words
+        self.act_block_words = act_block_words
         self.width = width
         self.lane_words = lane_words
         self.act_depth = act_depth
@@ -167,8 +172,8 @@ class LayerEngine(wiring.Component):
                 else:
                     addr, en = lane.act_addr[b], lane.act_en
                 blocks = block_rams(shape=signed(spec.ACT_WIDTH), depth=bank_depth,
-                                    block_words=BYTE_BLOCK_WORDS)
-                row_bits = min(BYTE_BLOCK_WORDS.bit_length() - 1, bank_bits)
+                                    block_words=self.act_block_words)
+                row_bits = min(self.act_block_words.bit_length() - 1, bank_bits)
                 held = []
                 for j, block in enumerate(blocks):
                     m.submodules[f"act{k}_{b}_{j}"] = block
