@@ -58,6 +58,9 @@ def test_forward_values_and_initial_scales():
     qc = ATTQQuantizer(wz, -1.0, 0.5, init_scales="code")
     assert (qc.w_r.item(), qc.w_l.item()) == (1.0, 1.0)
     assert qc(wz).tolist() == [1.0, 0.0, 0.0, 1.0, 1.0]
+    qu = ATTQQuantizer(wz, -1.0, 0.5, init_scales="unit")
+    assert (qu.w_r.item(), qu.w_l.item()) == (1.0, -1.0)
+    assert qu(wz).tolist() == [-1.0, 0.0, 0.0, 1.0, 1.0]
 
 
 def test_t_min_above_t_max_is_rejected():

@@ -8,9 +8,15 @@ from sw.quant import (DoReFaQuantizer, QuantConfig, TTQQuantizer, export_quantiz
                       parameter_groups, quantize_model, quantized_layers)
 
 
-def test_ttq_threshold_values_and_gradients():
+# The same gradients either way: the authors' normalized baseline divides the values by
+# max(W_p, W_n) = 0.5 but applies the gradients of the undivided values (their get_grads).
+@pytest.mark.parametrize("normalize, values, w_r, w_l", [
+    (False, [-0.25, 0, 0, 0, 0.5, 0.5], 0.5, -0.25),
+    (True, [-0.5, 0, 0, 0, 1.0, 1.0], 1.0, -0.5),
+])
+def test_ttq_values_and_gradients(normalize, values, w_r, w_l):
     w0 = torch.tensor([-2.0, -0.05, 0.0, 0.09, 1.0, 0.11])   # Δ = 0.05·2 = 0.1
-    q = TTQQuantizer(w0, 0.05)
+    q = TTQQuantizer(w0, 0.05, normalize=normalize)
     assert q.codes(w0).tolist() == [-1, 0, 0, 0, 1, 1]
     assert q.w_p.item() == pytest.approx(0.555) and q.w_n.item() == pytest.approx(2.0)
     with torch.no_grad():
@@ -19,13 +25,28 @@ def test_ttq_threshold_values_and_gradients():
     w = w0.clone().requires_grad_(True)
     c = torch.arange(1.0, 7.0)
     out = q(w)
-    assert out.tolist() == pytest.approx([-0.25, 0, 0, 0, 0.5, 0.5])
+    assert out.tolist() == pytest.approx(values)
     (out * c).sum().backward()
     assert w.grad.tolist() == pytest.approx([0.25 * 1, 2, 3, 4, 0.5 * 5, 0.5 * 6])
     assert float(q.w_p.grad) == pytest.approx(5 + 6)
     assert float(q.w_n.grad) == pytest.approx(-1)        # d(-W_n·1)/dW_n
     e = q.export(w0)
-    assert e["w_r"] == 0.5 and e["w_l"] == -0.25
+    assert (e["w_r"], e["w_l"]) == (w_r, w_l)
+
+
+def test_ttq_unit_start_and_a_layer_without_positive_weights():
+    w0 = torch.tensor([-2.0, -0.05, 0.0, 0.09, 1.0, 0.11])
+    # TTQ maps negatives to -W_n: the authors' (1, 1) is already the unit start.
+    for start in ("unit", "code"):
+        qu = TTQQuantizer(w0, 0.05, init_scales=start)
+        assert qu(w0).tolist() == [-1.0, 0, 0, 0, 1.0, 1.0]
+    # A layer with no positive weight divides by W_n alone.
+    wn = torch.tensor([-2.0, -1.0, 0.0])
+    qn = TTQQuantizer(wn, 0.05, normalize=True)
+    with torch.no_grad():
+        qn.w_p.fill_(4.0)
+        qn.w_n.fill_(0.5)
+    assert qn(wn).tolist() == [-1.0, -1.0, 0.0]
 
 
 def test_dorefa_binary_values_and_identity_gradient():

@@ -202,9 +202,9 @@ def test_a_checkpoint_of_another_preset_is_refused(hits_data, tmp_path, capsys):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
 def test_cuda_without_cuda_is_refused_and_auto_takes_the_cpu(hits_data, tmp_path, capsys):
-    from sw.train.command import _device
+    from sw.train.trainer import torch_device
 
     _refused(tmp_path, capsys, ["train", "hits", str(hits_data), "--device", "cuda", "--out",
                                 str(tmp_path / "m.pt")],
              "--device cuda", "CUDA is not available")
-    assert _device("auto") == torch.device("cpu")
+    assert torch_device("auto") == torch.device("cpu")

@@ -2,6 +2,8 @@
 
 import sys
 
+from ..train.settings import DEFAULT_RECIPE
+
 __all__ = ["register", "run"]
 
 
@@ -20,9 +22,21 @@ def _common(p):
     p.add_argument("--epochs", type=int, default=None, help="override every method's epochs")
     p.add_argument("--n-train", type=int, default=None, help="use a subset of training data")
     p.add_argument("--n-test", type=int, default=None, help="use a subset of test data")
-    p.add_argument("--pruned-grad", choices=("code", "paper"), default="code",
-                   help="aTTQ STE in the pruned band: 1·g (code) or 0 (Eq. 2)")
-    p.add_argument("--init-scales", choices=("mean", "code"), default="mean")
+    p.add_argument("--recipe", choices=("paper", "project"), default=None,
+                   help="training recipe (sw.train.settings.RECIPES; default "
+                        f"{DEFAULT_RECIPE}): paper is the authors' training, project "
+                        "trains TTQ from its region means without normalizing it")
+    p.add_argument("--pruned-grad", choices=("code", "paper"), default=None,
+                   help="aTTQ STE in the pruned band: 1·g (code) or 0 (Eq. 2); default "
+                        "the recipe's")
+    p.add_argument("--init-scales", default=None, metavar="START",
+                   help="the scales' start: unit ((1, -1), the authors' magnitudes with "
+                        "aTTQ's sign), mean (region means) or code ((1, 1) as the authors' "
+                        "code); default the recipe's. table2 takes a comma-separated list "
+                        "and sets the tables side by side")
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto",
+                   help="where each task trains: auto (default) takes CUDA where the "
+                        "worker has it, else the CPU; only CPU runs repeat bit for bit")
     p.add_argument("--workers", type=int, default=None,
                    help="local processes (default: one per core, at most one per task)")
     p.add_argument("--ray", dest="ray_address", default=None, metavar="ADDRESS",
@@ -43,22 +57,41 @@ def register(subparsers):
     g = sub.add_parser("grid", help="t_min × t_max grid of aTTQ with MCC/SRQW heatmaps")
     _common(g)
     g.add_argument("--values", default="-2,-1.5,-1,-0.5,0,0.5,1,1.5,2",
-                   help="comma-separated values of t_min and t_max")
+                   help="comma-separated values of t_min and t_max; a list that starts "
+                        "with a minus sign goes after an equals sign: --values=-1,0,1")
     g.set_defaults(func=run)
 
 
 def run(args):
     from ..errors import InputError
     from ..models.registry import read_model_config
+    from ..quant import INIT_MODES
     from ..train.settings import DATASET_PRESET
 
+    starts = ([v.strip() for v in args.init_scales.split(",") if v.strip()]
+              if args.init_scales is not None else [None])
+    bad = [v for v in starts if v is not None and v not in INIT_MODES]
+    if bad or not starts or len(set(starts)) != len(starts):
+        raise InputError(f"--init-scales {args.init_scales}: expected distinct values "
+                         f"among {', '.join(INIT_MODES)}")
+    if len(starts) > 1 and args.experiment != "table2":
+        raise InputError(f"--init-scales {args.init_scales}: one start for the grid; "
+                         f"table2 compares several")
+    if len(starts) > 1 and getattr(args, "no_save_models", False):
+        raise InputError("--init-scales with several starts keeps the FP models to share "
+                         "them; drop --no-save-models")
+    if args.device == "cuda" and not args.ray_address:
+        # Local tasks run here: a missing GPU is known before any training. On a Ray
+        # cluster the workers, not this machine, must have one.
+        from ..train.trainer import torch_device
+        torch_device("cuda")
     model_config = read_model_config(args.model_config,
                                      args.preset or DATASET_PRESET[args.dataset]) or None
     common = dict(dataset=args.dataset, model_config=model_config, out_dir=args.out,
                   preset=args.preset,
                   data_path=args.data_path, seed=args.seed, epochs_scale=args.epochs_scale,
                   epochs=args.epochs, n_train=args.n_train, n_test=args.n_test,
-                  pruned_grad=args.pruned_grad, init_scales=args.init_scales,
+                  recipe=args.recipe, pruned_grad=args.pruned_grad, device=args.device,
                   workers=args.workers, ray_address=args.ray_address,
                   progress=not args.no_progress, argv=["attq-fpga"] + sys.argv[1:])
     if args.epochs_scale <= 0:
@@ -72,8 +105,14 @@ def run(args):
         if (args.t_min is not None and args.t_max is not None and args.t_min > args.t_max):
             raise InputError(f"--t-min/--t-max: aTTQ needs t_min <= t_max, got "
                              f"{args.t_min} > {args.t_max}")
-        rec = run_table2(reps=args.reps or 10, methods=methods, t_min=args.t_min,
-                         t_max=args.t_max, save_models=not args.no_save_models, **common)
+        table = dict(reps=args.reps or 10, methods=methods, t_min=args.t_min,
+                     t_max=args.t_max, **common)
+        if len(starts) > 1:
+            from .table2 import run_table2_starts
+            rec = run_table2_starts(starts, **table)
+        else:
+            rec = run_table2(init_scales=starts[0], save_models=not args.no_save_models,
+                             **table)
         print(rec["markdown"])
         print(f"wrote {args.out}")
         return 0
@@ -83,6 +122,6 @@ def run(args):
     except ValueError:
         raise InputError(f"--values: expected comma-separated numbers, got {args.values!r}") \
             from None
-    rec = run_grid(values=values, reps=args.reps or 5, **common)
+    rec = run_grid(values=values, reps=args.reps or 5, init_scales=starts[0], **common)
     print(f"grid done in {rec['wall_seconds']:.0f} s; wrote {args.out}")
     return 0

@@ -50,7 +50,8 @@ def plot_heatmaps(values, mcc, srqw, path):
 
 def run_grid(*, dataset="esr", out_dir, values=PAPER_VALUES, reps=5, preset=None,
              data_path=None, seed=0, epochs_scale=1.0, epochs=None, n_train=None,
-             n_test=None, pruned_grad="code", init_scales="mean", model_config=None,
+             n_test=None, recipe=None, pruned_grad=None, init_scales=None,
+             model_config=None, device="cpu",
              workers=None,
              ray_address=None, progress=True, argv=None):
     """Run every cell (t_min <= t_max) × repetition as an independent task.
@@ -62,8 +63,8 @@ def run_grid(*, dataset="esr", out_dir, values=PAPER_VALUES, reps=5, preset=None
     values = [float(v) for v in values]
     common = dict(dataset=dataset, preset=preset, data_path=data_path, seed=seed,
                   epochs_scale=epochs_scale, epochs=epochs, n_train=n_train, n_test=n_test,
-                  pruned_grad=pruned_grad, init_scales=init_scales,
-                  model_config=model_config)
+                  recipe=recipe, pruned_grad=pruned_grad, init_scales=init_scales,
+                  model_config=model_config, device=device)
     start = time.perf_counter()
     fp_tasks = [dict(common, rep=r, methods=("fp",), out_dir=str(out_dir / "fp"))
                 for r in range(reps)]
@@ -99,11 +100,52 @@ def run_grid(*, dataset="esr", out_dir, values=PAPER_VALUES, reps=5, preset=None
 
     record = dict(provenance(argv), wall_seconds=wall,
                   settings=dict(common, reps=reps, values=values,
-                                preset=fp_out[0]["preset"]),
+                                preset=fp_out[0]["preset"],
+                                **{k: outs[0][k] for k in ("recipe", "init_scales",
+                                                           "pruned_grad", "ttq_normalize")},
+                                devices=sorted({o["device"] for o in fp_out + outs})),
                   data=dict(source=fp_out[0]["source"], description=fp_out[0]["description"]),
                   fp_mcc=[o["methods"]["fp"]["mcc"] for o in fp_out],
                   mcc_mean=clean(mcc_m), srqw_mean=clean(srqw_m),
                   mcc_std=clean(mcc_s), srqw_std=clean(srqw_s),
                   index="[t_min index][t_max index]; null where t_min > t_max")
     write_text(out_dir / f"{tag}.json", json.dumps(record, indent=1) + "\n")
+    write_text(out_dir / f"{tag}.md", grid_markdown(record, tag))
     return record
+
+
+def grid_markdown(record, tag):
+    """The grid's results file: MCC and SRQW per cell (mean ± std, %) and provenance."""
+    s = record["settings"]
+    values = s["values"]
+
+    def table(mean, std):
+        head = "| t_min \\ t_max | " + " | ".join(f"{v:g}" for v in values) + " |"
+        rows = [head, "|---|" + "---:|" * len(values)]
+        for i, v in enumerate(values):
+            cells = ["" if mean[i][j] is None else
+                     f"{100 * mean[i][j]:.1f} ± {100 * std[i][j]:.1f}"
+                     for j in range(len(values))]
+            rows.append(f"| {v:g} | " + " | ".join(cells) + " |")
+        return "\n".join(rows)
+
+    fp = np.array(record["fp_mcc"])
+    wall = record["wall_seconds"]
+    return "\n".join([
+        f"# aTTQ over the t_min × t_max grid — {s['dataset']} ({s['preset']})", "",
+        f"![MCC and SRQW heatmaps]({tag}.png)", "",
+        f"Mean ± std (ddof 0, %) over {s['reps']} repetitions (seeds {s['seed']}.."
+        f"{s['seed'] + s['reps'] - 1}); each repetition's FP model (MCC "
+        f"{100 * fp.mean():.2f} ± {100 * fp.std():.2f} %) is trained once and every cell "
+        f"fine-tunes aTTQ from it. Cells with t_min > t_max are empty.",
+        f"Data: {record['data']['description']} (source: {record['data']['source']}).",
+        f"Recipe: {s['recipe']} (initial scales {s['init_scales']}, STE in the pruned band "
+        f"{s['pruned_grad']}); epochs scale {s['epochs_scale']}"
+        + (f", epochs {s['epochs']}" if s['epochs'] else "") + ".", "",
+        "## MCC", "", table(record["mcc_mean"], record["mcc_std"]), "",
+        "## SRQW", "", table(record["srqw_mean"], record["srqw_std"]), "",
+        f"- Command: `{record['command']}`",
+        f"- Machine: {record['machine']['platform']}, {record['machine']['cpu_count']} CPUs; "
+        f"trained on {', '.join(s['devices'])}",
+        f"- Date (UTC): {record['date_utc']}",
+        f"- Wall time: {wall:.0f} s ({wall / 60:.1f} min)", ""])

@@ -31,7 +31,8 @@ def make_quantizer(weight, config):
         return ATTQQuantizer(weight, config.t_min, config.t_max,
                              pruned_grad=config.pruned_grad, init_scales=config.init_scales)
     if config.method == "ttq":
-        return TTQQuantizer(weight, config.t, init_scales=config.init_scales)
+        return TTQQuantizer(weight, config.t, init_scales=config.init_scales,
+                            normalize=config.ttq_normalize)
     if config.method == "dorefa":
         return DoReFaQuantizer(weight, per_channel=config.dorefa_per_channel)
     return None

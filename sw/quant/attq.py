@@ -16,9 +16,11 @@ __all__ = ["ATTQQuantizer", "attq_thresholds", "PRUNED_GRAD_MODES", "INIT_MODES"
 #: as in TTQ); ``"paper"`` gives it a zero gradient (Eq. 2 as printed).
 PRUNED_GRAD_MODES = ("code", "paper")
 
-#: Initial scales: ``"code"`` is the authors' (W_r, W_l) = (1, 1); ``"mean"`` starts each
-#: scale at the mean of the full-precision weights in its region (sign-correct: W_l < 0).
-INIT_MODES = ("code", "mean")
+#: Initial scales: ``"unit"`` is the authors' unit magnitudes with the sign aTTQ needs,
+#: (W_r, W_l) = (1, -1); ``"code"`` is the authors' (1, 1) as written, which starts every
+#: negative weight at +1; ``"mean"`` starts each scale at the mean of the full-precision
+#: weights in its region (sign-correct: W_l < 0).
+INIT_MODES = ("unit", "code", "mean")
 
 
 def attq_thresholds(w, t_min, t_max):
@@ -63,8 +65,8 @@ class ATTQQuantizer(nn.Module):
         Threshold hyperparameters; ``t_min <= t_max`` is required.
     pruned_grad : {"code", "paper"}
         Gradient factor in the pruned band: 1 (authors' code, default) or 0 (Eq. 2).
-    init_scales : {"mean", "code"}
-        Initial (W_r, W_l): region means of ``weight`` (default) or (1, 1).
+    init_scales : {"mean", "unit", "code"}
+        Initial (W_r, W_l): region means of ``weight`` (default), (1, -1) or (1, 1).
 
     Raises
     ------
@@ -90,7 +92,9 @@ class ATTQQuantizer(nn.Module):
         self.t_min, self.t_max = t_min, t_max
         self.pruned_grad, self.init_scales = pruned_grad, init_scales
         w = weight.detach()
-        if init_scales == "code":
+        if init_scales == "unit":
+            w_r, w_l = 1.0, -1.0
+        elif init_scales == "code":
             w_r, w_l = 1.0, 1.0
         else:
             d_min, d_max = attq_thresholds(w, t_min, t_max)

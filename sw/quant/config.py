@@ -26,7 +26,12 @@ class QuantConfig:
     pruned_grad : str
         aTTQ gradient in the pruned band: ``"code"`` (1·g, default) or ``"paper"`` (0).
     init_scales : str
-        ``"mean"`` (sign-correct region means, default) or ``"code"`` ((1, 1)).
+        ``"mean"`` (sign-correct region means, default), ``"unit"`` (the authors' unit
+        magnitudes, sign-correct: aTTQ (1, -1), TTQ (1, 1)) or ``"code"`` ((1, 1) as the
+        authors' code, a sign flip for aTTQ).
+    ttq_normalize : bool
+        TTQ's ternary values divided by their largest magnitude at every step, as the
+        authors' TTQ experiments (:class:`sw.quant.TTQQuantizer`).
     dorefa_per_channel : bool
         DoReFa scale per output filter instead of per layer.
     """
@@ -38,6 +43,7 @@ class QuantConfig:
     t: float = 0.05
     pruned_grad: str = "code"
     init_scales: str = "mean"
+    ttq_normalize: bool = False
     dorefa_per_channel: bool = False
 
     def __post_init__(self):

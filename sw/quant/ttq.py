@@ -6,6 +6,8 @@ Values ``{-W_n, 0, W_p}`` with one symmetric threshold ``Δ = t·max|w|`` (t = 0
 import torch
 from torch import nn
 
+from .attq import INIT_MODES
+
 __all__ = ["TTQQuantizer", "ttq_threshold"]
 
 
@@ -14,13 +16,28 @@ def ttq_threshold(w, t):
     return t * w.detach().abs().max()
 
 
+def _max_magnitude(pos, neg, w_p, w_n):
+    """max |W_p·pos − W_n·neg|: the largest magnitude the layer's ternary values take
+    (1 where every weight is pruned)."""
+    m = torch.zeros((), dtype=w_p.dtype)
+    if bool(pos.any()):
+        m = torch.maximum(m, w_p.detach().abs())
+    if bool(neg.any()):
+        m = torch.maximum(m, w_n.detach().abs())
+    return torch.where(m > 0, m, torch.ones_like(m))
+
+
 class _TTQFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, w, w_p, w_n, delta):
+    def forward(ctx, w, w_p, w_n, delta, normalize):
         pos = (w > delta).to(w.dtype)
         neg = (w < -delta).to(w.dtype)
         ctx.save_for_backward(pos, neg, w_p, w_n)
-        return w_p * pos - w_n * neg
+        out = w_p * pos - w_n * neg
+        # The authors' baseline divides the ternary kernel by its largest magnitude
+        # before every batch and then uses the gradient of the divided kernel as that of
+        # the kernel: backward below ignores the division on purpose.
+        return out / _max_magnitude(pos, neg, w_p, w_n) if normalize else out
 
     @staticmethod
     def backward(ctx, g):
@@ -31,7 +48,7 @@ class _TTQFunction(torch.autograd.Function):
         grad_p = (g * pos).sum().reshape(w_p.shape)
         # Exact derivative of -W_n (the authors' code returns +Σg here).
         grad_n = -(g * neg).sum().reshape(w_n.shape)
-        return grad_w, grad_p, grad_n, None
+        return grad_w, grad_p, grad_n, None, None
 
 
 class TTQQuantizer(nn.Module):
@@ -43,22 +60,29 @@ class TTQQuantizer(nn.Module):
         Full-precision weight, used to initialise the scales.
     t : float
         Threshold factor, ``Δ = t·max|w|`` (the paper's 0.05).
-    init_scales : {"mean", "code"}
+    init_scales : {"mean", "unit", "code"}
         (W_p, W_n) start at the mean magnitude of each region, or at (1, 1) as the
-        authors' code does (both are sign-correct for TTQ).
+        authors' code does ("unit" and "code" are the same start: TTQ maps the negative
+        weights to -W_n, so (1, 1) is sign-correct).
+    normalize : bool
+        Divide the ternary values by their largest magnitude, max(W_p, W_n), at every
+        forward pass, the gradients being those of the undivided values: the authors'
+        TTQ experiments (``do_normalization_weights`` in every TTQ parameter file). The
+        layer then computes with ``{-W_n/m, 0, W_p/m}``, which is what :meth:`export`
+        gives.
     """
 
     method = "ttq"
 
-    def __init__(self, weight, t=0.05, *, init_scales="mean"):
+    def __init__(self, weight, t=0.05, *, init_scales="mean", normalize=False):
         super().__init__()
         if not t >= 0:
             raise ValueError(f"TTQ threshold factor t must be >= 0, not {t}")
-        if init_scales not in ("mean", "code"):
-            raise ValueError(f"init_scales must be 'mean' or 'code', not {init_scales!r}")
-        self.t, self.init_scales = float(t), init_scales
+        if init_scales not in INIT_MODES:
+            raise ValueError(f"init_scales must be one of {INIT_MODES}, not {init_scales!r}")
+        self.t, self.init_scales, self.normalize = float(t), init_scales, bool(normalize)
         w = weight.detach()
-        if init_scales == "code":
+        if init_scales in ("unit", "code"):
             w_p, w_n = 1.0, 1.0
         else:
             delta = ttq_threshold(w, self.t)
@@ -70,7 +94,8 @@ class TTQQuantizer(nn.Module):
         self.w_n = nn.Parameter(torch.tensor(w_n, dtype=w.dtype))
 
     def forward(self, w):
-        return _TTQFunction.apply(w, self.w_p, self.w_n, ttq_threshold(w, self.t))
+        return _TTQFunction.apply(w, self.w_p, self.w_n, ttq_threshold(w, self.t),
+                                  self.normalize)
 
     @torch.no_grad()
     def codes(self, w):
@@ -80,10 +105,14 @@ class TTQQuantizer(nn.Module):
 
     @torch.no_grad()
     def export(self, w):
-        """Codes and scales in the aTTQ convention (W_r = W_p, W_l = -W_n)."""
+        """Codes and scales in the aTTQ convention (W_r = W_p, W_l = -W_n; each divided by
+        max(W_p, W_n) when normalizing)."""
         delta = float(ttq_threshold(w, self.t))
-        return {"codes": self.codes(w), "w_r": self.w_p.item(), "w_l": -self.w_n.item(),
+        codes = self.codes(w)
+        m = (float(_max_magnitude(codes == 1, codes == -1, self.w_p, self.w_n))
+             if self.normalize else 1.0)
+        return {"codes": codes, "w_r": self.w_p.item() / m, "w_l": -self.w_n.item() / m,
                 "delta_min": -delta, "delta_max": delta}
 
     def extra_repr(self):
-        return f"t={self.t}, init_scales={self.init_scales!r}"
+        return f"t={self.t}, init_scales={self.init_scales!r}, normalize={self.normalize}"

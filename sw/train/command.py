@@ -77,8 +77,14 @@ def register(subparsers):
                         "{\"arch\": ..., \"config\": {...}} as a saved model records them")
     p.add_argument("--method", choices=("attq", "ttq", "dorefa"), default="attq",
                    help="quantization method (default attq)")
+    p.add_argument("--recipe", choices=("paper", "project"), default=None,
+                   help="training recipe (sw.train.settings.RECIPES, docs/quantization.md): "
+                        "paper is the authors' training, project trains TTQ from its "
+                        "region means without normalizing it; default project")
+    p.add_argument("--init-scales", choices=("unit", "mean", "code"), default=None,
+                   help="the scales' start (default: the recipe's)")
     p.add_argument("--t-min", type=float, default=None,
-                   help="aTTQ t_min (default: the preset's, sw.train.settings.THRESHOLDS)")
+                   help="aTTQ t_min (default: the recipe's for the preset)")
     p.add_argument("--t-max", type=float, default=None,
                    help="aTTQ t_max (default: the preset's)")
     p.add_argument("--epochs-fp", type=positive_int, default=None,
@@ -133,21 +139,6 @@ def _check_checkpoint_dir(path):
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"--checkpoint-dir {path}: {parent} is not a writable directory")
-
-
-def _device(name):
-    """The torch device of ``--device``."""
-    import torch
-
-    from ..errors import InputError
-
-    available = torch.cuda.is_available()
-    if name == "cuda" and not available:
-        raise InputError(f"--device cuda: CUDA is not available here (torch "
-                         f"{torch.__version__}, {torch.cuda.device_count()} CUDA devices); "
-                         f"use --device cpu, or auto (which takes CUDA when present)")
-    return torch.device("cuda" if name == "cuda" or (name == "auto" and available)
-                        else "cpu")
 
 
 def _fingerprint(*arrays):
@@ -219,7 +210,7 @@ def run(args, *, on_epoch=None):
     from ..errors import InputError
     from ..models.registry import PRESETS
     from ..models.registry import read_model_config
-    from .settings import DATASET_PRESET, THRESHOLDS, table1
+    from .settings import DATASET_PRESET, recipe
 
     # Arguments that need no data.
     if args.dataset != "mnist" and args.path is None:
@@ -243,7 +234,11 @@ def run(args, *, on_epoch=None):
         raise InputError(f"--preset {preset}: unknown model preset; known: "
                          f"{', '.join(sorted(PRESETS))}")
     model_config = read_model_config(args.model_config, preset)
-    t_min, t_max = THRESHOLDS[preset]
+    how = recipe(args.recipe)
+    options = how.quant_options(args.method)
+    if args.init_scales is not None:
+        options["init_scales"] = args.init_scales
+    t_min, t_max = how.t_range(preset)
     t_min = t_min if args.t_min is None else args.t_min
     t_max = t_max if args.t_max is None else args.t_max
     if args.method == "attq" and t_min > t_max:
@@ -252,7 +247,7 @@ def run(args, *, on_epoch=None):
     if args.method != "attq" and (args.t_min is not None or args.t_max is not None):
         raise InputError(f"--t-min/--t-max: aTTQ's thresholds; --method {args.method} "
                          f"does not take them")
-    cfg_fp, cfg_q = table1(preset, "fp"), table1(preset, args.method)
+    cfg_fp, cfg_q = how.train_config(preset, "fp"), how.train_config(preset, args.method)
     for cfg, epochs, lr in ((cfg_fp, args.epochs_fp, args.lr_fp),
                             (cfg_q, args.epochs_quant, args.lr_quant)):
         if epochs is not None:
@@ -280,9 +275,9 @@ def run(args, *, on_epoch=None):
     from ..models import build_preset, load_model, save_model
     from ..quant import QuantConfig, quantize_model
     from .pipeline import load_dataset
-    from .trainer import fit, predict, seed_everything
+    from .trainer import fit, predict, seed_everything, torch_device
 
-    device = _device(args.device)
+    device = torch_device(args.device)
     torch.set_num_threads(args.threads)
 
     # The data, as the experiments load it (split and input transform of the preset).
@@ -313,7 +308,8 @@ def run(args, *, on_epoch=None):
         raise InputError(f"preset {preset}: outputs {list(logits.shape[1:])} per input; "
                          f"expected the data set's {n_classes} classes")
     layers = list(fp_model.default_quantized)
-    quant = QuantConfig(method=args.method, layers=layers, t_min=t_min, t_max=t_max)
+    quant = QuantConfig(method=args.method, layers=layers, t_min=t_min, t_max=t_max,
+                        **options)
     fp_quant = QuantConfig(method="fp")
 
     # The checkpoint: resumed when it is of this run.

@@ -14,8 +14,8 @@ __all__ = ["load_dataset", "run_repetition", "TASK_DEFAULTS"]
 TASK_DEFAULTS = dict(
     dataset="mnist", preset=None, data_path=None, rep=0, seed=0,
     methods=("fp", "dorefa", "ttq", "attq"), epochs_scale=1.0, epochs=None,
-    n_train=None, n_test=None, t_min=None, t_max=None, pruned_grad="code",
-    init_scales="mean", out_dir=None, resume=True, progress=False, threads=1,
+    n_train=None, n_test=None, t_min=None, t_max=None, recipe=None, pruned_grad=None,
+    init_scales=None, out_dir=None, resume=True, progress=False, threads=1, device="cpu",
     fp_path=None, model_config=None,
 )
 
@@ -82,10 +82,18 @@ def run_repetition(task):
     from ..models import build_preset, load_model, save_model
     from ..models.registry import PRESETS, preset_transform
     from ..quant import QuantConfig, quantize_model
-    from .settings import DATASET_PRESET, THRESHOLDS, table1
-    from .trainer import fit, predict, seed_everything
+    from .settings import DATASET_PRESET, recipe
+    from .trainer import fit, predict, seed_everything, torch_device
 
     t = {**TASK_DEFAULTS, **task}
+    # Resolved here, where the task runs: "auto" takes the GPU of the worker that has one.
+    device = torch_device(t["device"])
+    how = recipe(t["recipe"])
+    overrides = {key: t[key] for key in ("init_scales", "pruned_grad") if t[key] is not None}
+
+    def options(method):
+        return {**how.quant_options(method), **overrides}
+
     torch.set_num_threads(int(t["threads"]))
     preset = t["preset"] or DATASET_PRESET[t["dataset"]]
     seed = int(t["seed"]) + int(t["rep"])
@@ -95,7 +103,7 @@ def run_repetition(task):
     x_tr, y_tr = _subset(split.x_train, split.y_train, t["n_train"], seed)
     x_te, y_te = _subset(split.x_test, split.y_test, t["n_test"], seed + 1)
     n_classes = split.n_classes
-    t_min, t_max = THRESHOLDS[preset]
+    t_min, t_max = how.t_range(preset)
     t_min = t_min if t["t_min"] is None else float(t["t_min"])
     t_max = t_max if t["t_max"] is None else float(t["t_max"])
     arch = PRESETS[preset][0]
@@ -103,7 +111,7 @@ def run_repetition(task):
     example = torch.from_numpy(x_te[:1])
 
     def cfg_for(method):
-        cfg = table1(preset, method)
+        cfg = how.train_config(preset, method)
         if t["epochs"] is not None:
             cfg.epochs = int(t["epochs"])
         return cfg.scaled(t["epochs_scale"])
@@ -131,8 +139,10 @@ def run_repetition(task):
             if not t["resume"]:
                 ckpt.unlink(missing_ok=True)
         fit(model, x_tr, y_tr, cfg, n_classes=n_classes, seed=seed,
-            progress=t["progress"], desc=f"rep {t['rep']} {method}", checkpoint=ckpt)
-        return model, time.perf_counter() - start, path
+            progress=t["progress"], desc=f"rep {t['rep']} {method}", checkpoint=ckpt,
+            device=device)
+        # Measured, saved and compared on the CPU, wherever it was trained.
+        return model.cpu(), time.perf_counter() - start, path
 
     seed_everything(seed)
     fp_quant = QuantConfig(method="fp")
@@ -151,7 +161,7 @@ def run_repetition(task):
         else:
             layers = list(fp_model.default_quantized)
             quant = QuantConfig(method=method, layers=layers, t_min=t_min, t_max=t_max,
-                                pruned_grad=t["pruned_grad"], init_scales=t["init_scales"])
+                                **options(method))
 
             def make(quant=quant):
                 return quantize_model(copy.deepcopy(fp_model), quant)
@@ -175,4 +185,6 @@ def run_repetition(task):
     return dict(rep=int(t["rep"]), seed=seed, preset=preset, dataset=t["dataset"],
                 source=split.source, description=split.description,
                 t_min=t_min, t_max=t_max, n_train=len(y_tr), n_test=len(y_te),
+                device=str(device), recipe=how.name, **options("attq"),
+                ttq_init_scales=options("ttq")["init_scales"],
                 methods=results)

@@ -2,7 +2,8 @@
 
 from dataclasses import asdict, dataclass, replace
 
-__all__ = ["TrainConfig", "table1", "TABLE1", "THRESHOLDS", "DATASET_PRESET"]
+__all__ = ["TrainConfig", "table1", "TABLE1", "THRESHOLDS", "TABLE1_THRESHOLDS",
+           "DATASET_PRESET", "Recipe", "RECIPES", "DEFAULT_RECIPE", "recipe"]
 
 
 @dataclass
@@ -101,6 +102,93 @@ THRESHOLDS = {
     "hits_tfr_cnn_paper": (-4.0, 0.0),
     "hits_cnn_transformer": (-2.0, 1.5),
 }
+
+#: Table 1's own (t_min, t_max), per preset, where the project measured other defaults.
+TABLE1_THRESHOLDS = {**THRESHOLDS, "hits_tfr_cnn": (-4.0, 0.0)}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a model is trained beyond Table 1's optimizer rows.
+
+    Attributes
+    ----------
+    name : str
+    init_scales : str
+        aTTQ's scales' start (:data:`sw.quant.attq.INIT_MODES`).
+    ttq_init_scales : str
+        TTQ's scales' start.
+    pruned_grad : str
+        aTTQ's gradient in the pruned band (:data:`sw.quant.attq.PRUNED_GRAD_MODES`).
+    ttq_normalize : bool
+        TTQ's ternary values divided by their largest magnitude at every step.
+    thresholds : dict
+        Preset -> aTTQ (t_min, t_max).
+    class_weights : dict
+        Preset -> whether the loss is class-weighted, where it departs from
+        :class:`TrainConfig`'s default.
+    about : str
+        One line on where the recipe comes from.
+    """
+
+    name: str
+    init_scales: str
+    ttq_init_scales: str
+    pruned_grad: str
+    ttq_normalize: bool
+    thresholds: dict
+    class_weights: dict
+    about: str
+
+    def t_range(self, preset):
+        """(t_min, t_max) of ``preset``."""
+        return self.thresholds[preset]
+
+    def train_config(self, preset, method):
+        """Table 1's :class:`TrainConfig` of ``preset`` and ``method`` under this recipe."""
+        cfg = table1(preset, method)
+        if preset in self.class_weights:
+            cfg.class_weights = self.class_weights[preset]
+        return cfg
+
+    def quant_options(self, method="attq"):
+        """The :class:`sw.quant.QuantConfig` fields this recipe sets for ``method``."""
+        return dict(init_scales=self.ttq_init_scales if method == "ttq" else self.init_scales,
+                    pruned_grad=self.pruned_grad, ttq_normalize=self.ttq_normalize)
+
+
+#: ``paper``: the authors' training as the paper and their code give it: Table 1; aTTQ
+#: with the code's 1·g in the pruned band, the scales starting at unit magnitude with the
+#: sign aTTQ needs, Table 1's thresholds; TTQ with the code's (1, 1) start and its
+#: per-step normalization; no class weights on MNIST (``compute_class_weights`` false in
+#: the code's MNIST files). ``project``: aTTQ as ``paper``; TTQ from its region means and
+#: not normalized, the one setting of the three measured that trains it steadily; a
+#: class-weighted loss; the thresholds measured for the narrow HITS model. The choices are
+#: measured in results/mnist_table2_starts.md and results/mnist_ttq_baseline.md
+#: (docs/quantization.md).
+RECIPES = {
+    "paper": Recipe("paper", "unit", "unit", "code", True, TABLE1_THRESHOLDS,
+                    {"mnist_cnn": False},
+                    "the authors' training: Table 1, STE 1·g in the pruned band, unit "
+                    "scales with aTTQ's sign, TTQ normalized, Table 1's thresholds"),
+    "project": Recipe("project", "unit", "mean", "code", False, THRESHOLDS, {},
+                      "aTTQ as the authors; TTQ from its region means, not normalized; "
+                      "the narrow HITS model's measured thresholds (-1, 0.5)"),
+}
+
+#: The recipe used when none is named (chosen by results/mnist_table2_starts.md).
+DEFAULT_RECIPE = "project"
+
+
+def recipe(name=None):
+    """The :class:`Recipe` called ``name`` (default :data:`DEFAULT_RECIPE`)."""
+    name = DEFAULT_RECIPE if name is None else name
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise ValueError(f"no training recipe {name!r}; recipes: {sorted(RECIPES)}") \
+            from None
+
 
 #: Dataset name -> default model preset.
 DATASET_PRESET = {"mnist": "mnist_cnn", "esr": "esr_cnn_transformer", "hits": "hits_tfr_cnn"}

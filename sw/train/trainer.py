@@ -10,7 +10,7 @@ from torch import nn
 from ..quant import parameter_groups, quantized_layers
 from .noam import noam_scheduler
 
-__all__ = ["fit", "predict", "class_weights", "seed_everything"]
+__all__ = ["fit", "predict", "class_weights", "seed_everything", "torch_device"]
 
 
 def seed_everything(seed):
@@ -18,6 +18,28 @@ def seed_everything(seed):
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
     torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def torch_device(name):
+    """The torch device of a ``--device`` value: ``cpu``, ``cuda`` or ``auto`` (CUDA when
+    present, else the CPU).
+
+    Raises
+    ------
+    InputError
+        For ``cuda`` where torch sees no CUDA device.
+    """
+    from ..errors import InputError
+
+    available = torch.cuda.is_available()
+    if name == "cuda" and not available:
+        raise InputError(f"--device cuda: CUDA is not available here (torch "
+                         f"{torch.__version__}, {torch.cuda.device_count()} CUDA devices); "
+                         f"use --device cpu, or auto (which takes CUDA when present)")
+    if name not in ("cpu", "cuda", "auto"):
+        raise InputError(f"--device {name}: expected cpu, cuda or auto")
+    return torch.device("cuda" if name == "cuda" or (name == "auto" and available)
+                        else "cpu")
 
 
 def class_weights(y, n_classes):
