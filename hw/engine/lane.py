@@ -198,7 +198,7 @@ class Lane(wiring.Component):
         # pipeline (a word leaves the count when its result is taken, or when it leaves
         # the pipeline without one). The count is kept as a thermometer code (count[k]:
         # more than k), so that a cycle's change, -2 to +1, is a shift: no adder in the
-        # loop from the room register through the issue and back, which is the lane's
+        # loop from the room register through the issue and back, which was the lane's
         # longest path once placed. Whether the queue leaves room is a register too, so
         # that the issue logic starts from flip-flops. The pop comes from the shared
         # arbiter across the chip and so only chooses between two results at the end.
