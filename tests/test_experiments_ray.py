@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,9 @@ def ray_head(tmp_path):
     ray_cli = Path(sys.executable).with_name("ray")
     assert ray_cli.exists(), f"{ray_cli}: the ray command of this environment"
     port = _free_port()
-    # A short temporary folder: Ray's socket paths must stay under 107 characters.
-    temp = Path("/tmp") / f"ray{os.getpid()}"
+    # The system's temporary folder, not pytest's deeper one: Ray's socket paths must stay
+    # under 107 characters.
+    temp = Path(tempfile.mkdtemp(prefix="ray"))
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
     start = subprocess.run(
         [str(ray_cli), "start", "--head", f"--port={port}", "--num-cpus=2",

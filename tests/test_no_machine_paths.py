@@ -1,29 +1,30 @@
 """No file of the repository names an absolute path of the machine that wrote it.
 
 Build records, results and programs are written by tools on some machine and then
-committed; a path like ``<repository root>/hw/dual_scale.py`` or ``/home/<user>/...`` in
-them means nothing in another clone and tells who made it (issue 15: ``BUILD.md`` and
+committed; a path like ``<repository root>/hw/dual_scale.py``, or one in a user's home
+folder, in them means nothing in another clone and tells who made it (issue 15: ``BUILD.md`` and
 nextpnr's ``top.tim`` did). The files are those git lists: tracked ones and new ones it
 does not ignore (so that a file is caught before it is committed).
 
-The rule, and why:
+The rule, and why (this docstring names folders without their leading slash, so that it
+holds no such path itself):
 
 1. The repository's own absolute root (this clone's, wherever it is) appears in no file,
    text or binary (a program's JSON header, a pickled model, a zip member): a string
    this precise has no false positives.
 2. In text files (no NUL byte in the first 8 KB; binary files are skipped, but the text
-   members of committed zip archives, the Vivado build archives, are read), no path under
-   a folder that holds one machine's or one user's files: ``/home/``, ``/root/``,
-   ``/Users/`` (macOS), ``/work/``, ``/tmp/``, ``/var/folders/`` (macOS's temporary
-   files) or a Windows ``X:\\Users\\``, followed by a name. A documentation example
-   that needs a scratch folder says ``runs/x`` or ``build/x`` instead, which work in every
-   clone.
+   members of committed zip archives, the Vivado build archives, are read), no absolute
+   path under a top-level folder that holds one machine's or one user's files (``home``,
+   ``root``, ``Users`` on macOS, ``work``, ``tmp``, ``var/folders`` for macOS's
+   temporary files) or under a Windows drive's ``Users``, followed by a name
+   (:data:`MACHINE_PATH`). A documentation example that needs a scratch folder says
+   ``runs/x`` or ``build/x`` instead, which work in every clone.
 
-Not flagged: paths that are the same on every machine and that docs name on purpose
-(``/dev/ttyUSB1``, ``/usr/bin/env`` in a shebang, ``/proc``, ``/etc``); a slash preceded
-by a letter, digit, dot, colon, slash or hyphen (a URL's path such as
-``https://host/home/x``, or a relative path such as ``src/tmp/x``); and a placeholder
-such as ``/home/<user>``, whose next character is no name character.
+Not flagged: paths that are the same on every machine and that docs name on purpose (the
+serial devices under ``dev``, ``usr/bin/env`` in a shebang, ``proc``, ``etc``); a slash
+preceded by a letter, digit, dot, colon, slash or hyphen (a URL's path, or a relative
+path such as ``src/tmp/x``); and a placeholder such as a home folder followed by
+``<user>``, whose next character is no name character.
 """
 
 import io
@@ -96,8 +97,9 @@ def test_the_rules_by_hand():
                f"HOME={_abs('root', '.cache')}", f"({_abs('tmp', 'pytest-of-x', 'y')})",
                "C:" + "\\".join(["", "Users", "bob", "attq"]),
                _abs("Users", "carol", "src"), _abs("var", "folders", "xy", "T", "tmp1")]
-    fine = ["serial:///dev/ttyUSB1", "#!/usr/bin/env python3", "https://example.org/home/x",
-            "src/tmp/x", "runs/work/x", "/home/<user>", "a /proc file", "/tmp alone",
+    fine = ["serial://" + _abs("dev", "ttyUSB1"), "#!" + _abs("usr", "bin", "env") + " python3",
+            "https://example.org/home/x", "src/tmp/x", "runs/work/x", _abs("home", "<user>"),
+            f"a {_abs('proc')} file", f"{_abs('tmp')} alone",
             "python -m hw.build --out build/x"]
     assert [t for t in flagged if not MACHINE_PATH.search(t)] == []
     assert [t for t in fine if MACHINE_PATH.search(t)] == []
