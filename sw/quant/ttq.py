@@ -16,14 +16,10 @@ def ttq_threshold(w, t):
     return t * w.detach().abs().max()
 
 
-def _max_magnitude(pos, neg, w_p, w_n):
-    """max |W_p·pos − W_n·neg|: the largest magnitude the layer's ternary values take
-    (1 where every weight is pruned)."""
-    m = torch.zeros((), dtype=w_p.dtype)
-    if bool(pos.any()):
-        m = torch.maximum(m, w_p.detach().abs())
-    if bool(neg.any()):
-        m = torch.maximum(m, w_n.detach().abs())
+def _largest(values):
+    """The largest magnitude among a layer's ternary ``values`` (1 where every weight is
+    pruned): the authors' ``max|k|``, without a branch that would wait for a GPU."""
+    m = values.detach().abs().amax()
     return torch.where(m > 0, m, torch.ones_like(m))
 
 
@@ -37,7 +33,7 @@ class _TTQFunction(torch.autograd.Function):
         # The authors' baseline divides the ternary kernel by its largest magnitude
         # before every batch and then uses the gradient of the divided kernel as that of
         # the kernel: backward below ignores the division on purpose.
-        return out / _max_magnitude(pos, neg, w_p, w_n) if normalize else out
+        return out / _largest(out) if normalize else out
 
     @staticmethod
     def backward(ctx, g):
@@ -109,8 +105,8 @@ class TTQQuantizer(nn.Module):
         max(W_p, W_n) when normalizing)."""
         delta = float(ttq_threshold(w, self.t))
         codes = self.codes(w)
-        m = (float(_max_magnitude(codes == 1, codes == -1, self.w_p, self.w_n))
-             if self.normalize else 1.0)
+        values = self.w_p * (codes == 1) - self.w_n * (codes == -1)
+        m = float(_largest(values)) if self.normalize else 1.0
         return {"codes": codes, "w_r": self.w_p.item() / m, "w_l": -self.w_n.item() / m,
                 "delta_min": -delta, "delta_max": delta}
 
