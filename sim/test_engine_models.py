@@ -2,7 +2,8 @@
 the MNIST model), every model on one build of each engine.
 
 On the engine of every board build (the Arty A7-35T's, which the ULX3S and the virtual
-board share, and the A7-100T's 16 lanes): every engine layer of the committed MNIST model,
+board share, the A7-100T's 16 lanes, and the ULX3S at V = 1 that ``hw.build --engine 8x1``
+builds): every engine layer of the committed MNIST model,
 of the default HITS model and of the ESR model, fed with activations taken from the PyTorch
 model (on real test digits; on the HITS the front end finds in the bundled recording; on
 rows of the synthetic ESR stand-in), then each whole model layer after layer, against the
@@ -24,6 +25,10 @@ ENGINES = {}
 for _name, _board in built_boards().items():
     ENGINES.setdefault((_board.lanes, _board.width, _board.lane_words, _board.act_depth),
                        []).append(_name)
+#: And the shape ``python -m hw.build --board ulx3s --engine 8x1`` builds to set V = 1
+#: beside the board's own (docs/build.md): its activation banks are three blocks each.
+_ulx3s = built_boards()["ulx3s_85f"]
+ENGINES.setdefault((8, 1, _ulx3s.lane_words, _ulx3s.act_depth), []).append("ulx3s_85f_8x1")
 
 
 #: The models each simulator runs. Verilator runs every model; Icarus, the second opinion, the
@@ -37,9 +42,15 @@ SAMPLES = {"verilator": {}, "icarus": {"samples": 1}}
 
 @pytest.mark.parametrize("simulator", simulator_param())
 @pytest.mark.parametrize("engine", sorted(ENGINES), ids=lambda e: "+".join(ENGINES[e]))
-def test_models_on_engine(engine, simulator):
+def test_models_on_engine(engine, simulator, request):
     """One simulator build an engine: every model's jobs run in one simulation, the engine
     reloaded job by job as the host reloads it."""
+    if simulator == "icarus" and engine[1] == 1:
+        # Found and not yet explained: with a V = 1 bank in three blocks, Icarus reads an
+        # output byte back as X where Verilator reads the golden value (with one block,
+        # Icarus passes too). Strict, so that the fix shows.
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="V = 1 activation blocks: Icarus reads X back (open)"))
     from sw.models import load_model
     from sw.program.file import load
 
