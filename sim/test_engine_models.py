@@ -42,15 +42,9 @@ SAMPLES = {"verilator": {}, "icarus": {"samples": 1}}
 
 @pytest.mark.parametrize("simulator", simulator_param())
 @pytest.mark.parametrize("engine", sorted(ENGINES), ids=lambda e: "+".join(ENGINES[e]))
-def test_models_on_engine(engine, simulator, request):
+def test_models_on_engine(engine, simulator):
     """One simulator build an engine: every model's jobs run in one simulation, the engine
     reloaded job by job as the host reloads it."""
-    if simulator == "icarus" and engine[1] == 1:
-        # Found and not yet explained: with a V = 1 bank in three blocks, Icarus reads an
-        # output byte back as X where Verilator reads the golden value (with one block,
-        # Icarus passes too). Strict, so that the fix shows.
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="V = 1 activation blocks: Icarus reads X back (open)"))
     from sw.models import load_model
     from sw.program.file import load
 

@@ -84,6 +84,23 @@ def test_another_engine_shape_builds_under_its_own_name(tmp_path, capsys):
     assert "expected PxV" in capsys.readouterr().err
 
 
+def test_seed_reaches_nextpnr_and_the_recorded_command(tmp_path, capsys):
+    args = cli.build_parser().parse_args(["--board", "ulx3s", "--seed", "7"])
+    assert args.seed == 7 and cli._argv(args)[-2:] == ["--seed", "7"]
+    target = dataclasses.replace(get_target("ulx3s"), seed=args.seed)
+    plan, *_ = flows.elaborate(target, nextpnr_opts=flows.nextpnr_options(target))
+    script = plan.files["build_top.sh"]
+    assert re.search(r"\"\$NEXTPNR_ECP5\" .*--seed 7 ", script)
+    assert "--seed" not in flows.nextpnr_options(get_target("ulx3s"))
+    # Vivado's flow has no such seed; a seed below 1 is no seed.
+    assert cli.main(["--board", "arty_a7", "--seed", "3", "--out", str(tmp_path / "o")]) == 2
+    assert "built with Vivado" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(SystemExit):
+        cli.main(["--board", "ulx3s", "--seed", "0"])
+    assert "positive integer" in capsys.readouterr().err
+
+
 def test_variant_defaults_and_is_case_insensitive():
     assert get_target("arty_a7").name == "arty_a7_35t"
     assert get_target("arty_a7", "100T").name == "arty_a7_100t"

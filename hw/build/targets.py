@@ -37,6 +37,8 @@ class Target:
     engine : tuple of int or None
         (P, V) in place of the board configuration's, to measure another engine shape on
         the same device; None builds the board as configured.
+    seed : int or None
+        nextpnr's placement seed (the open ECP5 flow); None leaves nextpnr's default.
     """
     board: str
     variant: str
@@ -44,6 +46,7 @@ class Target:
     device: str
     resources: dict | None = None
     engine: tuple | None = None
+    seed: int | None = None
 
     @property
     def name(self):

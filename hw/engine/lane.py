@@ -1,6 +1,6 @@
 """One lane of the engine: walks weight words, one a cycle, each for V output positions."""
 
-from amaranth.hdl import Array, C, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, C, Cat, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -24,8 +24,9 @@ class Lane(wiring.Component):
     A narrow layer (``cfg.narrow``, :func:`sw.spec.layer_is_wide`) uses column 0 only.
 
     Stages after the issue (:data:`~sw.spec.LANE_STAGES`): *fetch* (each weight block
-    RAM's output, registered beside it), *word* (the addressed block's word and its step's
-    place), *address* (the activation address, row and column checks), *banks* (bank
+    RAM's output, registered beside it; the step's window as bounds on the kernel
+    offsets), *word* (the addressed block's word), *address* (the activation address;
+    the word's offsets against the bounds: row and column checks), *banks* (bank
     addresses and reads), *held* (the engine registers each byte beside its block RAM),
     *read* (the V bytes as they arrive; the weight's sign decides P or N),
     *columns* (the bytes rotated into column order; reads in the zero padding or past the
@@ -263,7 +264,7 @@ class Lane(wiring.Component):
         w_block = Signal(range(len(wmem)))
         m.d.sync += w_block.eq(ptr[block_bits:])
 
-        # The step's place, which travels with the word to the address stage.
+        # The step's place, which the fetch stage turns into the word's window bounds.
         place = data.StructLayout({"y0": y0.shape(), "x0": x0.shape(),
                                    "base": unsigned(spec.ACT_ADDR_WIDTH)})
         s1 = Signal(place)
@@ -309,30 +310,41 @@ class Lane(wiring.Component):
         # --- Stage 1: fetch (each block's output into a register that can sit beside it:
         # a block RAM's 5.8 ns from clock to data leave no room for a route or a
         # multiplexer) ----------------------------------------------------------------
+        # Beside it, the step's window as bounds on the word's kernel offsets: row ky is
+        # inside when 0 <= y0 + ky < H, that is when row_lo <= ky < row_hi, and column v
+        # when col_lo[v] <= kx < col_hi[v]. Worked out here from the place's registers,
+        # so that the address stage compares the word's 4-bit offsets with 5-bit bounds
+        # instead of adding them to the place first: the word's register and those
+        # compares were the lane's longest path, placed apart (docs/build.md).
+        bound = unsigned(spec.KERNEL_WIDTH + 1)
+        bounds = data.StructLayout({"row_lo": bound, "row_hi": bound,
+                                    "col_lo": data.ArrayLayout(bound, V),
+                                    "col_hi": data.ArrayLayout(bound, V)})
+        w_lim = [Signal(signed(spec.DIM_WIDTH + 1), name=f"w_lim{v}") for v in range(V)]
+        for v in range(V):
+            m.d.sync += w_lim[v].eq(cfg.w - v)
         f_words = [Signal(weight_word_layout, name=f"f_word{k}") for k in range(len(wmem))]
         f_block = Signal.like(w_block)
-        f_place = Signal(place)
+        f_base = Signal.like(s1.base)
+        f_bounds = Signal(bounds)
         with m.If(valid[0]):
-            m.d.sync += [f_block.eq(w_block), f_place.eq(s1)]
+            m.d.sync += [f_block.eq(w_block), f_base.eq(s1.base),
+                         f_bounds.row_lo.eq(_bound(-s1.y0)),
+                         f_bounds.row_hi.eq(_bound(cfg.h - s1.y0))]
+            for v in range(V):
+                m.d.sync += [f_bounds.col_lo[v].eq(_bound(-v - s1.x0)),
+                             f_bounds.col_hi[v].eq(_bound(w_lim[v] - s1.x0))]
             m.d.sync += [f.eq(r) for f, r in zip(f_words, w_reads)]
 
         # --- Stage 2: word (the addressed block's) ----------------------------------------
         w_word = Signal(weight_word_layout)
-        w = Signal(place)
+        w_base = Signal.like(f_base)
+        w_bounds = Signal(bounds)
         with m.If(valid[1]):
-            m.d.sync += [w_word.eq(Array(f_words)[f_block]), w.eq(f_place)]
+            m.d.sync += [w_word.eq(Array(f_words)[f_block]), w_base.eq(f_base),
+                         w_bounds.eq(f_bounds)]
 
         # --- Stage 3: address -----------------------------------------------------------
-        yy = Signal(signed(y0.shape().width + 1))
-        m.d.comb += yy.eq(w.y0 + w_word.ky)
-        # Column v of the step reads input column xx + v, inside when 0 <= xx + v < W: the
-        # tests are made here against -v and W - v (kept in registers, cfg being stable
-        # while running), so that only a few gates lie between them and the banks' enable.
-        xx = Signal(signed(x0.shape().width + 1))
-        m.d.comb += xx.eq(w.x0 + w_word.kx)
-        w_lim = [Signal(signed(spec.DIM_WIDTH + 1), name=f"w_lim{v}") for v in range(V)]
-        for v in range(V):
-            m.d.sync += w_lim[v].eq(cfg.w - v)
         s2_addr = Signal(spec.ACT_ADDR_WIDTH)
         s2_row_ok = Signal()
         s2_col_ok = Signal(V)
@@ -340,12 +352,13 @@ class Lane(wiring.Component):
         s2_last = Signal()
         with m.If(valid[2]):
             m.d.sync += [
-                s2_addr.eq(w.base + w_word.off),
-                s2_row_ok.eq((yy >= 0) & (yy < cfg.h)),
+                s2_addr.eq(w_base + w_word.off),
+                s2_row_ok.eq((w_word.ky >= w_bounds.row_lo) & (w_word.ky < w_bounds.row_hi)),
                 s2_w.eq(w_word.w), s2_last.eq(w_word.last),
             ]
             for v in range(V):
-                m.d.sync += s2_col_ok[v].eq((xx >= -v) & (xx < w_lim[v]))
+                m.d.sync += s2_col_ok[v].eq((w_word.kx >= w_bounds.col_lo[v])
+                                            & (w_word.kx < w_bounds.col_hi[v]))
 
         # --- Stage 4: banks -------------------------------------------------------------
         # Column v's byte is at s2_addr + v: bank (s2_addr + v) mod V, row (s2_addr + v)
@@ -475,3 +488,12 @@ class Lane(wiring.Component):
             self.count_stall.eq(active & ~room),
         ]
         return m
+
+
+def _bound(value):
+    """``value`` clamped to ``[0, 2 ** KERNEL_WIDTH]``: a bound on a kernel offset
+    (``0 .. 2 ** KERNEL_WIDTH - 1``) that compares with it as ``value`` would."""
+    top = 1 << spec.KERNEL_WIDTH
+    value = Value.cast(value)
+    beyond = value.as_unsigned()[spec.KERNEL_WIDTH:-1].any()   # value >= top, if not < 0
+    return Mux(value < 0, 0, Mux(beyond, top, value.as_unsigned()[:spec.KERNEL_WIDTH]))

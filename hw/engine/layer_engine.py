@@ -191,7 +191,13 @@ class LayerEngine(wiring.Component):
                 read_block = Signal(range(len(blocks)), name=f"act{k}_{b}_block")
                 held_block = Signal.like(read_block, name=f"act{k}_{b}_held_block")
                 m.d.sync += [read_block.eq(addr[row_bits:]), held_block.eq(read_block)]
-                byte = Array(held)[held_block] if len(held) > 1 else held[0]
+                # A chain of Mux, not an Array: yosys writes an Array as an ``always @*``
+                # block, which Icarus first runs when an input changes, and bytes read
+                # from a zero border keep every input at its initial value (the chain is
+                # continuous assignments, defined from time zero).
+                byte = held[0]
+                for j in range(1, len(held)):
+                    byte = Mux(held_block == j, held[j], byte)
                 m.d.comb += lane.act_data[b].eq(byte)
                 if k == 0:
                     host_bytes.append(byte)
