@@ -337,47 +337,54 @@ class Lane(wiring.Component):
             m.d.sync += [f.eq(r) for f, r in zip(f_words, w_reads)]
 
         # --- Stage 2: word (the addressed block's) ----------------------------------------
+        # With the base of the step's next row of banks (base + V), so that the address
+        # stage has both rows from one adder each.
         w_word = Signal(weight_word_layout)
         w_base = Signal.like(f_base)
+        w_base_next = Signal.like(f_base)
         w_bounds = Signal(bounds)
         with m.If(valid[1]):
             m.d.sync += [w_word.eq(Array(f_words)[f_block]), w_base.eq(f_base),
-                         w_bounds.eq(f_bounds)]
+                         w_base_next.eq(f_base + V), w_bounds.eq(f_bounds)]
 
         # --- Stage 3: address -----------------------------------------------------------
+        # Column v's byte is at A = base + off + v: bank (A + v) mod V, row (A + v) div V.
+        # Bank b thus reads row A div V, or the next one (that of A + V) below the first
+        # bank A mod V. Which columns read (inside the map, a column of the step, a word
+        # with a weight: the placeholder word of a channel without weights, w = 0, reads
+        # nothing) and whether the banks read at all are decided here into registers, so
+        # that the banks' read enables leave the lane from a flip-flop: they cross the chip
+        # to the block RAMs (the 94.8 MHz path of the V = 1 build, docs/build.md).
         s2_addr = Signal(spec.ACT_ADDR_WIDTH)
-        s2_row_ok = Signal()
-        s2_col_ok = Signal(V)
+        s2_addr_next = Signal(spec.ACT_ADDR_WIDTH)
+        s2_inb = Signal(V)
+        s2_read = Signal()
         s2_w = Signal(signed(spec.ACT_WIDTH))
         s2_last = Signal()
-        with m.If(valid[2]):
-            m.d.sync += [
-                s2_addr.eq(w_base + w_word.off),
-                s2_row_ok.eq((w_word.ky >= w_bounds.row_lo) & (w_word.ky < w_bounds.row_hi)),
-                s2_w.eq(w_word.w), s2_last.eq(w_word.last),
-            ]
-            for v in range(V):
-                m.d.sync += s2_col_ok[v].eq((w_word.kx >= w_bounds.col_lo[v])
-                                            & (w_word.kx < w_bounds.col_hi[v]))
-
-        # --- Stage 4: banks -------------------------------------------------------------
-        # Column v's byte is at s2_addr + v: bank (s2_addr + v) mod V, row (s2_addr + v)
-        # div V. Bank b thus reads row s2_addr div V, plus one below the first bank. The
-        # placeholder word of a channel without weights (w = 0) reads nothing.
+        row_ok = (w_word.ky >= w_bounds.row_lo) & (w_word.ky < w_bounds.row_hi)
         inb = Signal(V)
         for v in range(V):
-            m.d.comb += inb[v].eq(s2_row_ok & s2_col_ok[v] & metas[3].cols[v] & (s2_w != 0))
+            col_ok = (w_word.kx >= w_bounds.col_lo[v]) & (w_word.kx < w_bounds.col_hi[v])
+            m.d.comb += inb[v].eq(row_ok & col_ok & metas[2].cols[v] & (w_word.w != 0))
+        m.d.sync += s2_read.eq(valid[2] & inb.any())
+        with m.If(valid[2]):
+            m.d.sync += [
+                s2_addr.eq(w_base + w_word.off), s2_addr_next.eq(w_base_next + w_word.off),
+                s2_inb.eq(inb), s2_w.eq(w_word.w), s2_last.eq(w_word.last),
+            ]
+
+        # --- Stage 4: banks -------------------------------------------------------------
         lo = s2_addr[:bits] if bits else 0
-        hi = s2_addr[bits:]
         for b in range(V):
-            m.d.comb += self.act_addr[b].eq(hi + (b < lo))
-        m.d.comb += self.act_en.eq(valid[3] & inb.any())
+            m.d.comb += self.act_addr[b].eq(Mux(b < lo, s2_addr_next[bits:], s2_addr[bits:]))
+        m.d.comb += self.act_en.eq(s2_read)
         s3_inb = Signal(V)
         s3_rot = Signal(max(bits, 1))
         s3_w = Signal(signed(spec.ACT_WIDTH))
         s3_last = Signal()
         with m.If(valid[3]):
-            m.d.sync += [s3_inb.eq(inb), s3_rot.eq(lo), s3_w.eq(s2_w), s3_last.eq(s2_last)]
+            m.d.sync += [s3_inb.eq(s2_inb), s3_rot.eq(lo), s3_w.eq(s2_w),
+                         s3_last.eq(s2_last)]
 
         # --- Stage 5: held (the engine registers each bank's byte beside its block RAM) --
         h_inb = Signal(V)
