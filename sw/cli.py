@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "sw.experiments.cli",       # experiment table2|grid
     "sw.hessian",               # hessian
     "sw.compiler.command",      # compile
+    "sw.interchange.command",   # export
     "sw.infer.command",         # infer
     "sw.board",                 # board build|sim
     "sw.doctor",                # doctor

@@ -65,7 +65,7 @@ def test_the_command_tree_follows_the_data():
 
     (sub,) = [a for a in build_parser()._actions if a.choices and a.dest == "command"]
     assert list(sub.choices) == ["recordings", "data", "train", "experiment", "hessian",
-                                 "compile", "infer", "board", "doctor", "demo"]
+                                 "compile", "export", "infer", "board", "doctor", "demo"]
 
 
 def test_old_command_names_are_gone(capsys):

@@ -28,11 +28,11 @@ class Lane(wiring.Component):
     offsets), *word* (the addressed block's word), *address* (the activation address;
     the word's offsets against the bounds: row and column checks), *banks* (bank
     addresses and reads), *held* (the engine registers each byte beside its block RAM),
-    *read* (the V bytes as they arrive; the weight's sign decides P or N),
-    *columns* (the bytes rotated into column order; reads in the zero padding or past the
-    layer's last column are zero), *terms* (P the product ``x * f``: ``f = w`` dense, ``f = 1`` ternary with ``x``
-    kept only for ``w > 0``; N is ``x`` for a negative ternary weight), *accumulate*. The
-    last word of a channel pushes
+    *read* (the V bytes as they arrive; the weight's sign decides P or N), *columns* (the
+    bytes rotated into column order; reads in the zero padding or past the layer's last
+    column are zero), *terms* (P the product ``x * f``: ``f = w`` dense, ``f = 1`` ternary
+    with ``x`` kept only for ``w > 0``; N is ``x`` for a negative ternary weight),
+    *accumulate*. The last word of a channel pushes
     ``(P[V], N[V], channel, i, j, first, last)`` into the lane's result queue, which
     :attr:`o` offers to the shared epilogue. A word is issued only while the queue plus the
     words in the later stages leave room for a result (:data:`~sw.spec.LANE_FIFO_DEPTH`).

@@ -27,7 +27,12 @@ def register(subparsers):
         description="Fold batch norm, calibrate activation scales on training data, lower "
                     "ternary layers to offset lists and other layers to int8, and write the "
                     "program file (docs/program-format.md, docs/compiler.md).")
-    p.add_argument("model", help="saved model file (docs/model-format.md)")
+    p.add_argument("model", help="saved model file (docs/model-format.md), or a QONNX "
+                                 "model (.onnx, docs/qonnx.md) with --inputs")
+    p.add_argument("--inputs", metavar="PRESET", default=None,
+                   help="for a QONNX model: the model preset whose data set and input "
+                        "transform it takes (mnist_cnn, hits_tfr_cnn, esr_tfr_cnn, ...), "
+                        "for calibration and for infer")
     p.add_argument("-o", "--out", required=True, help="program file to write (.attq)")
     p.add_argument("--calibration", choices=("max", "percentile"), default="max",
                    help="activation scale statistic (default max)")
@@ -61,16 +66,13 @@ def run(args):
     """Compile ``args.model`` to ``args.out``; print the layers, counts and content hash."""
     import torch
 
-    from ..atomic import check_output
     from ..errors import InputError
     from ..mapping.boards import board_variant
     from ..mapping.counts import program_counts
     from ..mapping.cycle_model import program_cycles
     from ..mapping.plan import fit_problems
-    from ..models import read_record
     from ..power.estimate import program_energy
     from ..program import save
-    from .compiler import compile_saved
 
     torch.set_num_threads(1)
     if args.calibration_samples < 1:
@@ -83,19 +85,13 @@ def run(args):
     # Everything the user can get wrong is checked before calibration, which loads the
     # data set and takes the time.
     _check_paths(args.model, args.out)
-    rec = read_record(args.model)
-    if not rec["quantized_layers"] and not args.allow_fp:
-        method = (rec.get("quant") or {}).get("method")
-        raise InputError(
-            f"{args.model}: no layer of this model is quantized (field 'quant.method' = "
-            f"{method!r}): a full-precision model compiles to an all-int8 program, without "
-            f"the ternary layers the engine is built for; compile the quantized model "
-            f"(attq-fpga train writes it beside the _fp.pt), or pass --allow-fp to "
-            f"compile this one anyway; nothing written")
-    check_output(args.out, what=f"-o {args.out}")
-    prog, _, _ = compile_saved(args.model, data_path=args.data, calibration=args.calibration,
-                               percentile=args.percentile,
-                               n_calibration=args.calibration_samples, seed=args.seed)
+    if str(args.model).lower().endswith(".onnx"):
+        prog = _compile_onnx(args)
+    else:
+        if args.inputs is not None:
+            raise InputError(f"--inputs: only for a QONNX model (.onnx); {args.model} "
+                             f"records its own data set and input transform")
+        prog = _compile_pt(args)
     width = engine.width
     problems = fit_problems(prog, engine.hello())
     if problems:
@@ -132,6 +128,50 @@ def run(args):
             print(f"engine cycles at P = {args.lanes}: {cycles}")
     print(f"wrote {args.out} (sha256 {digest})")
     return 0
+
+
+def _compile_pt(args):
+    from ..atomic import check_output
+    from ..errors import InputError
+    from ..models import read_record
+    from .compiler import compile_saved
+
+    rec = read_record(args.model)
+    if not rec["quantized_layers"] and not args.allow_fp:
+        method = (rec.get("quant") or {}).get("method")
+        raise InputError(
+            f"{args.model}: no layer of this model is quantized (field 'quant.method' = "
+            f"{method!r}): a full-precision model compiles to an all-int8 program, without "
+            f"the ternary layers the engine is built for; compile the quantized model "
+            f"(attq-fpga train writes it beside the _fp.pt), or pass --allow-fp to "
+            f"compile this one anyway; nothing written")
+    check_output(args.out, what=f"-o {args.out}")
+    prog, _, _ = compile_saved(args.model, data_path=args.data, calibration=args.calibration,
+                               percentile=args.percentile,
+                               n_calibration=args.calibration_samples, seed=args.seed)
+    return prog
+
+
+def _compile_onnx(args):
+    from pathlib import Path
+
+    from ..atomic import check_output
+    from ..errors import InputError
+    from .compiler import compile_qonnx
+
+    if not Path(args.model).is_file():
+        raise InputError(f"{args.model}: no such file")
+    if args.inputs is None:
+        raise InputError(f"--inputs: a QONNX model does not say which data it takes; name "
+                         f"the model preset whose data set and input transform it was "
+                         f"trained on (for example --inputs mnist_cnn)")
+    check_output(args.out, what=f"-o {args.out}")
+    prog, read = compile_qonnx(args.model, inputs=args.inputs, data_path=args.data,
+                               calibration=args.calibration, percentile=args.percentile,
+                               n_calibration=args.calibration_samples, seed=args.seed,
+                               allow_fp=args.allow_fp)
+    print(f"ternary layers (from its Quant nodes): {', '.join(read.records) or 'none'}")
+    return prog
 
 
 def _check_paths(model, out):

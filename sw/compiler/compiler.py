@@ -14,7 +14,7 @@ from .calibrate import calibrate, calibration_batch
 from .graph import extract_stages
 from .lower import lower_chain
 
-__all__ = ["compile_model", "compile_saved", "calibration_inputs"]
+__all__ = ["compile_model", "compile_saved", "compile_qonnx", "calibration_inputs"]
 
 
 def compile_model(model, x_cal, *, records=None, calibration="max", percentile=99.99,
@@ -131,3 +131,50 @@ def compile_saved(path, *, x_train=None, data_path=None, calibration="max",
                          calibration=calibration, percentile=percentile,
                          classes=data.get("classes") or [], meta=meta)
     return prog, model, rec
+
+
+def compile_qonnx(path, *, inputs, x_train=None, data_path=None, calibration="max",
+                  percentile=99.99, n_calibration=512, seed=0, allow_fp=False):
+    """Compile a QONNX file (:func:`sw.interchange.qonnx_import.read_qonnx`: its ternary
+    layers stay ternary, the others become int8).
+
+    A QONNX file says nothing of the data it takes, so ``inputs`` names the preset whose
+    data set and input transform it was trained on (``sw.models.registry.PRESET_INPUTS``);
+    calibration draws ``n_calibration`` training samples of that data set (or of
+    ``x_train``, model inputs already transformed), and the program records the transform
+    for ``attq-fpga infer``. A model without a ternary layer is refused (before the data
+    set is loaded) unless ``allow_fp``.
+
+    Returns
+    -------
+    (Program, QonnxModel)
+    """
+    from ..interchange.qonnx_import import read_qonnx
+    from ..models.registry import PRESET_INPUTS
+
+    if inputs not in PRESET_INPUTS:
+        raise InputError(f"--inputs: expected one of {', '.join(sorted(PRESET_INPUTS))} (the "
+                         f"preset whose data set and input transform the model takes), got "
+                         f"{inputs!r}")
+    dataset, transform = PRESET_INPUTS[inputs]
+    read = read_qonnx(path)
+    if not read.records and not allow_fp:
+        raise InputError(f"{path}: no layer of this model has ternary weights (a 2-bit "
+                         f"signed narrow-range Quant, or the two branches of docs/qonnx.md); "
+                         f"pass --allow-fp to compile it into an all-int8 program anyway; "
+                         f"nothing written")
+    classes = []
+    if x_train is None:
+        from ..train.pipeline import load_dataset
+        split = load_dataset(dataset, transform=transform, seed=seed, data_path=data_path)
+        x_train, classes = split.x_train, split.classes
+    if tuple(np.shape(x_train)[1:]) != tuple(read.sample_shape):
+        raise InputError(f"{path}: input shape {list(read.sample_shape)}, but --inputs "
+                         f"{inputs} gives inputs of shape {list(np.shape(x_train)[1:])}; "
+                         f"nothing written")
+    meta = dict(source=str(path), arch="qonnx", preset=None, quant=None, dataset=dataset,
+                input_transform=transform.to_dict())
+    prog = compile_model(read.model, calibration_inputs(x_train, n_calibration, seed),
+                         records=read.records, calibration=calibration,
+                         percentile=percentile, classes=classes, meta=meta)
+    return prog, read

@@ -69,5 +69,10 @@ class CNNTransformer(nn.Module):
         x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1)
         return x * math.sqrt(self.d_model) + self.pos_encoding
 
+    @property
+    def sample_shape(self):
+        """One input's shape, without the batch: what ``forward`` takes as ``x[k]``."""
+        return (self.config["in_channels"], self.config["n_samples"])
+
     def forward(self, x):
         return self.head(self.encoder(self.tokens(x))[:, 0])

@@ -33,6 +33,11 @@ class MnistCNN(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.fc2 = nn.Linear(50, n_classes)
 
+    @property
+    def sample_shape(self):
+        """One input's shape, without the batch: what ``forward`` takes as ``x[k]``."""
+        return (self.config["in_channels"], self.config["input_size"], self.config["input_size"])
+
     def forward(self, x):
         x = F.relu(F.max_pool2d(self.conv1(x), 2))
         x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))

@@ -59,6 +59,11 @@ class TFRCNN(nn.Module):
         """Every convolution but the first (the paper's selection for this model)."""
         return tuple(f"conv{k}" for k in range(2, self.n_blocks + 1))
 
+    @property
+    def sample_shape(self):
+        """One input's shape, without the batch: what ``forward`` takes as ``x[k]``."""
+        return (self.config["in_channels"], *self.config["input_shape"])
+
     def forward(self, x):
         for k in range(1, self.n_blocks + 1):
             x = self.pool(self.act(getattr(self, f"bn{k}")(getattr(self, f"conv{k}")(x))))
