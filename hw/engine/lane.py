@@ -311,29 +311,29 @@ class Lane(wiring.Component):
         # a block RAM's 5.8 ns from clock to data leave no room for a route or a
         # multiplexer) ----------------------------------------------------------------
         # Beside it, the step's window as bounds on the word's kernel offsets: row ky is
-        # inside when 0 <= y0 + ky < H, that is when row_lo <= ky < row_hi, and column v
-        # when col_lo[v] <= kx < col_hi[v]. Worked out here from the place's registers,
-        # so that the address stage compares the word's 4-bit offsets with 5-bit bounds
-        # instead of adding them to the place first: the word's register and those
-        # compares were the lane's longest path, placed apart (docs/build.md).
-        bound = unsigned(spec.KERNEL_WIDTH + 1)
-        bounds = data.StructLayout({"row_lo": bound, "row_hi": bound,
-                                    "col_lo": data.ArrayLayout(bound, V),
-                                    "col_hi": data.ArrayLayout(bound, V)})
-        w_lim = [Signal(signed(spec.DIM_WIDTH + 1), name=f"w_lim{v}") for v in range(V)]
-        for v in range(V):
-            m.d.sync += w_lim[v].eq(cfg.w - v)
+        # inside when 0 <= y0 + ky < H, that is when row_lo <= ky < row_hi, and column
+        # kx + v when col_lo <= kx + v < col_hi (col_lo = -x0, col_hi = W - x0). Worked
+        # out here from the place's registers and clamped to a few bits, so that the
+        # address stage compares the word's 4-bit offsets with small bounds instead of
+        # adding them to the place first: the word's register and those compares were
+        # the lane's longest path, placed apart (docs/build.md). One pair of column bounds
+        # serves every column (each compares kx + v), which keeps the lanes within the
+        # Arty A7-35T's LUTs.
+        row_bits, col_bits = spec.KERNEL_WIDTH, spec.KERNEL_WIDTH + 1
+        bounds = data.StructLayout({"row_lo": unsigned(row_bits + 1),
+                                    "row_hi": unsigned(row_bits + 1),
+                                    "col_lo": unsigned(col_bits + 1),
+                                    "col_hi": unsigned(col_bits + 1)})
         f_words = [Signal(weight_word_layout, name=f"f_word{k}") for k in range(len(wmem))]
         f_block = Signal.like(w_block)
         f_base = Signal.like(s1.base)
         f_bounds = Signal(bounds)
         with m.If(valid[0]):
             m.d.sync += [f_block.eq(w_block), f_base.eq(s1.base),
-                         f_bounds.row_lo.eq(_bound(-s1.y0)),
-                         f_bounds.row_hi.eq(_bound(cfg.h - s1.y0))]
-            for v in range(V):
-                m.d.sync += [f_bounds.col_lo[v].eq(_bound(-v - s1.x0)),
-                             f_bounds.col_hi[v].eq(_bound(w_lim[v] - s1.x0))]
+                         f_bounds.row_lo.eq(_bound(-s1.y0, row_bits)),
+                         f_bounds.row_hi.eq(_bound(cfg.h - s1.y0, row_bits)),
+                         f_bounds.col_lo.eq(_bound(-s1.x0, col_bits)),
+                         f_bounds.col_hi.eq(_bound(cfg.w - s1.x0, col_bits))]
             m.d.sync += [f.eq(r) for f, r in zip(f_words, w_reads)]
 
         # --- Stage 2: word (the addressed block's) ----------------------------------------
@@ -360,7 +360,8 @@ class Lane(wiring.Component):
         row_ok = (w_word.ky >= w_bounds.row_lo) & (w_word.ky < w_bounds.row_hi)
         inb = Signal(V)
         for v in range(V):
-            col_ok = (w_word.kx >= w_bounds.col_lo[v]) & (w_word.kx < w_bounds.col_hi[v])
+            kxv = w_word.kx + v
+            col_ok = (kxv >= w_bounds.col_lo) & (kxv < w_bounds.col_hi)
             m.d.comb += inb[v].eq(row_ok & col_ok & metas[2].cols[v] & (w_word.w != 0))
         m.d.sync += s2_read.eq(valid[2] & inb.any())
         with m.If(valid[2]):
@@ -496,10 +497,10 @@ class Lane(wiring.Component):
         return m
 
 
-def _bound(value):
-    """``value`` clamped to ``[0, 2 ** KERNEL_WIDTH]``: a bound on a kernel offset
-    (``0 .. 2 ** KERNEL_WIDTH - 1``) that compares with it as ``value`` would."""
-    top = 1 << spec.KERNEL_WIDTH
+def _bound(value, bits):
+    """``value`` clamped to ``[0, 2 ** bits]``: a bound on an offset below ``2 ** bits``
+    (a kernel offset, or one plus a column) that compares with it as ``value`` would."""
+    top = 1 << bits
     value = Value.cast(value)
-    beyond = value.as_unsigned()[spec.KERNEL_WIDTH:-1].any()   # value >= top, if not < 0
-    return Mux(value < 0, 0, Mux(beyond, top, value.as_unsigned()[:spec.KERNEL_WIDTH]))
+    beyond = value.as_unsigned()[bits:-1].any()     # value >= top, if not < 0
+    return Mux(value < 0, 0, Mux(beyond, top, value.as_unsigned()[:bits]))
