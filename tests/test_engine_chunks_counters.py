@@ -30,6 +30,19 @@ def test_linear_channel_split_into_many_chunks():
     np.testing.assert_array_equal(result["y"], reference_layer(layer, x))
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_chunk_sums_with_the_epilogue_stalling(seed):
+    """The same chunked channels with the epilogue stalling at random: chunks of one
+    channel then reach the chunk sum with gaps of a cycle or more between them, where a
+    bubble still holds the previous chunk's channel (only a valid item may be forwarded)."""
+    rng = np.random.default_rng(21)
+    layer, x = random_layer(rng, LayerMode.TERNARY, 8, (3, 3), 2, (3, 3), (1, 1), (0, 0),
+                            (1, 1), 0.0, ActMode.NONE, scale_bits=6)
+    stall = (np.random.default_rng(100 + seed).random(400) < 0.5).tolist()
+    result, _ = run_layer(layer, x, 12, stall=stall)
+    np.testing.assert_array_equal(result["y"], reference_layer(layer, x))
+
+
 def _expected_counts(layer, width):
     """adds_plus, adds_minus, weight_words and act_reads from the layer's weights and
     geometry: one add per nonzero weight per output position (padding included); the

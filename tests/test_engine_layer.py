@@ -43,6 +43,18 @@ def test_empty_channel_and_saturation():
     assert (want == 127).any() and (want == -128).any(), "scales should saturate both ends"
 
 
+@pytest.mark.parametrize("width", [1, 4])
+def test_a_map_taller_and_wider_than_the_kernel_reach(width):
+    """H = 18 and W = 36: at the top rows and left columns the window's bounds on the
+    kernel offsets (``H - y0``, ``W - x0``) lie beyond any offset the word can carry, and
+    the lane clamps them (the maps of the other cases are smaller than that)."""
+    rng = np.random.default_rng(17)
+    layer, x = random_layer(rng, LayerMode.TERNARY, 1, (18, 36), 2, (3, 3), (1, 1), (1, 1),
+                            (1, 1), 0.3, ActMode.RELU, scale_bits=8)
+    result, _ = run_layer(layer, x, 2, width)
+    np.testing.assert_array_equal(result["y"], reference_layer(layer, x))
+
+
 def test_without_zero_skipping_same_outputs_more_cycles():
     """Every weight as a word (zeros too): same outputs, cycles as the model predicts."""
     rng = np.random.default_rng(9)
