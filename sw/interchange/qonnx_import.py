@@ -244,7 +244,7 @@ class _Reader:
             a, b = b, a
         if isinstance(a, _Layer) and isinstance(b, _Layer):
             if a.source != b.source or a.kind != b.kind or a.weight.shape != b.weight.shape \
-                    or {k: v for k, v in a.attrs.items()} != {k: v for k, v in b.attrs.items()}:
+                    or a.attrs != b.attrs:
                 self.refuse(node, "adds two layers that are not branches of one layer (the "
                                   "same input, kernel and attributes)")
             merged = dataclasses.replace(a, weight=a.weight + b.weight, bias=a.bias + b.bias,
@@ -252,8 +252,8 @@ class _Reader:
             self.values[node.output[0]] = merged
         elif isinstance(a, _Layer) and isinstance(b, _Weight):
             bias = b.value
-            if bias.size not in (1, a.weight.shape[0]) or \
-                    bias.size != 1 and bias.reshape(-1).size != max(bias.shape):
+            # One value, or one per output channel along a single axis.
+            if bias.size not in (1, a.weight.shape[0]) or sum(d > 1 for d in bias.shape) > 1:
                 self.refuse(node, f"a constant of shape {bias.shape} added to a layer of "
                                   f"{a.weight.shape[0]} outputs; expected a bias")
             self.values[node.output[0]] = dataclasses.replace(
