@@ -98,7 +98,7 @@ def test_seed_reaches_nextpnr_and_the_recorded_command(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
     with pytest.raises(SystemExit):
         cli.main(["--board", "ulx3s", "--seed", "0"])
-    assert "positive integer" in capsys.readouterr().err
+    assert "'0': expected at least 1" in capsys.readouterr().err
 
 
 def test_variant_defaults_and_is_case_insensitive():

@@ -82,7 +82,8 @@ def _texts(name, data):
 
 
 def _root_pattern(root):
-    # Bounded, so that a short root ("/repo") does not match inside a longer path or URL.
+    # Bounded, so that a short root (a folder "repo" at the top) does not match inside a
+    # longer path or URL.
     return re.compile(rb"(?<![\w.:/-])" + re.escape(str(root).encode()) + rb"(?![\w.-])")
 
 
@@ -103,9 +104,11 @@ def test_the_rules_by_hand():
             "python -m hw.build --out build/x"]
     assert [t for t in flagged if not MACHINE_PATH.search(t)] == []
     assert [t for t in fine if MACHINE_PATH.search(t)] == []
-    root = _root_pattern("/repo")
-    assert root.search(b"at /repo/hw/x.py") and root.search(b"cd /repo")
-    assert not root.search(b"github.com/o/repo/x") and not root.search(b"/repository/x")
+    repo = _abs("repo")
+    root = _root_pattern(repo)
+    assert root.search(f"at {repo}/hw/x.py".encode()) and root.search(f"cd {repo}".encode())
+    assert not root.search(b"github.com/o/repo/x")
+    assert not root.search(_abs("repository", "x").encode())
 
 
 def test_no_file_names_the_repository_root():

@@ -162,7 +162,7 @@ def test_a_residual_add_and_a_grouped_conv_are_refused(tmp_path):
 def test_a_quant_conv_reads_as_a_ternary_layer(tmp_path):
     nodes, inits = _quant_conv(out="y")
     read = read_qonnx(_graph(tmp_path, nodes, inits))
-    assert list(read.records) == ["conv1"] and read.sample_shape == (1, 6, 6)
+    assert list(read.records) == ["conv1"] and read.model.sample_shape == (1, 6, 6)
     rec = read.records["conv1"]
     assert (rec["w_r"], rec["w_l"]) == (0.5, -0.5)
     assert np.array_equal(np.asarray(rec["codes"]), np.sign(inits["w"]))

@@ -10,6 +10,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from sw.arguments import positive_int
 from sw.errors import InputError
 
 from .targets import TARGETS, get_target
@@ -37,17 +38,6 @@ def _engine(text):
     return lanes, width
 
 
-def _seed(text):
-    """A positive integer, nextpnr's ``--seed``."""
-    try:
-        seed = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
-    if seed < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
-    return seed
-
-
 def build_parser():
     """The argument parser (board and variant are checked by :func:`get_target`)."""
     parser = argparse.ArgumentParser(prog="python -m hw.build", description=DESCRIPTION)
@@ -68,7 +58,7 @@ def add_arguments(parser):
                         help="build the board with P lanes of width V instead of its own "
                              "engine, to measure that shape on the device (records under "
                              "the name BOARD_VARIANT_PxV; not with --update-records)")
-    parser.add_argument("--seed", type=_seed, default=None, metavar="N",
+    parser.add_argument("--seed", type=positive_int, default=None, metavar="N",
                         help="nextpnr's placement seed (ulx3s only; default nextpnr's "
                              "own): the same design placed differently, to judge a design "
                              "by more than one placement (docs/build.md)")

@@ -168,8 +168,8 @@ def compile_qonnx(path, *, inputs, x_train=None, data_path=None, calibration="ma
         from ..train.pipeline import load_dataset
         split = load_dataset(dataset, transform=transform, seed=seed, data_path=data_path)
         x_train, classes = split.x_train, split.classes
-    if tuple(np.shape(x_train)[1:]) != tuple(read.sample_shape):
-        raise InputError(f"{path}: input shape {list(read.sample_shape)}, but --inputs "
+    if tuple(np.shape(x_train)[1:]) != tuple(read.model.sample_shape):
+        raise InputError(f"{path}: input shape {list(read.model.sample_shape)}, but --inputs "
                          f"{inputs} gives inputs of shape {list(np.shape(x_train)[1:])}; "
                          f"nothing written")
     meta = dict(source=str(path), arch="qonnx", preset=None, quant=None, dataset=dataset,

@@ -2,7 +2,7 @@
 
 import sys
 
-from ..train.settings import DEFAULT_RECIPE
+from ..train.settings import DEFAULT_RECIPE, RECIPES
 
 __all__ = ["register", "run"]
 
@@ -22,7 +22,7 @@ def _common(p):
     p.add_argument("--epochs", type=int, default=None, help="override every method's epochs")
     p.add_argument("--n-train", type=int, default=None, help="use a subset of training data")
     p.add_argument("--n-test", type=int, default=None, help="use a subset of test data")
-    p.add_argument("--recipe", choices=("paper", "project"), default=None,
+    p.add_argument("--recipe", choices=sorted(RECIPES), default=None,
                    help="training recipe (sw.train.settings.RECIPES; default "
                         f"{DEFAULT_RECIPE}): paper is the authors' training, project "
                         "trains TTQ from its region means without normalizing it")

@@ -103,7 +103,7 @@ def export_qonnx(model, record):
 
 
 def _branches(graph, node, name, layer):
-    """The nodes that replace ``node`` (a Conv or Gemm on layer ``name``'s weight)."""
+    """The nodes that replace ``node`` (a Conv, Gemm or MatMul on layer ``name``'s weight)."""
     from onnx import helper, numpy_helper
 
     codes = np.asarray(layer["codes"], dtype=np.int8)
@@ -113,14 +113,12 @@ def _branches(graph, node, name, layer):
     values = {+1: np.asarray(layer["w_r"], dtype=np.float32),
               -1: np.asarray(layer["w_l"], dtype=np.float32)}
     values = {k: (v.reshape(per) if v.ndim else v) for k, v in values.items()}
-    if node.op_type == "Conv":
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-    elif node.op_type == "Gemm":
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    if node.op_type == "Gemm":
         if (attrs.get("transA", 0), attrs.get("transB", 0)) != (0, 1) or \
                 attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0:
             raise ValueError(f"{name}: a Gemm other than x @ W.T + b ({attrs})")
-    elif node.op_type != "MatMul":     # MatMul: on the transposed weight, no bias
+    elif node.op_type not in ("Conv", "MatMul"):   # MatMul: the transposed weight, no bias
         raise ValueError(f"{name}: its weight feeds a {node.op_type} node; expected Conv, "
                          f"Gemm or MatMul")
 

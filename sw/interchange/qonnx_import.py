@@ -36,16 +36,14 @@ class QonnxModel:
     Attributes
     ----------
     model : torch.nn.Module
-        The chain, in eval mode, with ``sample_shape``.
+        The chain, in eval mode, with ``sample_shape`` (one input's shape, without the
+        batch).
     records : dict
         ``{layer name: {"codes", "w_r", "w_l", "bias"}}`` of its ternary layers
         (docs/model-format.md, ``quantized_layers``).
-    sample_shape : tuple of int
-        One input's shape, without the batch.
     """
     model: object
     records: dict
-    sample_shape: tuple
 
 
 @dataclasses.dataclass
@@ -109,7 +107,7 @@ class _Reader:
     def __init__(self, path, consts, input_name, output_name):
         self.path = path
         self.values = {name: _Weight(value, origin=name) for name, value in consts.items()}
-        self.input, self.output = input_name, output_name
+        self.output = output_name
         self.act = input_name          # the one activation the chain carries
         self.modules = collections.OrderedDict()
         self.records = {}
@@ -135,7 +133,7 @@ class _Reader:
         model.sample_shape = sample_shape
         with torch.no_grad():
             model(torch.zeros(1, *sample_shape))
-        return QonnxModel(model, self.records, sample_shape)
+        return QonnxModel(model, self.records)
 
     # -- the nodes --------------------------------------------------------------------------
 

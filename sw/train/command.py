@@ -35,6 +35,7 @@ settings, ``--device cuda`` without CUDA, output paths, the checkpoint.
 """
 
 from ..arguments import positive_float, positive_int
+from .settings import DEFAULT_RECIPE, RECIPES
 
 __all__ = ["register", "run", "DATASETS"]
 
@@ -77,10 +78,10 @@ def register(subparsers):
                         "{\"arch\": ..., \"config\": {...}} as a saved model records them")
     p.add_argument("--method", choices=("attq", "ttq", "dorefa"), default="attq",
                    help="quantization method (default attq)")
-    p.add_argument("--recipe", choices=("paper", "project"), default=None,
+    p.add_argument("--recipe", choices=sorted(RECIPES), default=None,
                    help="training recipe (sw.train.settings.RECIPES, docs/quantization.md): "
                         "paper is the authors' training, project trains TTQ from its "
-                        "region means without normalizing it; default project")
+                        f"region means without normalizing it; default {DEFAULT_RECIPE}")
     p.add_argument("--init-scales", choices=("unit", "mean", "code"), default=None,
                    help="the scales' start (default: the recipe's)")
     p.add_argument("--t-min", type=float, default=None,
