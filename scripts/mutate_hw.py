@@ -3,7 +3,8 @@
 
 The repository (tracked and untracked-not-ignored files, without .venv and .git) is copied
 once into a temporary directory per job; each mutation replaces one exact source snippet
-there, the mutant is elaborated (a mutant that does not elaborate is *invalid*), the listed
+there, the mutant is elaborated (a mutant that does not elaborate is *invalid*; the ECP5
+build's netlist pass is loaded and run instead), the listed
 tests run from the copy with ``PYTHONPATH`` pointing at it (so ``import hw`` is the mutant,
 checked before the first mutation), and the file is restored. First every list of tests
 runs once on the unmutated copy (the baseline): one that fails there stops the campaign.
@@ -53,6 +54,7 @@ UART = ["tests/test_link_uart.py", "tests/test_link_echo.py"]
 FRAMES = ["tests/test_link_frames.py", "tests/test_link_echo.py"]
 POWER = ["tests/test_power_meter.py"]
 XADC_MODEL = ["tests/test_power_xadc_model.py"]
+OUTREG = ["tests/test_output_registers.py"]
 SYSTEM = ["sim/test_system.py", "-k", "link_conditions and verilator"]
 
 
@@ -491,6 +493,23 @@ MUTATIONS = [
       "en = Mux(running, lane.act_en, self.act_r.en & host_sel)",
       "en = Mux(running, lane.act_en, 0)",
       "the host's reads of the activation memory are never enabled", DEVICE),
+    # --- The ECP5 build's block RAM output registers (a netlist pass). -----------------
+    M("outreg-enable-dropped", "hw/build/output_registers.py",
+      "conns[oce] = list(enable)", 'conns[oce] = ["1"]',
+      "the moved flip-flops' clock enable is not carried to the block's OCE", OUTREG),
+    M("outreg-flip-flops-kept", "hw/build/output_registers.py",
+      "                    del cells[ff_name]\n", "",
+      "the flip-flops stay after the block's output register (a cycle more)", OUTREG),
+    M("outreg-36-bit-low-half-unregistered", "hw/build/output_registers.py",
+      '["REGMODE_A", "REGMODE_B"], "OCEB")', '["REGMODE_B"], "OCEB")',
+      "a 36-bit read registers its upper half only", OUTREG),
+    M("outreg-module-outputs-not-readers", "hw/build/output_registers.py",
+      "                    sinks[bit].append((None, port))",
+      "                    pass",
+      "a read that also leaves the module unregistered is moved as well", OUTREG),
+    M("outreg-reset-ignored", "hw/build/output_registers.py",
+      'if lsrmux == "LSR" and conns.get("LSR", ["0"]) != ["0"]:', "if False:",
+      "flip-flops with a reset are moved into a register that has none", OUTREG),
 ]
 
 #: What the campaign found and what was done about it, kept with the results.
@@ -535,6 +554,10 @@ ELABORATE = {
     "hw/power/power_meter.py": "from hw.power.power_meter import PowerMeter as C; "
                                "top = C(100_000_000)",
     "hw/power/xadc_model.py": "from hw.power.xadc_model import XADCModel as C; top = C()",
+    # A netlist pass, not a component: the mutant is valid when it loads and runs.
+    "hw/build/output_registers.py": "from hw.build.output_registers import "
+                                    "absorb_output_registers as f; f({'modules': {}}); "
+                                    "top = None",
     "hw/board/device_core.py": "from hw.board.device_core import DeviceCore as C; "
                                "from sw.mapping.boards import board_config; "
                                "top = C(board_config('virtual').replace(lanes=2, lane_words=64, "
@@ -603,7 +626,8 @@ def run_one(mut, copy, timeout):
         env = _env(copy)
         elab = ELABORATE.get(mut.file)
         if elab:
-            code = (f"{elab}\nfrom amaranth.back import rtlil\nrtlil.convert(top)\n"
+            code = (f"{elab}\nfrom amaranth.back import rtlil\n"
+                    f"if top is not None:\n    rtlil.convert(top)\n"
                     f"import hw; assert hw.__file__.startswith({str(copy)!r}), hw.__file__\n")
             proc = subprocess.run([PYTHON, "-c", code], cwd=copy, env=env,
                                   capture_output=True, text=True, timeout=timeout)

