@@ -101,6 +101,20 @@ def test_seed_reaches_nextpnr_and_the_recorded_command(tmp_path, capsys):
     assert "'0': expected at least 1" in capsys.readouterr().err
 
 
+def test_router_reaches_nextpnr_and_the_recorded_command(tmp_path, capsys):
+    args = cli.build_parser().parse_args(["--board", "ulx3s", "--router", "router2"])
+    assert args.router == "router2" and cli._argv(args)[-2:] == ["--router", "router2"]
+    target = dataclasses.replace(get_target("ulx3s"), router=args.router)
+    plan, *_ = flows.elaborate(target, nextpnr_opts=flows.nextpnr_options(target))
+    assert re.search(r"\"\$NEXTPNR_ECP5\" .*--router router2 ", plan.files["build_top.sh"])
+    assert "--router" not in flows.nextpnr_options(get_target("ulx3s"))
+    assert cli.main(["--board", "arty_a7", "--router", "router2", "--out",
+                     str(tmp_path / "o")]) == 2
+    assert "--router" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["--board", "ulx3s", "--router", "router3"])
+
+
 def test_variant_defaults_and_is_case_insensitive():
     assert get_target("arty_a7").name == "arty_a7_35t"
     assert get_target("arty_a7", "100T").name == "arty_a7_100t"

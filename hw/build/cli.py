@@ -15,6 +15,9 @@ from sw.errors import InputError
 
 from .targets import TARGETS, get_target
 
+#: nextpnr's routers (``--router``).
+ROUTERS = ("router1", "router2")
+
 __all__ = ["build_parser", "add_arguments", "run", "main", "destinations", "Destinations",
            "DESCRIPTION", "RECORDS"]
 
@@ -62,6 +65,9 @@ def add_arguments(parser):
                         help="nextpnr's placement seed (ulx3s only; default nextpnr's "
                              "own): the same design placed differently, to judge a design "
                              "by more than one placement (docs/build.md)")
+    parser.add_argument("--router", choices=ROUTERS, default=None,
+                        help="nextpnr's router (ulx3s only; default nextpnr's own, "
+                             "router1)")
     parser.add_argument("--update-records", action="store_true",
                         help="write the records into the repository's committed ones: "
                              "bitstreams/BOARD_VARIANT/ (BUILD.md, the bitstream or archive, "
@@ -92,6 +98,8 @@ def _argv(args):
         argv += ["--engine", "x".join(map(str, args.engine))]
     if getattr(args, "seed", None) is not None:
         argv += ["--seed", str(args.seed)]
+    if getattr(args, "router", None) is not None:
+        argv += ["--router", args.router]
     if getattr(args, "update_records", False):
         argv.append("--update-records")
     return argv
@@ -183,6 +191,12 @@ def run(args, argv=None, prog="python -m hw.build"):
                 raise InputError(f"--seed: {target.name} is built with Vivado; the seed is "
                                  f"nextpnr's (--board ulx3s)")
             target = dataclasses.replace(target, seed=seed)
+        router = getattr(args, "router", None)
+        if router is not None:
+            if target.flow != "trellis":
+                raise InputError(f"--router: {target.name} is built with Vivado; the router "
+                                 f"is nextpnr's (--board ulx3s)")
+            target = dataclasses.replace(target, router=router)
         where = destinations(args, target)
         if where.out.exists() and not where.out.is_dir():
             raise InputError(f"--out: {where.out} is a file; expected a folder")

@@ -316,8 +316,9 @@ def timing_verdict(fmax, board_mhz):
 
 def nextpnr_options(target):
     """nextpnr's options for ``target``: go on when timing is missed, so that the report
-    can state the numbers; its placement seed where one is given."""
-    return "--timing-allow-fail" + ("" if target.seed is None else f" --seed {target.seed}")
+    can state the numbers; its placement seed and router where given."""
+    return ("--timing-allow-fail" + ("" if target.seed is None else f" --seed {target.seed}")
+            + ("" if target.router is None else f" --router {target.router}"))
 
 
 def build_trellis(target, where, argv):

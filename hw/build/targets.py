@@ -39,6 +39,9 @@ class Target:
         the same device; None builds the board as configured.
     seed : int or None
         nextpnr's placement seed (the open ECP5 flow); None leaves nextpnr's default.
+    router : str or None
+        nextpnr's router, ``"router1"`` or ``"router2"`` (the open ECP5 flow); None leaves
+        nextpnr's default (router1).
     """
     board: str
     variant: str
@@ -47,6 +50,7 @@ class Target:
     resources: dict | None = None
     engine: tuple | None = None
     seed: int | None = None
+    router: str | None = None
 
     @property
     def name(self):
