@@ -48,6 +48,13 @@ def fmax_of(path):
     return float(found[-1])
 
 
+def _built_from(report):
+    """`` (built from git X)`` when a BUILD.md beside ``report`` names its source."""
+    build = Path(report).with_name("BUILD.md")
+    found = re.search(r"^Source: (.+?)\s*$", build.read_text(), re.M) if build.exists() else None
+    return f" (built from {found[1]})" if found else ""
+
+
 def program_rows(path, lanes, width):
     from sw.infer.energy import counter_energy
     from sw.mapping.counts import program_counts
@@ -195,6 +202,10 @@ def main():
                          f"{q['adds_per_cycle_latency']:.2f}; {q['adds_per_cycle_interval']:.2f} | "
                          f"{q['per_klut_latency']:.3f}; {q['per_klut_interval']:.3f} |")
         lines += ["", f"Adds per cycle: of `{Path(args.programs[0]).name}`, the first program."]
+        if timing:
+            lines += ["Fmax: " + "; ".join(
+                f"{p}×{v} from `{t['report']}`{_built_from(t['report'])}"
+                for (p, v), t in timing.items()) + "."]
         if args.synth_from:
             origin = meta["synth_from"]
             lines += [f"Resources: from `{origin['file']}` (`{origin['command']}`, "
