@@ -23,8 +23,8 @@ holds no such path itself):
 Not flagged: paths that are the same on every machine and that docs name on purpose (the
 serial devices under ``dev``, ``usr/bin/env`` in a shebang, ``proc``, ``etc``); a slash
 preceded by a letter, digit, dot, colon, slash or hyphen (a URL's path, or a relative
-path such as ``src/tmp/x``); and a placeholder such as a home folder followed by
-``<user>``, whose next character is no name character.
+path whose inner folder has one of those names); and a placeholder such as a home folder
+followed by ``<user>``, whose next character is no name character.
 """
 
 import io
@@ -99,7 +99,8 @@ def test_the_rules_by_hand():
                "C:" + "\\".join(["", "Users", "bob", "attq"]),
                _abs("Users", "carol", "src"), _abs("var", "folders", "xy", "T", "tmp1")]
     fine = ["serial://" + _abs("dev", "ttyUSB1"), "#!" + _abs("usr", "bin", "env") + " python3",
-            "https://example.org/home/x", "src/tmp/x", "runs/work/x", _abs("home", "<user>"),
+            "https://example.org" + _abs("home", "x"), "src" + _abs("tmp", "x"),
+            "runs" + _abs("work", "x"), _abs("home", "<user>"),
             f"a {_abs('proc')} file", f"{_abs('tmp')} alone",
             "python -m hw.build --out build/x"]
     assert [t for t in flagged if not MACHINE_PATH.search(t)] == []
