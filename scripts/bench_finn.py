@@ -42,17 +42,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from sw.atomic import write_bytes, write_text  # noqa: E402
+from bench_engine_width import engine_arg, program_rows  # noqa: E402
+from sw.atomic import atomic_path, write_bytes, write_text  # noqa: E402
 from sw.results import results_header  # noqa: E402
 
 FINN_PYTHON = ROOT / "build" / "finn-venv" / "bin" / "python"
 #: Calibration inputs for the twin's activation scales, per model.
 CALIBRATION = {"mnist": 32, "hits": 4}
-
-
-def engine_arg(text):
-    from bench_engine_width import engine_arg as parse
-    return parse(text)
 
 
 def engine_resources(path, engines):
@@ -93,7 +89,6 @@ def finn_row(estimate, adds):
 
 
 def engine_row(program, lanes, width, synth):
-    from bench_engine_width import program_rows
     row = program_rows(program, lanes, width)
     lut = synth["LUT"]
     return {"lanes": lanes, "width": width, "cycles": row["cycles"], "adds": row["adds"],
@@ -159,10 +154,9 @@ def plot(rows, path):
     axes[1].legend(fontsize=7)
     fig.suptitle("The engine and FINN at about the same LUTs (XC7A35T, 100 MHz)")
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=120)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def main():

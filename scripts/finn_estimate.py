@@ -54,6 +54,12 @@ import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+# The project's own argument types and atomic writes (standard library only, so they load
+# in FINN's environment too).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from sw.arguments import positive_float, positive_int  # noqa: E402
+from sw.atomic import write_text  # noqa: E402
+
 DEFAULT_PART = "xc7a35ticsg324-1L"
 #: The FINN step after which folding starts: the steps before it run once, the rest once
 #: per folding tried.
@@ -671,21 +677,6 @@ def steps_not_run(cfgmod):
     return [{"step": s, "reason": WHY_NOT_RUN.get(s, "needs Vivado or Vitis")} for s in later]
 
 
-def write_atomic(path, data):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 # --------------------------------------------------------------------------- main
 
 EPILOG = """
@@ -717,12 +708,12 @@ def parse_args(argv):
     ap.add_argument("model", nargs="?", help="QONNX model (.onnx)")
     ap.add_argument("--out", help="where to write the JSON report")
     g = ap.add_mutually_exclusive_group()
-    g.add_argument("--target-cycles", type=int, metavar="N",
+    g.add_argument("--target-cycles", type=positive_int, metavar="N",
                    help="FINN's SetFolding(target_cycles_per_frame=N)")
-    g.add_argument("--lut-budget", type=int, metavar="N",
+    g.add_argument("--lut-budget", type=positive_int, metavar="N",
                    help="the folding whose LUT estimate is closest to N without exceeding it")
     ap.add_argument("--fpga-part", default=DEFAULT_PART, help=f"default {DEFAULT_PART}")
-    ap.add_argument("--clock-ns", type=float, default=10.0,
+    ap.add_argument("--clock-ns", type=positive_float, default=10.0,
                     help="clock period in ns (throughput and latency in time; default 10)")
     ap.add_argument("--standalone-thresholds", action="store_true",
                     help="FINN's standalone_thresholds: activations as separate Thresholding "
@@ -738,15 +729,9 @@ def parse_args(argv):
         return args
     if not args.model or not args.out:
         ap.error("MODEL and --out are required")
-    for name in ("target_cycles", "lut_budget"):
-        v = getattr(args, name)
-        if v is not None and v < 1:
-            ap.error(f"--{name.replace('_', '-')} must be a positive integer, got {v}")
     if not re.fullmatch(r"x[a-z]{1,3}[0-9][0-9a-z]*(-[0-9A-Za-z]+)*", args.fpga_part):
         ap.error(f"--fpga-part {args.fpga_part!r}: expected an AMD/Xilinx part name such as "
                  f"{DEFAULT_PART} (FINN targets only those; it does not check the name)")
-    if args.clock_ns <= 0:
-        ap.error(f"--clock-ns must be positive, got {args.clock_ns}")
     return args
 
 
@@ -778,7 +763,7 @@ def run(args):
                        "note": "no folding asked: every PE and SIMD is 1"}
         out = build_report(flow, rep, args, folding, flow.unmapped, tried,
                            time.perf_counter() - t0)
-        write_atomic(args.out, out)
+        write_text(args.out, json.dumps(out, indent=2) + "\n")
         t = out["totals"]
         say(f"{len(out['layers'])} HW layers; LUT {t['LUT']}, BRAM_18K {t['BRAM_18K']}, "
             f"URAM {t['URAM']}, DSP {t['DSP']}; max cycles/layer "

@@ -3,8 +3,8 @@
 
 The repository (tracked and untracked-not-ignored files, without .venv and .git) is copied
 once into a temporary directory per job; each mutation replaces one exact source snippet
-there, the mutant is elaborated (a mutant that does not elaborate is *invalid*; the ECP5
-build's netlist pass is loaded and run instead), the listed
+there, the mutant is elaborated (a mutant that does not elaborate is *invalid*; the build's
+netlist pass and plumbing are loaded and run instead), the listed
 tests run from the copy with ``PYTHONPATH`` pointing at it (so ``import hw`` is the mutant,
 checked before the first mutation), and the file is restored. First every list of tests
 runs once on the unmutated copy (the baseline): one that fails there stops the campaign.
@@ -55,6 +55,7 @@ FRAMES = ["tests/test_link_frames.py", "tests/test_link_echo.py"]
 POWER = ["tests/test_power_meter.py"]
 XADC_MODEL = ["tests/test_power_xadc_model.py"]
 OUTREG = ["tests/test_output_registers.py"]
+BUILD_PLAN = ["tests/test_build.py", "-k", "ulx3s_plan or router or seed"]
 SYSTEM = ["sim/test_system.py", "-k", "link_conditions and verilator"]
 
 
@@ -510,6 +511,15 @@ MUTATIONS = [
     M("outreg-reset-ignored", "hw/build/output_registers.py",
       'if lsrmux == "LSR" and conns.get("LSR", ["0"]) != ["0"]:', "if False:",
       "flip-flops with a reset are moved into a register that has none", OUTREG),
+    M("ulx3s-outreg-after-nextpnr", "hw/boards/ulx3s.py",
+      'templates.insert(1, r"""', 'templates.insert(2, r"""',
+      "the output-register pass runs after nextpnr has read the netlist", BUILD_PLAN),
+    M("build-router-not-passed", "hw/build/flows.py",
+      '+ ("" if target.router is None else f" --router {target.router}"))', '+ "")',
+      "--router never reaches nextpnr", BUILD_PLAN),
+    M("build-nextpnr-options-on-vivado", "hw/build/cli.py",
+      'if target.flow != "trellis":', "if False:",
+      "--seed and --router are taken for the Arty A7, which Vivado builds", BUILD_PLAN),
 ]
 
 #: What the campaign found and what was done about it, kept with the results.
@@ -554,10 +564,15 @@ ELABORATE = {
     "hw/power/power_meter.py": "from hw.power.power_meter import PowerMeter as C; "
                                "top = C(100_000_000)",
     "hw/power/xadc_model.py": "from hw.power.xadc_model import XADCModel as C; top = C()",
-    # A netlist pass, not a component: the mutant is valid when it loads and runs.
+    # A netlist pass and the build's plumbing, not components: a mutant is valid when it
+    # loads and runs.
     "hw/build/output_registers.py": "from hw.build.output_registers import "
                                     "absorb_output_registers as f; f({'modules': {}}); "
                                     "top = None",
+    "hw/boards/ulx3s.py": "from hw.boards.ulx3s import ULX3S_85F_Platform as P; "
+                          "P().command_templates; top = None",
+    "hw/build/flows.py": "import hw.build.flows; top = None",
+    "hw/build/cli.py": "from hw.build.cli import build_parser; build_parser(); top = None",
     "hw/board/device_core.py": "from hw.board.device_core import DeviceCore as C; "
                                "from sw.mapping.boards import board_config; "
                                "top = C(board_config('virtual').replace(lanes=2, lane_words=64, "

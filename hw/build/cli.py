@@ -185,18 +185,14 @@ def run(args, argv=None, prog="python -m hw.build"):
                 target.config()
             except ValueError as exc:
                 raise InputError(f"--engine {engine[0]}x{engine[1]}: {exc}") from None
-        seed = getattr(args, "seed", None)
-        if seed is not None:
+        for option in ("seed", "router"):      # nextpnr's, so the open ECP5 flow's only
+            value = getattr(args, option, None)
+            if value is None:
+                continue
             if target.flow != "trellis":
-                raise InputError(f"--seed: {target.name} is built with Vivado; the seed is "
-                                 f"nextpnr's (--board ulx3s)")
-            target = dataclasses.replace(target, seed=seed)
-        router = getattr(args, "router", None)
-        if router is not None:
-            if target.flow != "trellis":
-                raise InputError(f"--router: {target.name} is built with Vivado; the router "
-                                 f"is nextpnr's (--board ulx3s)")
-            target = dataclasses.replace(target, router=router)
+                raise InputError(f"--{option}: {target.name} is built with Vivado; the "
+                                 f"{option} is nextpnr's (--board ulx3s)")
+            target = dataclasses.replace(target, **{option: value})
         where = destinations(args, target)
         if where.out.exists() and not where.out.is_dir():
             raise InputError(f"--out: {where.out} is a file; expected a folder")
