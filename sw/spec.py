@@ -379,8 +379,9 @@ def pack_layer_config(cfg, lane_cfgs, word_addr_width):
 # reads an input map that the first run overwrote; every other op is idempotent.
 # ---------------------------------------------------------------------------------------
 
-#: Version of the link protocol (frame layout, ops, payloads).
-LINK_VERSION = 1
+#: Version of the link protocol (frame layout, ops, payloads). 2: the POWER reply carries
+#: the die temperature too.
+LINK_VERSION = 2
 LINK_SYNC = 0xA5
 #: SYNC, length, seq, code.
 LINK_HEADER_BYTES = 5
@@ -480,8 +481,9 @@ RUN_RESULT_FIELDS = (
     ("layers", 1),          # layers run
 )
 
-#: XADC channels the power meter samples (ARCHITECTURE.md "Board and link").
-POWER_CHANNELS = ("vccint", "isns0v95", "vsns5v0", "isns5v0")
+#: XADC channels the power meter samples (ARCHITECTURE.md "Board and link"), and the die
+#: temperature sensor, which ``board check`` reads (docs/power.md).
+POWER_CHANNELS = ("vccint", "isns0v95", "vsns5v0", "isns5v0", "temperature")
 
 #: POWER response payload: 16-bit XADC codes summed over the samples taken while the last
 #: RUN was busy and over the idle time before it. A sample is one complete set of

@@ -26,9 +26,12 @@ def cal(tmp_path):
 
 def payload(run=None, idle=None, run_samples=10, idle_samples=20, run_cycles=1_000_000):
     # Codes: vccint 20480 (0.9375 V), isns0v95 idle 8192 / run 16384 (0.125 / 0.25 V),
-    # vsns5v0 51200 (0.78125 V), isns5v0 idle 4096 / run 6144 (0.0625 / 0.09375 V).
-    run = run or {"vccint": 20480, "isns0v95": 16384, "vsns5v0": 51200, "isns5v0": 6144}
-    idle = idle or {"vccint": 20480, "isns0v95": 8192, "vsns5v0": 51200, "isns5v0": 4096}
+    # vsns5v0 51200 (0.78125 V), isns5v0 idle 4096 / run 6144 (0.0625 / 0.09375 V), the
+    # die temperature 40720 (no part of the energy).
+    run = run or {"vccint": 20480, "isns0v95": 16384, "vsns5v0": 51200, "isns5v0": 6144,
+                  "temperature": 40720}
+    idle = idle or {"vccint": 20480, "isns0v95": 8192, "vsns5v0": 51200, "isns5v0": 4096,
+                    "temperature": 40720}
     p = {"run_cycles": run_cycles, "run_samples": run_samples, "idle_samples": idle_samples}
     p.update({f"run_{c}": run[c] * run_samples for c in spec.POWER_CHANNELS})
     p.update({f"idle_{c}": idle[c] * idle_samples for c in spec.POWER_CHANNELS})
@@ -60,7 +63,8 @@ def test_means_divide_by_the_sample_count(cal):
 
 
 def test_below_idle_gives_negative_energy(cal):
-    p = payload(run={"vccint": 20480, "isns0v95": 4096, "vsns5v0": 51200, "isns5v0": 4096})
+    p = payload(run={"vccint": 20480, "isns0v95": 4096, "vsns5v0": 51200, "isns5v0": 4096,
+                     "temperature": 40720})
     r = power_report(p, CLK, cal)
     assert r.rails["vccint"].energy_j == pytest.approx((0.9375 * 0.625 - 1.171875) * 0.01)
 

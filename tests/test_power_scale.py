@@ -9,8 +9,8 @@ import pytest
 
 from sw.errors import InputError
 from sw.power import xadc_scale
-from sw.power.xadc_scale import (aux_unipolar_volts, channel_volts, fit_factor,
-                                 load_calibration, supply_sensor_volts)
+from sw.power.xadc_scale import (aux_unipolar_volts, channel_volts, die_temperature_c,
+                                 fit_factor, load_calibration, supply_sensor_volts)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,8 +34,16 @@ def test_channel_picks_the_transfer_function():
     assert channel_volts("vccint", 0x8000) == pytest.approx(1.5)
     for ch in ("isns0v95", "vsns5v0", "isns5v0"):
         assert channel_volts(ch, 0x8000) == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="unknown channel"):
-        channel_volts("vccaux", 0)
+    for ch in ("vccaux", "temperature"):
+        with pytest.raises(ValueError, match="no volts for channel"):
+            channel_volts(ch, 0)
+
+
+def test_die_temperature_by_ug480_equation_2_1():
+    # T = code_12 * 503.975 / 4096 - 273.15: 2545 -> 39.99 C; 0x8000 (2048) -> -21.16 C.
+    assert die_temperature_c(2545 << 4) == pytest.approx(2545 * 503.975 / 4096 - 273.15)
+    assert die_temperature_c(2545 << 4) == pytest.approx(39.99, abs=0.01)
+    assert die_temperature_c(0x8000) == pytest.approx(251.9875 - 273.15)
 
 
 def write(tmp_path, doc):

@@ -11,8 +11,9 @@ from hw.power.drp_reader import DRPReader
 from hw.power.xadc import XADC, XADC_INIT
 from sw import spec, toolchain
 
-# UG480 "Status Registers": VCCINT at 01h, VAUX[n] at 10h + n.
-STATUS_ADDR = {"vccint": 0x01, "isns0v95": 0x1A, "vsns5v0": 0x11, "isns5v0": 0x19}
+# UG480 "Status Registers": temperature at 00h, VCCINT at 01h, VAUX[n] at 10h + n.
+STATUS_ADDR = {"vccint": 0x01, "isns0v95": 0x1A, "vsns5v0": 0x11, "isns5v0": 0x19,
+               "temperature": 0x00}
 
 
 def test_init_registers_decode_to_the_intended_setup():
@@ -22,7 +23,7 @@ def test_init_registers_decode_to_the_intended_setup():
     assert conf1 & 1 == 0                        # over-temperature shutdown kept
     divider = XADC_INIT[0x42] >> 8
     assert 1e6 <= 100e6 / divider <= 26e6        # ADCCLK range at the Arty's 100 MHz
-    assert XADC_INIT[0x48] == (1 << 0) | (1 << 9)   # calibration + VCCINT
+    assert XADC_INIT[0x48] == (1 << 0) | (1 << 8) | (1 << 9)   # calibration, temperature, VCCINT
     assert XADC_INIT[0x49] == (1 << 1) | (1 << 9) | (1 << 10)   # VAUX1, VAUX9, VAUX10
     assert XADC_INIT[0x4C] == XADC_INIT[0x4D] == 0  # unipolar
     assert XADC_INIT[0x40] & (3 << 12) == 0      # no averaging
@@ -64,8 +65,9 @@ def test_instantiates_primitive_on_arty():
 
 def test_drp_reader_against_a_drp_model():
     """EOC pulses for a sequence of channels; a DRP model answers DEN with the register."""
-    regs = {0x08: 0x1230, 0x01: 0x5150, 0x11: 0x2220, 0x19: 0x3330, 0x1A: 0x4440}
-    sequence = [0x08, 0x01, 0x11, 0x19, 0x1A] * 2
+    regs = {0x08: 0x1230, 0x00: 0x9F10, 0x01: 0x5150, 0x11: 0x2220, 0x19: 0x3330,
+            0x1A: 0x4440}
+    sequence = [0x08, 0x00, 0x01, 0x11, 0x19, 0x1A] * 2
     dut = DRPReader()
     got, dens = [], []
 

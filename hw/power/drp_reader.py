@@ -11,13 +11,15 @@ from .sample import CODE_WIDTH, sample_signature
 __all__ = ["DRPReader", "XADC_CHANNEL_ADDR"]
 
 #: Status-register address (and CHANNEL code) of each of sw.spec.POWER_CHANNELS (UG480,
-#: Chapter 3 "Status Registers": VCCINT 01h, VAUX[n] 10h + n): VCCINT's supply sensor and
-#: the Arty's sense nets on auxiliary inputs 10, 1 and 9 (hw.boards.arty_a7.XADC_AUX_PINS).
+#: Chapter 3 "Status Registers": temperature 00h, VCCINT 01h, VAUX[n] 10h + n): VCCINT's
+#: supply sensor, the Arty's sense nets on auxiliary inputs 10, 1 and 9
+#: (hw.boards.arty_a7.XADC_AUX_PINS) and the die temperature sensor.
 XADC_CHANNEL_ADDR = {
     "vccint": 0x01,
     "isns0v95": 0x10 + 10,
     "vsns5v0": 0x10 + 1,
     "isns5v0": 0x10 + 9,
+    "temperature": 0x00,
 }
 
 

@@ -36,7 +36,8 @@ def xadc_init(divider=DCLK_DIVIDER):
         unused, disabled); OT = 0 (the over-temperature shutdown stays on).
     42h (configuration 2) = divider << 8 | 20h: DCLK divider; PD = 10 (ADC B powered down,
         unused outside simultaneous/independent modes).
-    48h (sequence channel selection 0) = 0201h: calibration (bit 0) and VCCINT (bit 9).
+    48h (sequence channel selection 0) = 0301h: calibration (bit 0), temperature (bit 8)
+        and VCCINT (bit 9).
     49h (sequence channel selection 1) = bit n for VAUX[n]: 1, 9, 10 -> 0602h.
     4Ah/4Bh (sequence averaging) = 0: no averaging; the meter averages over many samples.
     4Ch/4Dh (sequence input mode) = 0: unipolar, 0-1 V on every auxiliary input.
@@ -54,7 +55,7 @@ def xadc_init(divider=DCLK_DIVIDER):
         0x40: 0x0000,
         0x41: 0x2FFE,
         0x42: (divider << 8) | 0x20,
-        0x48: 0x0201,
+        0x48: 0x0301,
         0x49: aux,
         0x4F: aux,
     })
@@ -68,8 +69,8 @@ XADC_INIT = xadc_init()
 class XADC(wiring.Component):
     """The XADC primitive sampling VCCINT and the Arty A7's power-sense inputs.
 
-    The sequencer converts, in a loop, the calibration channel, VCCINT, VAUX1 (vsns5v0),
-    VAUX9 (isns5v0) and VAUX10 (isns0v95). At each end of conversion (EOC) the converted
+    The sequencer converts, in a loop, the calibration channel, the die temperature, VCCINT,
+    VAUX1 (vsns5v0), VAUX9 (isns5v0) and VAUX10 (isns0v95). At each end of conversion (EOC) the converted
     channel's status register is read over the DRP (:class:`~hw.power.drp_reader.DRPReader`,
     simulated on its own in the tests) and, if it is one of
     :data:`sw.spec.POWER_CHANNELS`, offered on ``sample``. A sample not taken before the

@@ -23,10 +23,12 @@ MAX_CODE = 0xFFF0
 # Default levels, per sw.spec.POWER_CHANNELS, as 12-bit results << 4. They were picked to
 # look like a lightly loaded Arty (VCCINT 0.95 V on the 3 V supply-sensor scale; sense
 # outputs a tenth of the 1 V auxiliary range) and are not measured values.
-#: vccint 0.95 V (1297 * 3 V / 4096), isns0v95 0.1 V, vsns5v0 0.5 V, isns5v0 0.1 V.
-DEFAULT_IDLE_CODES = (1297 << 4, 410 << 4, 2048 << 4, 410 << 4)
-#: Per unit of ``activity``: VCCINT sags by nothing, the currents rise, 5 V stays put.
-DEFAULT_CODES_PER_ACTIVITY = (0, 20 << 4, 0, 8 << 4)
+#: vccint 0.95 V (1297 * 3 V / 4096), isns0v95 0.1 V, vsns5v0 0.5 V, isns5v0 0.1 V, the
+#: die at 40.0 C (2545 * 503.975 C / 4096 - 273.15 C, UG480 Eq. 2-1).
+DEFAULT_IDLE_CODES = (1297 << 4, 410 << 4, 2048 << 4, 410 << 4, 2545 << 4)
+#: Per unit of ``activity``: VCCINT sags by nothing, the currents rise, 5 V stays put, the
+#: die does not warm within a model's run.
+DEFAULT_CODES_PER_ACTIVITY = (0, 20 << 4, 0, 8 << 4, 0)
 
 
 def _check_codes(name, codes):

@@ -30,7 +30,8 @@ from sw.errors import InputError
 __all__ = [
     "CODE_SPAN", "SUPPLY_FULL_SCALE_V", "AUX_FULL_SCALE_V", "SUPPLY_CHANNELS",
     "DEFAULT_CALIBRATION", "Factor", "Calibration", "load_calibration",
-    "supply_sensor_volts", "aux_unipolar_volts", "channel_volts", "fit_factor",
+    "supply_sensor_volts", "aux_unipolar_volts", "channel_volts", "die_temperature_c",
+    "TEMPERATURE_SPAN_K", "fit_factor",
 ]
 
 #: Codes per full scale: 12-bit results MSB-justified in 16 bits (UG480 Ch. 3).
@@ -39,8 +40,12 @@ CODE_SPAN = 1 << 16
 SUPPLY_FULL_SCALE_V = 3.0
 #: Full scale of an auxiliary input in unipolar mode (UG480 Ch. 2, "Unipolar Mode").
 AUX_FULL_SCALE_V = 1.0
-#: Channels read by an on-chip supply sensor; the others are auxiliary inputs.
+#: Channels read by an on-chip supply sensor; the others are auxiliary inputs (and the die
+#: temperature sensor, which gives degrees, not volts).
 SUPPLY_CHANNELS = ("vccint",)
+#: Kelvin per full scale of the 7 Series temperature sensor (UG480 Ch. 2, Equation 2-1:
+#: T = code_12 * 503.975 / 4096 - 273.15).
+TEMPERATURE_SPAN_K = 503.975
 
 #: The project's calibration file for the Arty A7.
 DEFAULT_CALIBRATION = Path(__file__).resolve().parents[2] / "calibration" / "arty_a7_power.json"
@@ -59,10 +64,17 @@ def aux_unipolar_volts(code):
     return np.asarray(code, dtype=float) * AUX_FULL_SCALE_V / CODE_SPAN
 
 
+def die_temperature_c(code):
+    """Die temperature in degrees Celsius from the temperature sensor's code (UG480 Eq. 2-1)."""
+    return np.asarray(code, dtype=float) * TEMPERATURE_SPAN_K / CODE_SPAN - 273.15
+
+
 def channel_volts(channel, code):
-    """Volts at the XADC for ``channel`` (a name of :data:`sw.spec.POWER_CHANNELS`)."""
-    if channel not in spec.POWER_CHANNELS:
-        raise ValueError(f"unknown channel {channel!r}: expected one of {spec.POWER_CHANNELS}")
+    """Volts at the XADC for ``channel`` (a name of :data:`sw.spec.POWER_CHANNELS` other than
+    ``temperature``, which :func:`die_temperature_c` converts)."""
+    if channel not in spec.POWER_CHANNELS or channel == "temperature":
+        raise ValueError(f"no volts for channel {channel!r}: expected one of "
+                         f"{tuple(c for c in spec.POWER_CHANNELS if c != 'temperature')}")
     if channel in SUPPLY_CHANNELS:
         return supply_sensor_volts(code)
     return aux_unipolar_volts(code)
