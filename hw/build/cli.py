@@ -1,7 +1,7 @@
 """The command line of ``python -m hw.build`` (also ``attq-fpga board build``).
 
 :func:`add_arguments` and :func:`run` are the one parser and the one build path; the
-``attq-fpga board build`` sub-command (:mod:`sw.board`) uses them as they are. This module
+``attq-fpga board build`` sub-command (:mod:`sw.board.command`) uses them as they are. This module
 imports no Amaranth, so both ``--help`` answer at once.
 """
 
