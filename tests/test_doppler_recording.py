@@ -446,7 +446,7 @@ def test_cli_detect_truncated_wav(tmp_path, capsys):
 
 def test_infer_inputs_report_the_truncation(tmp_path):
     # The bundled example: 528000 frames (120 s at 4400 Hz), cut after 50 s.
-    from sw.infer.command import DEFAULT_MODEL, ROOT
+    from sw.infer.pipeline import DEFAULT_MODEL, ROOT
     from sw.infer.inputs import recording_inputs
     from sw.program.file import load
 

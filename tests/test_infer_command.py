@@ -16,7 +16,7 @@ from sw.program.file import content_hash
 
 from sw import spec
 from sw.cli import main
-from sw.infer.command import DEFAULT_MODEL, ROOT
+from sw.infer.pipeline import DEFAULT_MODEL, ROOT
 from testsupport.infer_runs import comparable_json, csv_without_timing
 
 RECORDING = ROOT / "data" / "example" / "tcd-example.wav"
@@ -117,7 +117,8 @@ def test_files_and_schema(golden_run, reference):
     _, out, rows, doc = golden_run
     program = reference[0]
     assert sorted(p.name for p in out.iterdir()) == [
-        "confusion.png", "energy.json", "energy.png", "results.csv", "results.json"]
+        "confusion.png", "energy.json", "energy.png", "report.html", "results.csv",
+        "results.json"]
     for png in ("energy.png", "confusion.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     header = list(rows[0].keys())
@@ -648,5 +649,6 @@ def test_a_run_replaces_the_previous_runs_files_as_a_set(tmp_path):
     assert main(["infer", str(rec), "--device", "golden", "--out", str(out),
                  "--no-progress", "--table-rows", "0"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "energy.json", "energy.png", "notes.txt", "results.csv", "results.json"]
+        "energy.json", "energy.png", "notes.txt", "report.html", "results.csv",
+        "results.json"]
     assert "truth_class" not in (out / "results.csv").read_text()

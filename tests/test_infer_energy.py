@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sw.infer.classify import Inference
-from sw.infer.command import DEFAULT_MODEL
+from sw.infer.pipeline import DEFAULT_MODEL
 from sw.infer.energy import (J_PER_SRAM_ACCESS, counter_energy, energy_png, energy_report,
                              full_precision_energy)
 

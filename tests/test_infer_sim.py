@@ -11,7 +11,7 @@ import pytest
 
 from sw import spec
 from sw.cli import main
-from sw.infer.command import DEFAULT_MODEL, ROOT
+from sw.infer.pipeline import DEFAULT_MODEL, ROOT
 
 RECORDING = ROOT / "data" / "example" / "tcd-example.wav"
 

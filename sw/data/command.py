@@ -7,9 +7,14 @@
     attq-fpga data check hits DATASET_DIR [--seed 0] [--png tfr.png]
     attq-fpga data make hits --out DIR [--counts 403 569 569] [--subjects 12] [--seed 0]
     attq-fpga data make esr-synthetic OUT.csv [--rows 1150] [--seed 0]
+    attq-fpga data from-recordings DIR --labels LABELS.csv --out OUT [--test-fraction 0.37]
+        [--seed 0] [--no-split] [--require-detection] [--tolerance-s 0.05] [--no-progress]
 """
 
-__all__ = ["register", "run_check", "run_synthetic_esr"]
+__all__ = ["register", "run_check", "run_synthetic_esr", "run_from_recordings"]
+
+#: Mismatch rows printed; all of them are in OUT/mismatches.csv.
+_PRINTED_MISMATCHES = 40
 
 
 def register(subparsers):
@@ -19,7 +24,8 @@ def register(subparsers):
         description="check: load a data set as training would, report its split, and "
                     "optionally draw one time-frequency map per class as a PNG. make: "
                     "write a labelled data set (HITS segments from simulated patients, "
-                    "the synthetic ESR stand-in).")
+                    "the synthetic ESR stand-in). from-recordings: the HITS segment data "
+                    "set from one's own labelled recordings.")
     sub = parser.add_subparsers(dest="data_command", required=True, metavar="ACTION")
 
     check = sub.add_parser("check", help="load a data set and print its split")
@@ -46,6 +52,36 @@ def register(subparsers):
     syn.add_argument("--rows", type=int, default=1150, help="rows (default 1150)")
     syn.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
     syn.set_defaults(func=run_synthetic_esr)
+
+    rec = sub.add_parser(
+        "from-recordings",
+        help="the HITS segment data set from one's own recordings and a labels CSV",
+        description="Run the HITS front end over a folder of recordings, match its "
+                    "detections to the labelled events of LABELS.csv (recording,onset_s,"
+                    "duration_s,class,subject[,split]), cut each event as `infer` would, "
+                    "report every mismatch, and write the labelled segment data set that "
+                    "`train hits` reads, split by subject (docs/data.md, 'Your own "
+                    "recordings').")
+    rec.add_argument("recordings", metavar="DIR",
+                     help="folder of the recordings (stereo I/Q .wav or .npz)")
+    rec.add_argument("--labels", required=True, metavar="LABELS.csv",
+                     help="labelled events: recording,onset_s,duration_s,class,subject"
+                          "[,split]")
+    rec.add_argument("--out", required=True, help="output data set folder (new or empty)")
+    rec.add_argument("--test-fraction", type=float, default=0.37,
+                     help="share of the labelled events in the subject-wise test split "
+                          "when the labels have no split column (default 0.37)")
+    rec.add_argument("--seed", type=int, default=0, help="seed of that split (default 0)")
+    rec.add_argument("--no-split", action="store_true",
+                     help="leave the split column empty (the loader splits by subject)")
+    rec.add_argument("--require-detection", action="store_true",
+                     help="leave out labelled events the front end does not detect "
+                          "(default: cut them centred on the label)")
+    rec.add_argument("--tolerance-s", type=float, default=0.05,
+                     help="widening of the intervals when detections are matched to "
+                          "labels (default 0.05 s)")
+    rec.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    rec.set_defaults(func=run_from_recordings)
 
 
 def run_check(args):
@@ -105,4 +141,64 @@ def run_synthetic_esr(args):
     path = write_synthetic_esr(args.out, n_rows=args.rows, seed=args.seed)
     print(f"wrote {path}: {args.rows} SYNTHETIC rows in the ESR CSV format (not EEG; "
           "no accuracy is claimed on it)")
+    return 0
+
+
+def _from_recordings_command(args):
+    """The command line as parsed, for dataset.json (``sys.argv`` is not it when
+    :func:`sw.cli.main` is called with a list)."""
+    import shlex
+
+    words = ["attq-fpga", "data", "from-recordings", args.recordings, "--labels",
+             args.labels, "--out", args.out, "--test-fraction", str(args.test_fraction),
+             "--seed", str(args.seed), "--tolerance-s", str(args.tolerance_s)]
+    words += ["--no-split"] * args.no_split + \
+        ["--require-detection"] * args.require_detection
+    return shlex.join(words)
+
+
+def run_from_recordings(args):
+    """``data from-recordings``: write the data set, print its split and the mismatches."""
+    from ..atomic import check_output
+    from ..doppler.from_recordings import MISMATCH_KINDS, dataset_from_recordings
+    from ..doppler.recording import CLASSES
+
+    check_output(args.out, what=f"--out {args.out}", directory=True)
+    summary = dataset_from_recordings(
+        args.recordings, args.labels, args.out, test_fraction=args.test_fraction,
+        seed=args.seed, write_split=not args.no_split,
+        require_detection=args.require_detection, tolerance_s=args.tolerance_s,
+        progress=not args.no_progress, command=_from_recordings_command(args))
+    per_class = summary["per_class"]
+    total = {c: sum(per_class[c].values()) for c in CLASSES}
+    print(f"wrote {args.out}: {summary['segments']} segments "
+          f"({', '.join(f'{total[c]} {c}' for c in CLASSES)}) from "
+          f"{len(summary['recordings'])} recordings")
+    print(f"split: {summary['split_rule']}")
+    splits = [s for s in ("train", "test", "") if s in summary["subjects"]]
+    print(f"  {'':>6} " + " ".join(f"{c:>9}" for c in CLASSES) + "  subjects")
+    for split in splits:
+        names = summary["subjects"][split]
+        print(f"  {split or '(none)':>6} " +
+              " ".join(f"{per_class[c].get(split, 0):9d}" for c in CLASSES) +
+              f"  {len(names)}: {', '.join(names)}")
+    if len(summary["subjects"].get("", [])) == 1:
+        print("note: one subject: the loader's subject-wise split needs at least 2; add "
+              "recordings of other subjects before training on it")
+    mismatches = summary["mismatches"]
+    counts = summary["mismatch_counts"]
+    kinds = ", ".join(f"{counts[k]} {k}" for k in MISMATCH_KINDS if counts[k])
+    print(f"mismatches: {len(mismatches)}" + (f" ({kinds})" if kinds else "") +
+          f"; listed in {args.out}/mismatches.csv")
+    if mismatches:
+        cols = ("kind", "recording", "label_row", "class", "onset_s", "duration_s",
+                "detection_onset_s", "detection_duration_s", "action")
+        table = [cols] + [tuple(str(m[c]) for c in cols)
+                          for m in mismatches[:_PRINTED_MISMATCHES]]
+        widths = [max(len(r[i]) for r in table) for i in range(len(cols))]
+        for r in table:
+            print("  " + "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+        if len(mismatches) > _PRINTED_MISMATCHES:
+            print(f"  ... and {len(mismatches) - _PRINTED_MISMATCHES} more in "
+                  f"{args.out}/mismatches.csv")
     return 0

@@ -1,7 +1,7 @@
 """``data make hits``: a labelled HITS segment data set from simulated patients.
 
 Writes the layout of the project's data set contract (docs/recording-format.md, "Labelled
-segment data set"), which a user's own labelled recordings can also take::
+segment data set")::
 
     DIR/dataset.json   format, version, rate, segment length, classes, source, generator
     DIR/labels.csv     file,class,subject,split
@@ -9,6 +9,10 @@ segment data set"), which a user's own labelled recordings can also take::
                        EBR, frequency, FM excursion) and what the segment is centred on -
                        extra information, not needed to load
     DIR/segments/<class>/<id>.wav   stereo I/Q, 16-bit PCM, 4400 Hz, 2048 frames, centred
+
+:class:`SegmentDatasetWriter` writes that layout atomically, for this module and for
+``data from-recordings`` (:mod:`sw.doppler.from_recordings`, a user's own labelled
+recordings, whose events.csv holds the label rows instead of a simulator's truth).
 
 Each simulated subject ("patient") gets its own flow and instrument parameters and one
 recording holding its share of the events. The recording goes through the HITS front end
@@ -40,7 +44,9 @@ from .params import SimulatorParams
 from .recording import CLASSES, write_wav
 from .simulator import simulate_recording
 
-__all__ = ["PAPER_COUNTS", "make_hits_dataset", "split_subjects", "partition_counts"]
+__all__ = ["PAPER_COUNTS", "SEGMENT_SAMPLES", "SAMPLE_RATE_HZ", "make_hits_dataset",
+           "split_subjects", "partition_counts", "check_new_dataset_dir",
+           "SegmentDatasetWriter"]
 
 #: Class counts of the aTTQ paper's HITS data set.
 PAPER_COUNTS = {"artefact": 403, "gaseous": 569, "solid": 569}
@@ -75,6 +81,138 @@ def split_subjects(sizes, test_fraction, rng):
     return test
 
 
+def check_new_dataset_dir(out_dir):
+    """Refuse an ``out_dir`` that exists and is not an empty directory (InputError)."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise InputError(f"{out_dir}: exists and is not an empty directory; choose a new "
+                         f"output directory")
+
+
+class SegmentDatasetWriter:
+    """Write a labelled segment data set (the layout of this module's docstring) atomically.
+
+    The data set is built in a temporary directory next to ``out_dir``, one segment at a
+    time (:meth:`add`), and renamed into place by :meth:`commit`. Leaving the ``with``
+    block without a commit, or through an exception, removes the temporary directory:
+    ``out_dir`` then holds nothing of it.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Must not exist, or be an empty directory.
+    event_columns : list of str
+        Columns of events.csv after ``file`` and ``subject``.
+
+    Examples
+    --------
+    >>> with SegmentDatasetWriter(out, ["onset_s"]) as w:       # doctest: +SKIP
+    ...     w.add(samples, "solid", "p01", ["12.3400"])
+    ...     w.commit(source="recorded", description="...", generator={},
+    ...              splits={"p01": "train"})
+    """
+
+    def __init__(self, out_dir, event_columns):
+        self.out_dir = Path(out_dir)
+        check_new_dataset_dir(self.out_dir)
+        self._event_columns = list(event_columns)
+        self._rows = []          # (file, class, subject)
+        self._events = []        # (file, subject, *event fields)
+        self._tmp = None
+        self._committed = False
+
+    @property
+    def count(self):
+        """Segments added so far."""
+        return len(self._rows)
+
+    @property
+    def segments(self):
+        """``(file, class, subject)`` of each segment added so far."""
+        return list(self._rows)
+
+    def __enter__(self):
+        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.",
+                                          dir=self.out_dir.parent))
+        try:
+            for cls in CLASSES:
+                (self._tmp / "segments" / cls).mkdir(parents=True)
+        except BaseException:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if not self._committed:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+        return False
+
+    def add(self, samples, cls, subject, event_fields):
+        """Write one segment (complex ``samples``, full-scale units) as 16-bit PCM.
+
+        Returns
+        -------
+        str
+            Its path relative to the data set, ``segments/<cls>/<id>.wav``.
+        """
+        if cls not in CLASSES:
+            raise ValueError(f"class {cls!r}; expected one of {CLASSES}")
+        if len(event_fields) != len(self._event_columns):
+            raise ValueError(f"{len(event_fields)} event fields for the columns "
+                             f"{self._event_columns}")
+        rel = f"segments/{cls}/{self.count:06d}.wav"
+        write_wav(self._tmp / rel, samples, SAMPLE_RATE_HZ, sample_format="pcm16")
+        self._rows.append((rel, cls, subject))
+        self._events.append([rel, subject, *event_fields])
+        return rel
+
+    def commit(self, *, source, description, generator, splits=None, extra_files=None):
+        """Write labels.csv, events.csv, dataset.json (and ``extra_files``) and rename the
+        data set into place.
+
+        Parameters
+        ----------
+        source : str
+            dataset.json ``source``: "simulated" or "recorded".
+        description : str
+        generator : dict
+            dataset.json ``generator``: how the data set was made.
+        splits : dict, optional
+            Subject -> "train" or "test"; subjects not in it (all, without it) get an
+            empty split, which the loader fills with its subject-wise split.
+        extra_files : dict, optional
+            File name -> text, written beside dataset.json.
+        """
+        splits = splits or {}
+        labels = io.StringIO()
+        lw = csv.writer(labels, lineterminator="\n")
+        lw.writerow(["file", "class", "subject", "split"])
+        for rel, cls, subject in self._rows:
+            lw.writerow([rel, cls, subject, splits.get(subject, "")])
+        events = io.StringIO()
+        ew = csv.writer(events, lineterminator="\n")
+        ew.writerow(["file", "subject", *self._event_columns])
+        ew.writerows(self._events)
+        meta = {"format": "attq-hits-segments", "version": 1,
+                "sample_rate_hz": SAMPLE_RATE_HZ, "segment_samples": SEGMENT_SAMPLES,
+                "classes": list(CLASSES), "source": source, "description": description,
+                "generator": generator}
+        tmp = self._tmp
+        (tmp / "labels.csv").write_text(labels.getvalue(), encoding="utf-8")
+        (tmp / "events.csv").write_text(events.getvalue(), encoding="utf-8")
+        (tmp / "dataset.json").write_text(json.dumps(meta, indent=2) + "\n",
+                                          encoding="utf-8")
+        for name, text in (extra_files or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a data set is shared
+        # An empty out_dir was accepted; os.replace cannot put a directory onto it.
+        if self.out_dir.exists():
+            self.out_dir.rmdir()
+        os.replace(tmp, self.out_dir)
+        self._committed = True
+
+
 def make_hits_dataset(out_dir, *, counts=None, n_subjects=12, seed=0, test_fraction=0.37,
                       write_split=True, params=SimulatorParams(), detector=DetectorParams(),
                       command=None, progress=True):
@@ -97,40 +235,29 @@ def make_hits_dataset(out_dir, *, counts=None, n_subjects=12, seed=0, test_fract
         raise InputError("--counts: all zero; expected at least one segment")
     if n_subjects < 1:
         raise InputError(f"--subjects: {n_subjects}; expected at least 1")
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise InputError(f"{out_dir}: exists and is not an empty directory; choose a new "
-                         f"output directory")
+    check_new_dataset_dir(out_dir)
     rng = np.random.default_rng([seed, 0])
     shares = partition_counts(counts, n_subjects, rng)
     sizes = [sum(s.values()) for s in shares]
     test = split_subjects(sizes, test_fraction, rng) if write_split else set()
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        for cls in CLASSES:
-            (tmp / "segments" / cls).mkdir(parents=True)
-        labels = io.StringIO()
-        lw = csv.writer(labels, lineterminator="\n")
-        lw.writerow(["file", "class", "subject", "split"])
-        events_csv = io.StringIO()
-        ew = csv.writer(events_csv, lineterminator="\n")
-        ew.writerow(["file", "subject", "onset_s", "duration_s", "ebr_db", "frequency_hz",
-                     "fm_hz", "centred_on"])
+    splits = {}
+    with SegmentDatasetWriter(out_dir, ["onset_s", "duration_s", "ebr_db", "frequency_hz",
+                                        "fm_hz", "centred_on"]) as writer:
         bar = None
         if progress:
             from tqdm import tqdm
             bar = tqdm(total=sum(sizes), unit="segment", desc="data make hits")
-        next_id = 0
         subjects = []
         for k, share in enumerate(shares):
             if sizes[k] == 0:
                 continue
             subject_id = f"sim{seed:04d}-{k:02d}"
+            splits[subject_id] = ("test" if k in test else "train") if write_split else ""
             rec = simulate_recording(None, seed=[seed, 1, k], params=params, counts=share)
             subjects.append({"subject": subject_id, "segments": sizes[k],
-                             "split": ("test" if k in test else "train") if write_split
-                             else "", "recording_s": round(rec.duration_s, 2),
+                             "split": splits[subject_id],
+                             "recording_s": round(rec.duration_s, 2),
                              **{name: round(float(v), 3) for name, v in
                                 vars(rec.subject).items()}})
             detections = detect(rec.iq, detector)
@@ -140,51 +267,32 @@ def make_hits_dataset(out_dir, *, counts=None, n_subjects=12, seed=0, test_fract
                        for j, ev in enumerate(rec.events)]
             cut = cut_segments(rec.iq, centres, detector)
             for j, ev in enumerate(rec.events):
-                seg = cut.samples[j]
                 if cut.start_index[j] < 0 or \
                         cut.start_index[j] + SEGMENT_SAMPLES > len(rec.iq):
                     raise AssertionError("event too close to the recording's end")
-                rel = f"segments/{ev.cls}/{next_id:06d}.wav"
-                write_wav(tmp / rel, seg, SAMPLE_RATE_HZ, sample_format="pcm16")
-                split = ("test" if k in test else "train") if write_split else ""
-                lw.writerow([rel, ev.cls, subject_id, split])
-                ew.writerow([rel, subject_id, f"{ev.onset_s:.4f}", f"{ev.duration_s:.4f}",
-                             f"{ev.ebr_db:.2f}",
-                             "" if np.isnan(ev.frequency_hz) else f"{ev.frequency_hz:.1f}",
-                             "" if np.isnan(ev.fm_hz) else f"{ev.fm_hz:.1f}",
-                             "detection" if j in matched else "truth"])
-                next_id += 1
+                writer.add(cut.samples[j], ev.cls, subject_id, [
+                    f"{ev.onset_s:.4f}", f"{ev.duration_s:.4f}", f"{ev.ebr_db:.2f}",
+                    "" if np.isnan(ev.frequency_hz) else f"{ev.frequency_hz:.1f}",
+                    "" if np.isnan(ev.fm_hz) else f"{ev.fm_hz:.1f}",
+                    "detection" if j in matched else "truth"])
                 if bar is not None:
                     bar.update(1)
         if bar is not None:
             bar.close()
-        meta = {
-            "format": "attq-hits-segments", "version": 1,
-            "sample_rate_hz": SAMPLE_RATE_HZ, "segment_samples": SEGMENT_SAMPLES,
-            "classes": list(CLASSES), "source": "simulated",
-            "description": ("Simulated transcranial Doppler HITS (sw.doppler.simulator): "
-                            "MCA flow background (Mo & Cobbold 1989 spectral synthesis), "
-                            "gaseous and solid emboli (Gaussian-windowed sinusoids, "
-                            "consensus ranges, radiation-force FM for gas), bidirectional "
-                            "low-frequency artefacts; segments cut by the HITS front end "
-                            "(sw.doppler.detector), centred on each event."),
-            "generator": {"command": command, "seed": seed, "n_subjects": n_subjects,
-                          "counts": counts, "test_fraction": test_fraction,
-                          "subjects": subjects, "simulator": params.to_dict(),
-                          "front_end": asdict(detector)},
-        }
-        (tmp / "labels.csv").write_text(labels.getvalue(), encoding="utf-8")
-        (tmp / "events.csv").write_text(events_csv.getvalue(), encoding="utf-8")
-        (tmp / "dataset.json").write_text(json.dumps(meta, indent=2) + "\n",
-                                          encoding="utf-8")
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a data set is shared
-        if out_dir.exists():
-            out_dir.rmdir()
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    summary = {"segments": next_id, "subjects": len(subjects),
+        writer.commit(
+            source="simulated",
+            description=("Simulated transcranial Doppler HITS (sw.doppler.simulator): "
+                         "MCA flow background (Mo & Cobbold 1989 spectral synthesis), "
+                         "gaseous and solid emboli (Gaussian-windowed sinusoids, "
+                         "consensus ranges, radiation-force FM for gas), bidirectional "
+                         "low-frequency artefacts; segments cut by the HITS front end "
+                         "(sw.doppler.detector), centred on each event."),
+            generator={"command": command, "seed": seed, "n_subjects": n_subjects,
+                       "counts": counts, "test_fraction": test_fraction,
+                       "subjects": subjects, "simulator": params.to_dict(),
+                       "front_end": asdict(detector)},
+            splits=splits)
+    summary = {"segments": writer.count, "subjects": len(subjects),
                "per_class": {c: int(counts.get(c, 0)) for c in CLASSES},
                "test_segments": sum(s["segments"] for s in subjects if s["split"] == "test")}
     return summary

@@ -3,7 +3,8 @@
 ::
 
     attq-fpga infer RECORDING [--model MODEL.attq] [--device sim|golden|serial:///dev/ttyUSB1|
-                    socket://HOST:PORT] [--out DIR] [--truth CSV]
+                    socket://HOST:PORT] [--out DIR] [--truth CSV] [--no-html]
+    attq-fpga infer DIR [--device D1 --device D2 ...] [--out OUT] [--resume]
     attq-fpga infer --dataset esr CSV --model MODEL.attq [--device ...] [--out DIR]
 
 Before any work it checks the arguments, that ``--out`` can be written, the program, and
@@ -18,26 +19,20 @@ replacing a previous run's as a set (no file of it is left beside them), and the
 then removed.
 
 Writes in ``--out``: ``results.csv``, ``results.json`` (one row per event,
-:mod:`sw.infer.report`), ``energy.json``, ``energy.png`` (:mod:`sw.infer.energy`) and, with
-a truth, ``confusion.png``.
+:mod:`sw.infer.report`), ``energy.json``, ``energy.png`` (:mod:`sw.infer.energy`), with
+a truth ``confusion.png``, and unless ``--no-html`` ``report.html``, a self-contained page
+(:mod:`sw.infer.html_report`).
+
+Given a folder of recordings instead of one, it runs each of them, spread over the
+devices given (``--device`` several times), and writes a summary (:mod:`sw.infer.batch`).
 """
 
 import sys
 from pathlib import Path
 
-__all__ = ["register", "run", "DEFAULT_MODEL", "DEFAULT_FP_MODEL", "OUTPUT_FILES"]
+from .pipeline import DEFAULT_DEVICE, DEFAULT_MODEL, OUTPUT_ROOM
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-#: The bundled default HITS program (models/README.md).
-DEFAULT_MODEL = ROOT / "models" / "hits_attq.attq"
-#: The full-precision model it was trained from (EC_G^T's reference).
-DEFAULT_FP_MODEL = ROOT / "models" / "hits_fp.pt"
-#: Every file a run may write in ``--out``; those a run does not write are removed, so that
-#: no earlier run's file is read as this one's.
-OUTPUT_FILES = ("results.csv", "results.json", "energy.json", "energy.png", "confusion.png")
-#: Room asked of ``--out``'s file system before the run (the results of a long recording).
-_OUTPUT_ROOM = 16 << 20
-
+__all__ = ["register", "run"]
 
 def register(subparsers):
     """Add ``infer``."""
@@ -45,18 +40,24 @@ def register(subparsers):
         "infer", help="classify the HITS of a recording (or ESR rows) on a device: "
                       "results CSV/JSON, accuracy, energy report")
     p.add_argument("recording", nargs="?", default=None,
-                   help="stereo I/Q .wav or .npz recording (docs/recording-format.md)")
+                   help="stereo I/Q .wav or .npz recording (docs/recording-format.md), or "
+                        "a folder of them: one report each and a summary")
     p.add_argument("--dataset", nargs=2, metavar=("esr", "CSV"), default=None,
                    help="classify the rows of an Epileptic Seizure Recognition CSV instead "
                         "of a recording (needs --model)")
     p.add_argument("--model", default=None,
                    help=f"compiled program (.attq); default for recordings: "
                         f"models/{DEFAULT_MODEL.name}")
-    p.add_argument("--device", default="sim",
+    p.add_argument("--device", action="append", default=None,
                    help="sim (the virtual board, default), golden (the golden protocol "
-                        "device), serial:///dev/ttyUSB1 (the board), socket://HOST:PORT")
+                        "device), serial:///dev/ttyUSB1 (the board), socket://HOST:PORT; "
+                        "for a folder of recordings it may be given several times (e.g. "
+                        "--device sim --device sim: two virtual boards), and the "
+                        "recordings are spread over the devices")
     p.add_argument("--out", default=None,
                    help="output directory (default runs/infer/NAME)")
+    p.add_argument("--no-html", action="store_true",
+                   help="do not write report.html (the self-contained HTML report)")
     p.add_argument("--truth", default=None,
                    help="truth CSV of the recording (default: NAME.truth.csv next to it, "
                         "when it exists)")
@@ -80,7 +81,8 @@ def register(subparsers):
                    help="rows of the printed table (default 40; all are in results.csv)")
     p.add_argument("--resume", action="store_true",
                    help="continue the unfinished run in --out (its journal): only the "
-                        "events not yet classified are run")
+                        "events not yet classified are run; for a folder, recordings "
+                        "whose results are complete are skipped")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
 
@@ -103,106 +105,71 @@ def _check_args(args):
         raise InputError("expected a RECORDING (or --dataset esr CSV)")
 
 
-def _fp_model_energy(path, program):
-    """EC_T (Eq. 3, :func:`sw.metrics.energy`) of a full-precision PyTorch model."""
-    import torch
-
-    from .. import metrics
-    from ..models import load_model
-    model, _ = load_model(path)
-    example = torch.zeros((1,) + tuple(program.input_shape))
-    return metrics.energy(model, example, rounding="ceil")
-
-
-def _link_stats(driver):
-    """The driver's retry counts and, behind a fault proxy, the damage it did."""
-    from ..device import FaultProxy
-    stats = {"driver": dict(driver.stats)}
-    proxy = driver.port
-    if isinstance(proxy, FaultProxy):
-        stats["faults"] = {"rates": {k: list(v) for k, v in proxy.rates.items()},
-                           "damage": proxy.stats}
-    return stats
-
-
 def run(args):
     """Run the command; return the exit status."""
-    from .. import spec
-    from ..atomic import check_output, write_bytes, write_text
+    from ..atomic import check_output
     from ..device import DeviceError, check_device_string
     from ..errors import InputError
-    from ..program.file import content_hash, load
+    from ..program.file import content_hash
     from .classify import classify_all
     from .device import POWER_MEASURED, POWER_MODELLED, DeviceUnavailable, open_for_inference
-    from .energy import energy_png, energy_report
-    from .inputs import esr_inputs, recording_inputs
     from .journal import Journal, run_identity
-    from .report import (build_rows, confusion_png, csv_text, json_text, summary,
-                         summary_text, table_text)
+    from .pipeline import (board_name_of, check_run_options, link_stats, load_program,
+                           read_inputs, result_files, write_result_files)
+    from .report import summary_text, table_text
 
     _check_args(args)
-    if args.link_faults is not None:
-        drop, corrupt = args.link_faults
-        if not (0 <= drop <= 1 and 0 <= corrupt <= 1 and drop + corrupt <= 1):
-            raise InputError(f"--link-faults {drop} {corrupt}: each must be in [0, 1] and "
-                             f"their sum at most 1")
-    if args.link_timeout is not None and not 0 < args.link_timeout <= 600:
-        raise InputError(f"--link-timeout {args.link_timeout}: expected seconds in (0, 600]")
+    devices = args.device or [DEFAULT_DEVICE]
+    if args.dataset is None and Path(args.recording).is_dir():
+        from .batch import run_batch
+        return run_batch(args, devices)
+    if len(devices) > 1:
+        raise InputError(f"--device given {len(devices)} times ({', '.join(devices)}): "
+                         f"several devices share the recordings of a folder (attq-fpga "
+                         f"infer DIR); one recording runs on one device")
+    device = devices[0]
+    check_run_options(args)
     source = args.dataset[1] if args.dataset is not None else args.recording
     if not Path(source).is_file():
         raise InputError(f"{source}: no such file")
     name = Path(source).stem
     out = Path(args.out) if args.out else Path("runs") / "infer" / name
-    check_output(out, what=f"--out {out}", directory=True, need_bytes=_OUTPUT_ROOM)
+    check_output(out, what=f"--out {out}", directory=True, need_bytes=OUTPUT_ROOM)
     if args.resume:
         Journal.read_identity(out)
     else:
         Journal.check_absent(out)
-    check_device_string(args.device)
-    model_path = Path(args.model) if args.model else DEFAULT_MODEL
-    program = load(model_path)
-    if not program.classes:
-        raise InputError(f"{model_path}: the program names no classes")
-    fp_path = args.fp_model
-    if fp_path is None and model_path.resolve() == DEFAULT_MODEL.resolve() \
-            and DEFAULT_FP_MODEL.is_file():
-        fp_path = DEFAULT_FP_MODEL
-    fp_energy = _fp_model_energy(fp_path, program) if fp_path is not None else None
+    check_device_string(device)
+    program, model_path, fp_energy = load_program(args)
 
     try:
-        driver, plan, hello = open_for_inference(args.device, program, model_path,
+        driver, plan, hello = open_for_inference(device, program, model_path,
                                                  faults=args.link_faults,
                                                  fault_seed=args.fault_seed,
                                                  timeout=args.link_timeout)
     except (DeviceUnavailable, DeviceError) as exc:
-        text = str(exc) if args.device in str(exc) else f"device {args.device}: {exc}"
+        text = str(exc) if device in str(exc) else f"device {device}: {exc}"
         print(f"attq-fpga infer: {text}", file=sys.stderr)
         return 1
     journal = None
     try:
-        if args.dataset is not None:
-            inputs = esr_inputs(source, program, model_path)
-        else:
-            inputs = recording_inputs(source, program, model_path, truth_path=args.truth,
-                                      max_clipped_fraction=args.max_clipped_fraction,
-                                      accept_truncated=args.accept_truncated)
-            if inputs.info.get("truncation"):
-                cut = inputs.info.get("truth_events_after_cut")
-                print(f"[infer] {inputs.info['truncation']}"
-                      + (f"; {cut} truth events after the cut left out" if cut else ""),
-                      flush=True)
+        inputs = read_inputs(args, source, program, model_path, truth_path=args.truth)
+        if inputs.info.get("truncation"):
+            cut = inputs.info.get("truth_events_after_cut")
+            print(f"[infer] {inputs.info['truncation']}"
+                  + (f"; {cut} truth events after the cut left out" if cut else ""),
+                  flush=True)
         identity = run_identity(model_hash=content_hash(program), source=inputs.source,
-                                x=inputs.x, device=args.device, items=len(inputs.x))
+                                x=inputs.x, device=device, items=len(inputs.x))
         journal = (Journal.resume(out, identity) if args.resume
                    else Journal.start(out, identity))
         caps = int(hello.get("caps", 0))
         clk_hz = int(hello.get("clk_hz", 0)) or None
-        board = hello.get("board")
-        board_name = spec.Board(board).name if board in set(spec.Board) else str(board)
         noun = "events" if inputs.kind == "recording" else "rows"
         print(f"[infer] {len(inputs.x)} {noun} from {inputs.source}; model {model_path} "
-              f"({len(program.engine_layers)} engine layers); device {args.device} "
-              f"({board_name}, {hello.get('lanes')} lanes, {(clk_hz or 0) / 1e6:g} MHz)"
+              f"({len(program.engine_layers)} engine layers); device {device} "
+              f"({board_name_of(hello)}, {hello.get('lanes')} lanes, "
+              f"{(clk_hz or 0) / 1e6:g} MHz)"
               + (f"; resuming: {len(journal.done)} already classified" if args.resume
                  else ""), flush=True)
         try:
@@ -215,38 +182,21 @@ def run(args):
                   f"{journal.path}; continue with the same command and --resume",
                   file=sys.stderr)
             raise
-        link = _link_stats(driver)
+        link = link_stats(driver)
     finally:
         driver.close()
         if journal is not None:
             journal.close()
 
     classes = list(program.classes)
-    rows = build_rows(inputs, inferences, classes, clk_hz)
-    summ = summary(rows, classes, inputs)
-    energy = energy_report(program, inferences, hello, fp_model_energy_j=fp_energy)
-    meta = {"command": "attq-fpga infer", "argv": sys.argv[1:], "kind": inputs.kind,
-            "input": inputs.source, "model": str(model_path),
-            "model_hash": content_hash(program), "classes": classes,
-            "device": {"spec": args.device, "board_name": board_name,
-                       **{k: v for k, v in hello.items() if k != "magic"}},
-            "link": link}
-    files = {
-        "results.csv": csv_text(rows, classes, inputs.kind, inputs.truth is not None),
-        "results.json": json_text({**meta, "summary": summ, "events": rows}),
-        "energy.json": json_text({**meta, "energy": energy}),
-    }
-    files["energy.png"] = energy_png(energy, title=f"{name}: energy per inference")
-    if summ.get("confusion") is not None:
-        files["confusion.png"] = confusion_png(
-            summ, f"{name}: {summ['scored']} events, accuracy "
-                  f"{100 * summ['accuracy']:.1f} %")
-    for fname, content in files.items():
-        (write_text if isinstance(content, str) else write_bytes)(out / fname, content)
-    for fname in set(OUTPUT_FILES) - set(files):
-        (out / fname).unlink(missing_ok=True)
+    files, doc, energy = result_files(
+        name=name, inputs=inputs, inferences=inferences, program=program,
+        model_path=model_path, hello=hello, device_spec=device, fp_energy=fp_energy,
+        link=link, html=not args.no_html)
+    write_result_files(out, files)
     journal.remove()
 
+    rows, summ = doc["events"], doc["summary"]
     print(table_text(rows, classes, inputs.kind, limit=args.table_rows), end="")
     print(summary_text(summ, classes, energy), end="")
     if link.get("faults") or link.get("driver", {}).get("retries"):

@@ -46,6 +46,13 @@ class InferInputs:
         Where the truth came from.
     info : dict
         Facts for the summary (duration, truth events, matches...).
+    segments : numpy.ndarray or None
+        Recordings: the front end's complex I/Q segment of each event ``[N, samples]`` at
+        ``segment_rate_hz``, for the report's spectrogram thumbnails.
+    segment_rate_hz : int or None
+    truth_events : list or None
+        Recordings with a truth: every truth event (:class:`sw.doppler.recording.TruthEvent`),
+        missed ones included, for the report's timeline.
     """
 
     kind: str
@@ -55,6 +62,9 @@ class InferInputs:
     truth: list = None
     truth_source: str = None
     info: dict = dataclasses.field(default_factory=dict)
+    segments: np.ndarray = None
+    segment_rate_hz: int = None
+    truth_events: list = None
 
 
 def find_truth_csv(recording):
@@ -143,7 +153,7 @@ def recording_inputs(path, program, model_path, *, truth_path=None, find_truth=T
                     truncation=rec.truncation_note())
     if truth_path is None and find_truth:
         truth_path = find_truth_csv(path)
-    truth = None
+    truth = events = None
     if truth_path is not None:
         events, beyond = read_truth_for(truth_path, rec)
         if rec.truncated:
@@ -157,7 +167,8 @@ def recording_inputs(path, program, model_path, *, truth_path=None, find_truth=T
     return InferInputs(kind="recording", source=str(path), x=np.asarray(x, np.float32),
                        items=items, truth=truth,
                        truth_source=None if truth_path is None else str(truth_path),
-                       info=info)
+                       info=info, segments=segments.samples,
+                       segment_rate_hz=segments.sample_rate_hz, truth_events=events)
 
 
 def esr_inputs(path, program, model_path):
