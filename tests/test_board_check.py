@@ -43,8 +43,14 @@ class ActBitStuck(GoldenDevice):
 
 
 class WeightBitFlipped(GoldenDevice):
-    """Lane 1's weight words 0..63 store their lowest bit inverted (a write-only memory
-    the link cannot read back)."""
+    """Lane 1's weight words 0..63 store one bit inverted (a write-only memory the link
+    cannot read back): the lowest bit of the field ``field`` (sw.spec.WEIGHT_WORD_FIELDS,
+    first field lowest)."""
+
+    def __init__(self, field, **kw):
+        super().__init__(**kw)
+        names = [name for name, _, _ in spec.WEIGHT_WORD_FIELDS]
+        self.bit = sum(width for _, width, _ in spec.WEIGHT_WORD_FIELDS[:names.index(field)])
 
     def _op_write(self, payload):
         out = super()._op_write(payload)
@@ -52,7 +58,7 @@ class WeightBitFlipped(GoldenDevice):
             addr = int.from_bytes(payload[2:4], "little")
             count = (len(payload) - 4) // spec.MEM_WORD_BYTES[Mem.WEIGHT]
             for a in range(addr, min(addr + count, 64)):
-                self.weights[1, a] ^= np.uint64(1)
+                self.weights[1, a] ^= np.uint64(1 << self.bit)
         return out
 
 
@@ -118,13 +124,48 @@ def test_a_stuck_activation_bit_fails_the_memory_check_at_its_address():
     assert errors["address low byte"] == errors["address high byte"] == 0
 
 
-def test_a_flipped_weight_bit_is_caught_through_the_programs():
-    checks = run_on(WeightBitFlipped())
+@pytest.mark.parametrize("field", ["w", "off"])
+def test_a_flipped_weight_bit_is_read_back_through_the_engine(field):
+    checks = run_on(WeightBitFlipped(field))
     got = statuses(checks)
-    # The link cannot read weights back: the memory check sees nothing, the engine does.
-    assert got["memories"] == "pass"
-    assert got["programs"] == "fail"
+    assert got["memories"] == "fail" and got["programs"] == "fail"
     assert got["handshake"] == got["link"] == "pass"
+    mem = next(c for c in checks if c.name == "memories")
+    readback = mem.data["weight_readback"]
+    assert readback["differences"] > 0
+    if field == "w":
+        # A value bit: each wrong weight reads back as the one written with its lowest
+        # bit inverted.
+        for d in readback["first_differences"]:
+            assert d["read"] == d["wrote"] ^ 1
+    assert "WEIGHT read back through the engine" in mem.detail
+
+
+def test_the_weight_readback_covers_the_weight_memory_and_reads_the_weights():
+    """On a sound device: nearly every weight word written (the mapping's fill), and
+    every output of every one-hot run equal to the weight written (checked by the check
+    itself against the weights it generated; here its counts are checked)."""
+    checks = run_on(GoldenDevice())
+    readback = next(c for c in checks if c.name == "memories").data["weight_readback"]
+    assert readback["differences"] == 0
+    assert readback["coverage"]["WEIGHT"] > 0.99
+    # One run per weight of a channel: a 3 x 3 kernel over c_in channels.
+    assert readback["runs"] == readback["fan_in"] and readback["fan_in"] % 9 == 0
+    capacity = 8 * board_check.BOARDS["arty_a7_35t"].lane_words
+    assert readback["channels"] * readback["fan_in"] <= capacity
+
+
+def test_the_readback_layer_outputs_its_weights_on_the_golden_executor():
+    """The read-back program's one-hot outputs are its weight columns under the golden
+    executor too: the epilogue parameters pass a weight through unchanged."""
+    from sw.golden.executor import execute
+    hello = board_check.BOARDS["arty_a7_35t"].hello()
+    program, _, weights = board_check.weight_readback_program(hello, np.random.default_rng(3))
+    c_out, c_in = weights.shape[:2]
+    eye = np.eye(c_in * 9).reshape(-1, c_in, 3, 3)
+    got = execute(program, eye).int_output.reshape(len(eye), c_out)
+    np.testing.assert_array_equal(got.T, weights.reshape(c_out, -1))
+    assert np.all(weights != 0) and np.abs(weights).max() <= 127
 
 
 def test_a_depth_the_device_does_not_take_fails():

@@ -280,9 +280,9 @@ def refusal(hits_program, **changes):
 
 
 def test_handshake_refuses_versions_and_magic(hits_program):
-    msg = refusal(hits_program, link_version=2, format_version=3)
-    assert "link protocol version 2, this driver speaks version 1" in msg
-    assert "format) version 3" in msg and "version 1" in msg
+    msg = refusal(hits_program, link_version=3, format_version=3)
+    assert "link protocol version 3, this driver speaks version 2" in msg
+    assert "format) version 3" in msg and "this software use version 2" in msg
     assert "magic" in refusal(hits_program, magic=b"XXXX")
 
 

@@ -60,7 +60,7 @@ def test_hello_answers_its_sizes():
     status, payload = ask(dev, 7, Op.HELLO)
     assert status == Status.OK and len(payload) == 32
     assert payload[:4] == b"ATTQ"
-    assert payload[4] == 1 and payload[5] == 2            # link and format versions
+    assert payload[4] == 2 and payload[5] == 2            # link and format versions
     assert payload[6] == spec.Board.GOLDEN
     caps = int.from_bytes(payload[7:9], "little")
     assert caps & spec.Capability.DENSE and not caps & spec.Capability.POWER

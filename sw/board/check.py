@@ -12,9 +12,12 @@ Five checks, in this order, each ``pass``, ``fail`` or ``skip`` (with the reason
     so that two addresses answering for one show up). The weight memories, channel tables,
     parameters and configuration are write-only over the link (``sw.spec.Mem``): for each
     (and each lane) a word written at the last address must be taken and one past it
-    refused with ``BAD_ARGS``, which shows the HELLO's depths are the device's. Their
-    contents are checked through the engine by ``programs``, which reports how much of each
-    memory the programs' images cover.
+    refused with ``BAD_ARGS``, which shows the HELLO's depths are the device's. The weight
+    memories are then read back through the engine (:func:`weight_readback_program`): a
+    dense layer of random nonzero int8 weights that fills as much of every lane's weight
+    memory as the mapping allows, with random epilogue parameters that pass a weight
+    through unchanged, is run once for each one-hot input; each run's outputs must be one
+    column of the weights written.
 ``programs``
     Each program (the bundled ones by default) loaded and run on seeded inputs: every
     output must equal the golden executor's (:func:`sw.golden.executor.execute`), and the
@@ -188,21 +191,106 @@ def check_memories(driver, hello, *, seed=0, patterns=None):
                 bounds.append(f"{where}: a WRITE at word {n} taken ({key} {n})")
     except DeviceError as exc:
         bounds.append(f"a depth probe got no clean answer: {exc}")
+    readback = _weight_readback(driver, hello, rng)
     flipped = sum(errors.values())
     data = {"act_depth": depth, "pattern_errors": errors, "first_errors": first,
-            "depth_problems": bounds, "write_only": ["WEIGHT", "CHAN", "PARAM", "CONFIG"]}
-    if flipped or bounds:
-        parts = []
-        if flipped:
-            e = first[0]
-            parts.append(f"ACT: {flipped} bytes differ over {len(errors)} patterns (first: "
-                         f"{e['pattern']} at {e['address']}: wrote {e['wrote']:#04x}, read "
-                         f"{e['read']:#04x})")
+            "depth_problems": bounds, "weight_readback": readback}
+    parts = []
+    if flipped:
+        e = first[0]
+        parts.append(f"ACT: {flipped} bytes differ over {len(errors)} patterns (first: "
+                     f"{e['pattern']} at {e['address']}: wrote {e['wrote']:#04x}, read "
+                     f"{e['read']:#04x})")
+    if readback.get("problem"):
+        parts.append(f"WEIGHT read back through the engine: {readback['problem']}")
+    if parts or bounds:
         return Check("memories", "fail", "; ".join(parts + bounds), data)
     return Check("memories", "pass",
                  f"ACT {depth} bytes x {len(errors)} patterns read back equal; the depths "
                  f"of WEIGHT, CHAN ({hello['lanes']} lanes), PARAM, CONFIG as the HELLO "
-                 f"says (their contents: through the programs)", data)
+                 f"says; {100 * readback['coverage']['WEIGHT']:.1f} % of the weight words "
+                 f"read back through the engine equal ({readback['runs']} runs)", data)
+
+
+def weight_readback_program(hello, rng):
+    """A one-layer program that makes the engine read its weight memories back.
+
+    A dense 3 x 3 convolution over a ``(c_in, 3, 3)`` map, so one output position, with
+    random nonzero int8 weights (every weight is a word: none is skipped). ``c_in`` is
+    large enough that 256 output channels would overflow the lanes' weight memories, and
+    the number of output channels is the largest whose image fits (the mapping decides
+    how words fall on lanes). Each channel's epilogue has a random shift ``s``, the
+    multiplier ``2**s`` and a random bias in ``[-2**(s-1), 2**(s-1))``, so that
+    ``(w * 2**s + bias + 2**(s-1)) >> s == w``: run on the one-hot input at position ``j``,
+    the layer outputs column ``j`` of the weights, exactly (no saturation: ``|w| <= 127``).
+
+    Returns
+    -------
+    (program, plan, weights) : the program, its :class:`DevicePlan` on ``hello``, and the
+    weights ``[c_out, c_in, 3, 3]`` it holds.
+    """
+    from ..program.epilogue import DualScaleParams
+    from ..program.ir import EngineLayer, HostOp, Program
+
+    capacity = int(hello["lanes"]) * int(hello["lane_words"])
+    c_in = max(1, -(-capacity * 11 // 10 // (spec.MAX_CHANNELS * 9)))
+    shape = (spec.MAX_CHANNELS, c_in, 3, 3)
+    weights = rng.integers(1, 128, shape) * rng.choice((-1, 1), shape)
+    shift = rng.integers(1, 13, spec.MAX_CHANNELS)
+    half = 1 << (shift - 1)
+    bias = rng.integers(-half, half)
+    m_l = rng.integers(spec.MULT_MIN, spec.MULT_MAX + 1, spec.MAX_CHANNELS)
+
+    def build(c_out):
+        layer = EngineLayer.from_weights(
+            "weight_readback", weights[:c_out], in_shape=(c_in, 3, 3), mode="dense",
+            epilogue=DualScaleParams(1 << shift[:c_out], m_l[:c_out], bias[:c_out],
+                                     shift[:c_out]))
+        program = Program(input_shape=(c_in, 3, 3), ops=[
+            HostOp("quantize", {"scale": 1.0, "map_shape": [c_in, 3, 3], "pad": [0, 0]}),
+            layer])
+        return program, DevicePlan.build(program, hello)
+
+    lo, hi, best = 1, spec.MAX_CHANNELS, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        try:
+            best = (*build(mid), weights[:mid])
+            lo = mid + 1
+        except ProgramDoesNotFit:
+            hi = mid - 1
+    if best is None:
+        raise ProgramDoesNotFit([f"not one output channel of {c_in * 9} weights fits"])
+    return best
+
+
+def _weight_readback(driver, hello, rng):
+    """Run :func:`weight_readback_program` on every one-hot input; the differences."""
+    try:
+        program, plan, weights = weight_readback_program(hello, rng)
+    except ProgramDoesNotFit as exc:
+        return {"problem": f"no read-back layer fits the device ({exc})", "runs": 0,
+                "coverage": {}}
+    driver.load(plan)
+    c_out, c_in = weights.shape[:2]
+    columns = weights.reshape(c_out, -1)
+    wrong = []
+    for j in range(columns.shape[1]):
+        x = np.zeros(c_in * 9)
+        x[j] = 1.0
+        got = np.asarray(driver.infer(plan, x.reshape(c_in, 3, 3)).int_output).reshape(-1)
+        for c in np.flatnonzero(got != columns[:, j]):
+            wrong.append({"channel": int(c), "position": j, "wrote": int(columns[c, j]),
+                          "read": int(got[c])})
+    out = {"runs": columns.shape[1], "channels": int(c_out), "fan_in": int(c_in * 9),
+           "coverage": _coverage(plan, hello), "differences": len(wrong),
+           "first_differences": wrong[:5]}
+    if wrong:
+        w = wrong[0]
+        out["problem"] = (f"{len(wrong)} of {columns.size} weights differ (first: channel "
+                          f"{w['channel']}, weight {w['position']}: wrote {w['wrote']}, "
+                          f"read {w['read']})")
+    return out
 
 
 def check_inputs(program, count, rng):

@@ -134,7 +134,7 @@ def run_sim(args):
 
     from hw.virtual.board import DEFAULT_DIVISOR, VirtualBoard, build_virtual_board
 
-    from .errors import InputError
+    from ..errors import InputError
 
     divisor = args.divisor if args.divisor is not None else DEFAULT_DIVISOR
     if not 2 <= divisor <= 1000:
