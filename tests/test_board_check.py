@@ -141,30 +141,46 @@ def test_a_flipped_weight_bit_is_read_back_through_the_engine(field):
     assert "WEIGHT read back through the engine" in mem.detail
 
 
-def test_the_weight_readback_covers_the_weight_memory_and_reads_the_weights():
-    """On a sound device: nearly every weight word written (the mapping's fill), and
-    every output of every one-hot run equal to the weight written (checked by the check
-    itself against the weights it generated; here its counts are checked)."""
+def test_the_weight_readback_covers_the_weight_memory():
+    """On a sound device no weight differs; the layer fills nearly every weight word
+    (the mapping's fill) and its runs read each weight once."""
     checks = run_on(GoldenDevice())
     readback = next(c for c in checks if c.name == "memories").data["weight_readback"]
     assert readback["differences"] == 0
-    assert readback["coverage"]["WEIGHT"] > 0.99
-    # One run per weight of a channel: a 3 x 3 kernel over c_in channels.
-    assert readback["runs"] == readback["fan_in"] and readback["fan_in"] % 9 == 0
+    assert readback["coverage"]["WEIGHT"] > 0.98
+    runs, per_run = readback["runs"], readback["positions_per_run"]
+    assert (runs - 1) * per_run < readback["fan_in"] <= runs * per_run
     capacity = 8 * board_check.BOARDS["arty_a7_35t"].lane_words
     assert readback["channels"] * readback["fan_in"] <= capacity
 
 
-def test_the_readback_layer_outputs_its_weights_on_the_golden_executor():
-    """The read-back program's one-hot outputs are its weight columns under the golden
-    executor too: the epilogue parameters pass a weight through unchanged."""
+@pytest.mark.parametrize("board", ["arty_a7_35t", "arty_a7_100t"])
+def test_the_readback_layer_outputs_its_weights_on_the_golden_executor(board):
+    """Under the golden executor, each position of each read-back run outputs the weight
+    column its single 1 selects (the epilogue passes a weight through unchanged), and the
+    runs select every weight once: the inputs worked out by hand from the geometry, a
+    stride-3 window of 3 x 3 per position."""
     from sw.golden.executor import execute
-    hello = board_check.BOARDS["arty_a7_35t"].hello()
+    hello = board_check.BOARDS[board].hello()
     program, _, weights = board_check.weight_readback_program(hello, np.random.default_rng(3))
     c_out, c_in = weights.shape[:2]
-    eye = np.eye(c_in * 9).reshape(-1, c_in, 3, 3)
-    got = execute(program, eye).int_output.reshape(len(eye), c_out)
-    np.testing.assert_array_equal(got.T, weights.reshape(c_out, -1))
+    x, index = board_check.readback_inputs(program)
+    n = program.input_shape[2] // 3
+    assert sorted(index[index >= 0]) == list(range(c_in * 9))
+    for r in range(len(x)):
+        for p in range(n):
+            ones = np.argwhere(x[r][:, :, 3 * p:3 * p + 3] == 1)
+            if index[r, p] < 0:
+                assert len(ones) == 0
+                continue
+            (ci, ky, kx), = ones
+            assert index[r, p] == ci * 9 + ky * 3 + kx
+    got = execute(program, x).int_output.reshape(len(x), c_out, n)
+    columns = weights.reshape(c_out, -1)
+    for r in range(len(x)):
+        for p, j in enumerate(index[r]):
+            if j >= 0:
+                np.testing.assert_array_equal(got[r, :, p], columns[:, j])
     assert np.all(weights != 0) and np.abs(weights).max() <= 127
 
 
@@ -194,22 +210,28 @@ def test_a_noisy_link_fails_the_link_check_and_the_command_exits_1(tmp_path):
     assert got["programs"]["status"] == "pass"
 
 
+def xadc(codes):
+    dev = WithXadc(codes)
+    return board_check.check_xadc(Driver(dev, timeout=0.05), dev.hello())
+
+
 def test_xadc_in_range_passes_and_out_of_range_or_stuck_fails():
-    ok = run_on(WithXadc(GOOD_CODES))
-    xadc = next(c for c in ok if c.name == "xadc")
-    assert xadc.status == "pass"
-    assert xadc.data["vccint_v"]["run"] == pytest.approx(20752 * 3 / 65536)
-    assert xadc.data["die_temperature_c"]["idle"] == pytest.approx(34.944, abs=0.001)
-    high = run_on(WithXadc({**GOOD_CODES, "vccint": 24000}))    # 1.099 V
-    assert next(c for c in high if c.name == "xadc").status == "fail"
+    ok = xadc(GOOD_CODES)
+    assert ok.status == "pass"
+    assert ok.data["vccint_v"]["run"] == pytest.approx(20752 * 3 / 65536)
+    assert ok.data["die_temperature_c"]["idle"] == pytest.approx(34.944, abs=0.001)
+    assert xadc({**GOOD_CODES, "vccint": 24000}).status == "fail"      # 1.099 V
     # 2900 -> 83.67 C passes; 2920 -> 86.13 C does not.
-    warm = run_on(WithXadc({**GOOD_CODES, "temperature": 2900 << 4}))
-    assert next(c for c in warm if c.name == "xadc").status == "pass"
-    hot = run_on(WithXadc({**GOOD_CODES, "temperature": 2920 << 4}))
-    assert "die temperature 86.1 C" in next(c for c in hot if c.name == "xadc").detail
-    stuck = run_on(WithXadc({**GOOD_CODES, "isns5v0": 0}))
-    detail = next(c for c in stuck if c.name == "xadc").detail
-    assert "isns5v0 stuck at zero" in detail
+    assert xadc({**GOOD_CODES, "temperature": 2900 << 4}).status == "pass"
+    assert "die temperature 86.1 C" in xadc({**GOOD_CODES, "temperature": 2920 << 4}).detail
+    assert "isns5v0 stuck at zero" in xadc({**GOOD_CODES, "isns5v0": 0}).detail
+
+
+def test_the_xadc_check_runs_last_and_is_skipped_without_a_meter():
+    got = [c.name for c in run_on(WithXadc(GOOD_CODES))]
+    assert got == ["handshake", "memories", "programs", "link", "xadc"]
+    skipped = next(c for c in run_on(GoldenDevice()) if c.name == "xadc")
+    assert skipped.status == "skip" and "no power meter" in skipped.detail
 
 
 def test_a_program_that_does_not_fit_is_skipped_with_the_reason():
@@ -247,11 +269,18 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, argv, words):
 
 
 @pytest.mark.slow
-def test_the_virtual_board_passes_every_check(verilator, tmp_path):
-    status = main(["board", "check", "--device", "sim", "--out", str(tmp_path),
-                   "--frames", "20", "--inputs", "1", "--model", str(MNIST[0])])
-    record = json.loads((tmp_path / "board_check.json").read_text())
-    got = {c["name"]: c for c in record["checks"]}
-    assert status == 0, [c["detail"] for c in got.values() if c["status"] != "pass"]
-    assert got["handshake"]["detail"].startswith("VIRTUAL")
-    assert got["xadc"]["status"] == "pass" and "model" in got["xadc"]["detail"]
+def test_the_virtual_board_passes_every_check(verilator):
+    """The RTL behind the virtual board's socket: the whole weight read-back (the engine
+    outputs every weight written) and the other checks; two of the activation patterns
+    only, as the simulated link moves about 7 kB a second (the command runs all seven,
+    results/board_check_virtual/board_check.json)."""
+    from sw.device import open_device
+    patterns = {k: board_check.ACT_PATTERNS[k] for k in ("0x55", "address low byte")}
+    with open_device("sim") as drv:
+        checks = check_device(drv, programs=MNIST, inputs=1, frames=10,
+                              act_patterns=patterns)
+    got = {c.name: c for c in checks}
+    assert all(c.status == "pass" for c in checks), [c.detail for c in checks]
+    assert got["handshake"].detail.startswith("VIRTUAL")
+    assert got["memories"].data["weight_readback"]["coverage"]["WEIGHT"] > 0.98
+    assert got["xadc"].status == "pass" and "model" in got["xadc"].detail

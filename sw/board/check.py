@@ -16,8 +16,8 @@ Five checks, in this order, each ``pass``, ``fail`` or ``skip`` (with the reason
     memories are then read back through the engine (:func:`weight_readback_program`): a
     dense layer of random nonzero int8 weights that fills as much of every lane's weight
     memory as the mapping allows, with random epilogue parameters that pass a weight
-    through unchanged, is run once for each one-hot input; each run's outputs must be one
-    column of the weights written.
+    through unchanged, runs on inputs with a single 1 in each output position's window;
+    each position's outputs must be the column of the weights that 1 selects.
 ``programs``
     Each program (the bundled ones by default) loaded and run on seeded inputs: every
     output must equal the golden executor's (:func:`sw.golden.executor.execute`), and the
@@ -56,7 +56,7 @@ from ..program.file import load
 from ..spec import Board, Capability, Mem, Status
 
 __all__ = ["Check", "check_device", "ACT_PATTERNS", "BUNDLED_PROGRAMS", "VCCINT_RANGE_V",
-           "TEMPERATURE_RANGE_C",
+           "TEMPERATURE_RANGE_C", "weight_readback_program", "readback_inputs",
            "check_handshake", "check_memories", "check_programs", "check_link",
            "check_xadc", "table_text"]
 
@@ -215,14 +215,17 @@ def check_memories(driver, hello, *, seed=0, patterns=None):
 def weight_readback_program(hello, rng):
     """A one-layer program that makes the engine read its weight memories back.
 
-    A dense 3 x 3 convolution over a ``(c_in, 3, 3)`` map, so one output position, with
-    random nonzero int8 weights (every weight is a word: none is skipped). ``c_in`` is
-    large enough that 256 output channels would overflow the lanes' weight memories, and
-    the number of output channels is the largest whose image fits (the mapping decides
-    how words fall on lanes). Each channel's epilogue has a random shift ``s``, the
-    multiplier ``2**s`` and a random bias in ``[-2**(s-1), 2**(s-1))``, so that
-    ``(w * 2**s + bias + 2**(s-1)) >> s == w``: run on the one-hot input at position ``j``,
-    the layer outputs column ``j`` of the weights, exactly (no saturation: ``|w| <= 127``).
+    A dense 3 x 3 convolution with stride (1, 3) over a ``(c_in, 3, 3 n)`` map: ``n``
+    output positions whose windows do not overlap. Its weights are random nonzero int8
+    (every weight is a word: none is skipped); ``c_in`` is large enough that 256 output
+    channels would overflow the lanes' weight memories, and the number of output channels
+    is the largest whose image fits (the mapping decides how words fall on lanes); ``n`` is
+    as many positions as the activation memory holds beside them. Each channel's epilogue
+    has a random shift ``s``, the multiplier ``2**s`` and a random bias in
+    ``[-2**(s-1), 2**(s-1))``, so that ``(w * 2**s + bias + 2**(s-1)) >> s == w``: with a
+    single 1 in the window of position ``p``, at weight index ``j``, the layer outputs
+    ``W[:, j]`` there, exactly (no saturation: ``|w| <= 127``). :func:`readback_inputs`
+    makes such inputs.
 
     Returns
     -------
@@ -234,20 +237,22 @@ def weight_readback_program(hello, rng):
 
     capacity = int(hello["lanes"]) * int(hello["lane_words"])
     c_in = max(1, -(-capacity * 11 // 10 // (spec.MAX_CHANNELS * 9)))
+    n = max(1, min(c_in * 9, int(hello["act_depth"]) // (9 * c_in + spec.MAX_CHANNELS)))
     shape = (spec.MAX_CHANNELS, c_in, 3, 3)
     weights = rng.integers(1, 128, shape) * rng.choice((-1, 1), shape)
     shift = rng.integers(1, 13, spec.MAX_CHANNELS)
     half = 1 << (shift - 1)
     bias = rng.integers(-half, half)
     m_l = rng.integers(spec.MULT_MIN, spec.MULT_MAX + 1, spec.MAX_CHANNELS)
+    in_shape = (c_in, 3, 3 * n)
 
     def build(c_out):
         layer = EngineLayer.from_weights(
-            "weight_readback", weights[:c_out], in_shape=(c_in, 3, 3), mode="dense",
-            epilogue=DualScaleParams(1 << shift[:c_out], m_l[:c_out], bias[:c_out],
-                                     shift[:c_out]))
-        program = Program(input_shape=(c_in, 3, 3), ops=[
-            HostOp("quantize", {"scale": 1.0, "map_shape": [c_in, 3, 3], "pad": [0, 0]}),
+            "weight_readback", weights[:c_out], in_shape=in_shape, stride=(1, 3),
+            mode="dense", epilogue=DualScaleParams(1 << shift[:c_out], m_l[:c_out],
+                                                   bias[:c_out], shift[:c_out]))
+        program = Program(input_shape=in_shape, ops=[
+            HostOp("quantize", {"scale": 1.0, "map_shape": list(in_shape), "pad": [0, 0]}),
             layer])
         return program, DevicePlan.build(program, hello)
 
@@ -264,27 +269,47 @@ def weight_readback_program(hello, rng):
     return best
 
 
+def readback_inputs(program):
+    """The inputs that read every weight of :func:`weight_readback_program`'s layer once:
+    ``(x, index)``, ``x[r]`` the r-th run's input map and ``index[r, p]`` the weight index
+    (into ``W.reshape(c_out, -1)``) that position ``p`` reads in it, -1 for none."""
+    c_in, _, width = program.input_shape
+    n, fan_in = width // 3, c_in * 9
+    runs = -(-fan_in // n)
+    x = np.zeros((runs, c_in, 3, width))
+    index = np.full((runs, n), -1)
+    for j in range(fan_in):
+        r, p = divmod(j, n)
+        ci, rest = divmod(j, 9)
+        ky, kx = divmod(rest, 3)
+        x[r, ci, ky, 3 * p + kx] = 1.0
+        index[r, p] = j
+    return x, index
+
+
 def _weight_readback(driver, hello, rng):
-    """Run :func:`weight_readback_program` on every one-hot input; the differences."""
+    """Run :func:`weight_readback_program` on :func:`readback_inputs`; the differences."""
     try:
         program, plan, weights = weight_readback_program(hello, rng)
     except ProgramDoesNotFit as exc:
         return {"problem": f"no read-back layer fits the device ({exc})", "runs": 0,
                 "coverage": {}}
     driver.load(plan)
-    c_out, c_in = weights.shape[:2]
+    c_out = weights.shape[0]
     columns = weights.reshape(c_out, -1)
+    x, index = readback_inputs(program)
     wrong = []
-    for j in range(columns.shape[1]):
-        x = np.zeros(c_in * 9)
-        x[j] = 1.0
-        got = np.asarray(driver.infer(plan, x.reshape(c_in, 3, 3)).int_output).reshape(-1)
-        for c in np.flatnonzero(got != columns[:, j]):
-            wrong.append({"channel": int(c), "position": j, "wrote": int(columns[c, j]),
-                          "read": int(got[c])})
-    out = {"runs": columns.shape[1], "channels": int(c_out), "fan_in": int(c_in * 9),
-           "coverage": _coverage(plan, hello), "differences": len(wrong),
-           "first_differences": wrong[:5]}
+    for r in range(len(x)):
+        got = np.asarray(driver.infer(plan, x[r]).int_output).reshape(c_out, -1)
+        for p, j in enumerate(index[r]):
+            if j < 0:
+                continue
+            for c in np.flatnonzero(got[:, p] != columns[:, j]):
+                wrong.append({"channel": int(c), "position": int(j),
+                              "wrote": int(columns[c, j]), "read": int(got[c, p])})
+    out = {"runs": len(x), "positions_per_run": index.shape[1], "channels": int(c_out),
+           "fan_in": int(columns.shape[1]), "coverage": _coverage(plan, hello),
+           "differences": len(wrong), "first_differences": wrong[:5]}
     if wrong:
         w = wrong[0]
         out["problem"] = (f"{len(wrong)} of {columns.size} weights differ (first: channel "
@@ -469,13 +494,15 @@ def check_xadc(driver, hello, *, vccint_range=VCCINT_RANGE_V,
 
 def check_device(driver, *, programs=BUNDLED_PROGRAMS, inputs=2, frames=200, seed=0,
                  max_frame_error_rate=0.001, vccint_range=VCCINT_RANGE_V,
-                 temperature_range=TEMPERATURE_RANGE_C, on_check=None):
+                 temperature_range=TEMPERATURE_RANGE_C, act_patterns=None, on_check=None):
     """Run every check on ``driver``; returns the list of :class:`Check`.
 
     A check that cannot run because an earlier one failed (no HELLO) is a ``fail`` too, so
     the list always has all five. A request that gets no valid answer during a check fails
     that check, with the driver's reason, and the next checks still run. ``on_check(check)``
-    is called as each finishes (the command prints progress with it).
+    is called as each finishes (the command prints progress with it). ``act_patterns``
+    (a subset of :data:`ACT_PATTERNS`) shortens the activation memory's test on a slow
+    link, such as the virtual board's in the tests.
     """
     checks = []
 
@@ -488,7 +515,8 @@ def check_device(driver, *, programs=BUNDLED_PROGRAMS, inputs=2, frames=200, see
     start = time.monotonic()
     handshake, hello = check_handshake(driver)
     add(handshake, start)
-    steps = (("memories", lambda: check_memories(driver, hello, seed=seed)),
+    steps = (("memories", lambda: check_memories(driver, hello, seed=seed,
+                                                 patterns=act_patterns)),
              ("programs", lambda: check_programs(driver, hello, programs, inputs=inputs,
                                                  seed=seed)),
              ("link", lambda: check_link(driver, hello, frames=frames, seed=seed,
