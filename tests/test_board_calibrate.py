@@ -202,3 +202,17 @@ def test_a_device_without_an_xadc_is_refused(tmp_path, cal_file, capsys):
                    "--session", str(tmp_path / "s.json")])
     assert status == 2
     assert "no XADC power meter" in capsys.readouterr().err
+
+
+def test_a_session_file_of_something_else_is_refused_before_the_device(tmp_path, cal_file,
+                                                                       capsys, monkeypatch):
+    import sw.board.command as command
+    monkeypatch.setattr(command, "_open", lambda args: pytest.fail("the device was opened"))
+    session = tmp_path / "s.json"
+    for text, words in (("{not json", "cannot read the calibration session"),
+                        ('{"format": "attq-fpga board check"}', "format is")):
+        session.write_text(text)
+        status = main(["board", "calibrate", "--device", "serial:///dev/ttyUSB1", "--file",
+                       str(cal_file), "--session", str(session)])
+        err = capsys.readouterr().err
+        assert status == 2 and words in err and "--restart" in err

@@ -114,9 +114,10 @@ class Session:
         except (OSError, ValueError) as exc:
             raise InputError(f"{path}: cannot read the calibration session ({exc}); give "
                              f"--restart to start again") from None
-        if not isinstance(doc, dict) or doc.get("format") != cls.FORMAT:
-            raise InputError(f"{path}: format is {doc.get('format') if isinstance(doc, dict) else None!r}, "
-                             f"expected {cls.FORMAT!r}; give --restart to start again")
+        found = doc.get("format") if isinstance(doc, dict) else None
+        if found != cls.FORMAT:
+            raise InputError(f"{path}: format is {found!r}, expected {cls.FORMAT!r}; give "
+                             f"--restart to start again")
         doc.setdefault("meta", {})
         doc.setdefault("groups", {})
         return cls(path, doc)
@@ -180,8 +181,8 @@ def fit_group(key, points, r_shunt_ohm=None):
     Returns
     -------
     dict
-        ``gain``, ``offset_v``, ``r_squared``, ``n_points``, and for C the amplifier gain ``G`` (XADC volts
-        per volt across the shunt) and ``r_shunt_ohm``.
+        ``gain``, ``offset_v``, ``r_squared``, ``n_points``, and for C ``r_shunt_ohm`` and
+        ``amplifier_gain`` (XADC volts per volt across the shunt).
     """
     group = GROUPS[key]
     x = [p["xadc_v"][group.channel] for p in points]

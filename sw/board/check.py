@@ -350,7 +350,7 @@ def _golden_for(hello):
     return GoldenDevice(**{k: int(hello[k]) for k in keys})
 
 
-def check_programs(driver, hello, paths, *, inputs=2, seed=0, progress=False):
+def check_programs(driver, hello, paths, *, inputs=2, seed=0):
     """Each program run on the device against the golden executor and golden device."""
     rng = np.random.default_rng([seed, 2])
     results, problems, coverage = [], [], {}
@@ -401,7 +401,8 @@ def check_programs(driver, hello, paths, *, inputs=2, seed=0, progress=False):
     skipped = [r["program"] for r in results if r["status"] == "skip"]
     return Check("programs", "pass",
                  f"{ran} programs x {inputs} inputs equal the golden executor (outputs) and "
-                 f"device (cycles, counters); memory their images write (the most of one program): {cov}"
+                 f"device (cycles, counters); memory their images write (the most of one "
+                 f"program): {cov}"
                  + (f"; skipped (do not fit): {', '.join(skipped)}" if skipped else ""),
                  data)
 
