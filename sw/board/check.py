@@ -450,7 +450,8 @@ def check_xadc(driver, hello, *, vccint_range=VCCINT_RANGE_V,
                temperature_range=TEMPERATURE_RANGE_C):
     """The POWER reply of the last RUN: complete sets, no stuck channel, VCCINT and the die
     temperature in range."""
-    from ..power.xadc_scale import CODE_SPAN, die_temperature_c, supply_sensor_volts
+    from ..power.energy import mean_codes
+    from ..power.xadc_scale import MAX_CODE, die_temperature_c, supply_sensor_volts
 
     caps = int(hello["caps"])
     if not caps & (Capability.POWER | Capability.POWER_MODEL):
@@ -464,9 +465,9 @@ def check_xadc(driver, hello, *, vccint_range=VCCINT_RANGE_V,
         if n == 0:
             problems.append(f"no complete sample set in the {window} window")
             continue
-        means[window] = {c: payload[f"{window}_{c}"] / n for c in spec.POWER_CHANNELS}
+        means[window] = mean_codes(payload, window)
         for c, code in means[window].items():
-            if code <= 0 or code >= CODE_SPAN - 16:
+            if code <= 0 or code >= MAX_CODE:
                 problems.append(f"{c} stuck at {'zero' if code <= 0 else 'full scale'} in the "
                                 f"{window} window (mean code {code:.0f})")
     vccint = {w: float(supply_sensor_volts(m["vccint"])) for w, m in means.items()}

@@ -18,16 +18,13 @@ import dataclasses
 from sw import spec
 from sw.errors import InputError
 
-from .xadc_scale import Calibration, CODE_SPAN
+from .xadc_scale import MAX_CODE, Calibration
 
 __all__ = ["PowerDataError", "RailPower", "PowerReport", "RAILS", "mean_codes",
            "power_report"]
 
 #: Rail -> (voltage channel, current channel).
 RAILS = {"vccint": ("vccint", "isns0v95"), "board_5v0": ("vsns5v0", "isns5v0")}
-
-#: Largest code a sample can carry (12-bit result MSB-justified).
-_MAX_CODE = CODE_SPAN - 16
 
 
 class PowerDataError(InputError):
@@ -93,10 +90,10 @@ def _check_payload(payload):
                                  f"set of XADC samples in the {window} window ({what})")
         for c in spec.POWER_CHANNELS:
             total = payload[f"{window}_{c}"]
-            if total > count * _MAX_CODE:
+            if total > count * MAX_CODE:
                 raise PowerDataError(
                     f"POWER payload: field {window}_{c} = {total} exceeds "
-                    f"{window}_samples ({count}) times the largest code ({_MAX_CODE})")
+                    f"{window}_samples ({count}) times the largest code ({MAX_CODE})")
     if payload["run_samples"] > payload["run_cycles"]:
         raise PowerDataError(f"POWER payload: field run_samples ({payload['run_samples']}) "
                              f"exceeds run_cycles ({payload['run_cycles']}); a sample set "

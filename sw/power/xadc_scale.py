@@ -28,7 +28,7 @@ from sw import spec
 from sw.errors import InputError
 
 __all__ = [
-    "CODE_SPAN", "SUPPLY_FULL_SCALE_V", "AUX_FULL_SCALE_V", "SUPPLY_CHANNELS",
+    "CODE_SPAN", "MAX_CODE", "SUPPLY_FULL_SCALE_V", "AUX_FULL_SCALE_V", "SUPPLY_CHANNELS",
     "DEFAULT_CALIBRATION", "Factor", "Calibration", "load_calibration",
     "supply_sensor_volts", "aux_unipolar_volts", "channel_volts", "die_temperature_c",
     "TEMPERATURE_SPAN_K", "fit_factor",
@@ -36,6 +36,8 @@ __all__ = [
 
 #: Codes per full scale: 12-bit results MSB-justified in 16 bits (UG480 Ch. 3).
 CODE_SPAN = 1 << 16
+#: Largest code a sample can carry (a 12-bit result MSB-justified).
+MAX_CODE = CODE_SPAN - 16
 #: Full scale of the on-chip supply sensors (UG480 Ch. 2, Equation 2-7).
 SUPPLY_FULL_SCALE_V = 3.0
 #: Full scale of an auxiliary input in unipolar mode (UG480 Ch. 2, "Unipolar Mode").
