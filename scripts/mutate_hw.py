@@ -54,6 +54,8 @@ UART = ["tests/test_link_uart.py", "tests/test_link_echo.py"]
 FRAMES = ["tests/test_link_frames.py", "tests/test_link_echo.py"]
 POWER = ["tests/test_power_meter.py"]
 XADC_MODEL = ["tests/test_power_xadc_model.py"]
+XADC = ["tests/test_power_xadc.py"]
+BOARD_CHECK_SIM = ["tests/test_board_check.py", "-k", "virtual"]
 OUTREG = ["tests/test_output_registers.py"]
 BUILD_PLAN = ["tests/test_build.py", "-k", "ulx3s_plan or router or seed"]
 SYSTEM = ["sim/test_system.py", "-k", "link_conditions and verilator"]
@@ -456,6 +458,16 @@ MUTATIONS = [
       "m.d.sync += [self.idle_samples.eq(idle_samples), idle_samples.eq(0),",
       "m.d.sync += [self.idle_samples.eq(idle_samples),",
       "the idle sample count is not cleared at a run's start", POWER),
+    # --- The XADC's die temperature channel. ---------------------------------------------
+    M("xadc-no-temperature-in-sequence", "hw/power/xadc.py",
+      "0x48: 0x0301,", "0x48: 0x0201,",
+      "the XADC's sequence leaves out the temperature sensor", XADC),
+    M("drp-temperature-wrong-register", "hw/power/drp_reader.py",
+      '"temperature": 0x00,', '"temperature": 0x03,',
+      "the DRP reader takes the temperature from another status register", XADC),
+    M("xadc-model-temperature-zero", "hw/power/xadc_model.py",
+      "410 << 4, 2545 << 4)", "410 << 4, 0)",
+      "the XADC model's die reads code 0 (-273 C)", BOARD_CHECK_SIM),
     # --- Constructor checks (made before the object exists, in __new__). ---------------
     M("uart-rx-new-divisor-1", "hw/link/uart_rx.py",
       'spec.check_int("divisor", divisor, 2, 1 << 16)',
@@ -564,6 +576,10 @@ ELABORATE = {
     "hw/power/power_meter.py": "from hw.power.power_meter import PowerMeter as C; "
                                "top = C(100_000_000)",
     "hw/power/xadc_model.py": "from hw.power.xadc_model import XADCModel as C; top = C()",
+    "hw/power/drp_reader.py": "from hw.power.drp_reader import DRPReader as C; top = C()",
+    # The XADC primitive elaborates only on the Arty's platform: its register values are
+    # what a mutant changes.
+    "hw/power/xadc.py": "from hw.power.xadc import xadc_init; xadc_init(); top = None",
     # A netlist pass and the build's plumbing, not components: a mutant is valid when it
     # loads and runs.
     "hw/build/output_registers.py": "from hw.build.output_registers import "
