@@ -387,11 +387,13 @@ def test_ulx3s_plan_of_the_board_top():
     script = plan.files["build_top.sh"]
     assert "--85k" in script and "CABGA381" in script and "--timing-allow-fail" in script
     assert "ECPPACK" in script
-    # The block RAMs' output registers, between yosys's JSON and nextpnr reading it.
+    # The block RAMs' output registers and the multipliers' registers, between yosys's
+    # JSON and nextpnr reading it.
     steps = [line for line in script.splitlines() if line.startswith('"$')]
-    assert [s.split()[0] for s in steps] == ['"$YOSYS"', '"$PYTHON3"', '"$NEXTPNR_ECP5"',
-                                             '"$ECPPACK"']
+    assert [s.split()[0] for s in steps] == ['"$YOSYS"', '"$PYTHON3"', '"$PYTHON3"',
+                                             '"$NEXTPNR_ECP5"', '"$ECPPACK"']
     assert steps[1].split()[1:] == ["-m", "hw.build.output_registers", "top.json"]
+    assert steps[2].split()[1:] == ["-m", "hw.build.dsp_registers", "top.json"]
     # ULX3S schematic: 25 MHz clock on G2, FTDI UART (FPGA side) tx L4, rx M1, LEDs B2 C2
     # C1 D2.
     lpf = plan.files["top.lpf"]

@@ -14,10 +14,11 @@ at 25 MHz x ``CLKFB_DIV`` 4 x ``CLKOP_DIV`` 6 = 600 MHz (the ECP5's VCO range is
 Lattice FPGA-DS-02012) and CLKOP, which is also the feedback, at 600 / 6 = 100 MHz.
 
 Between yosys and nextpnr the flow runs :mod:`hw.build.output_registers`, which moves the
-flip-flops after the block RAMs into the DP16KDs' own output registers (Vivado does the
-same for the Arty A7 by itself). The build script calls it as ``"$PYTHON3" -m
-hw.build.output_registers``, so ``PYTHON3`` must name a Python with this project installed
-(``python -m hw.build`` sets it to its own).
+flip-flops after the block RAMs into the DP16KDs' own output registers, and
+:mod:`hw.build.dsp_registers`, which moves the flip-flops around the multipliers into the
+MULT18X18Ds' input and output registers (Vivado does both for the Arty A7 by itself). The
+build script calls them as ``"$PYTHON3" -m hw.build.…``, so ``PYTHON3`` must name a Python
+with this project installed (``python -m hw.build`` sets it to its own).
 """
 
 from amaranth.build import Clock
@@ -53,9 +54,11 @@ class ULX3S_85F_Platform(_upstream.ULX3S_85F_Platform):
         templates = list(super().command_templates)
         if self.toolchain == "Trellis":
             # After yosys (the first command), before nextpnr reads its JSON.
-            templates.insert(1, r"""
+            templates[1:1] = [r"""
             {{invoke_tool("python3")}} -m hw.build.output_registers {{name}}.json
-            """)
+            """, r"""
+            {{invoke_tool("python3")}} -m hw.build.dsp_registers {{name}}.json
+            """]
         return templates
 
     @property
