@@ -57,6 +57,7 @@ XADC_MODEL = ["tests/test_power_xadc_model.py"]
 XADC = ["tests/test_power_xadc.py"]
 BOARD_CHECK_SIM = ["tests/test_board_check.py", "-k", "virtual"]
 OUTREG = ["tests/test_output_registers.py"]
+DSPREG = ["tests/test_dsp_registers.py"]
 BUILD_PLAN = ["tests/test_build.py", "-k", "ulx3s_plan or router or seed"]
 SYSTEM = ["sim/test_system.py", "-k", "link_conditions and verilator"]
 
@@ -142,6 +143,12 @@ MUTATIONS = [
     M("lane-dense-ignores-weight", "hw/engine/lane.py",
       "r_factor.eq(Mux(ternary, 1, h_w))", "r_factor.eq(1)",
       "dense mode adds the activation without multiplying it by the weight", ENGINE),
+    M("lane-p-ignores-columns", "hw/engine/lane.py",
+      "keep = (r_inb[v] & r_plus).replicate", "keep = (r_plus).replicate",
+      "P takes the byte of a column outside the map (padding not zero)", ENGINE),
+    M("lane-p-ignores-sign", "hw/engine/lane.py",
+      "keep = (r_inb[v] & r_plus).replicate", "keep = (r_inb[v]).replicate",
+      "a negative ternary weight adds its byte to P as well as N", ENGINE),
     M("lane-pool-dx-step-1", "hw/engine/lane.py",
       "m.d.sync += [dx.eq(1), x0.eq(x0 + cfg.stride_w)]",
       "m.d.sync += [dx.eq(1), x0.eq(x0 + 1)]",
@@ -524,8 +531,27 @@ MUTATIONS = [
       'if lsrmux == "LSR" and conns.get("LSR", ["0"]) != ["0"]:', "if False:",
       "flip-flops with a reset are moved into a register that has none", OUTREG),
     M("ulx3s-outreg-after-nextpnr", "hw/boards/ulx3s.py",
-      'templates.insert(1, r"""', 'templates.insert(2, r"""',
+      'templates[1:1] = [r"""', 'templates[2:2] = [r"""',
       "the output-register pass runs after nextpnr has read the netlist", BUILD_PLAN),
+    # --- The ECP5 build's multiplier registers (a netlist pass). ------------------------
+    M("dspreg-operand-enable-dropped", "hw/build/dsp_registers.py",
+      '(("CLK0", clock), (ce, enable), ("RST0", ["0"]))',
+      '(("CLK0", clock), (ce, ["1"]), ("RST0", ["0"]))',
+      "the moved flip-flops' clock enables are not carried to the block's registers", DSPREG),
+    M("dspreg-operand-read-elsewhere-removed", "hw/build/dsp_registers.py",
+      'if not sinks[cells[ff_name]["connections"]["Q"][0]]:', "if True:",
+      "an operand's flip-flop goes although other cells read it", DSPREG),
+    M("dspreg-constant-one-registered", "hw/build/dsp_registers.py",
+      "return None     # a constant 1", "continue     # a constant 1",
+      "an operand with a constant 1 bit is registered (0 before its first enable)", DSPREG),
+    M("dspreg-product-with-second-reader", "hw/build/dsp_registers.py",
+      "        if len(sinks[bits[0]]) != 1:\n            return None\n", "",
+      "a product also read unregistered is moved into the output register", DSPREG),
+    M("ulx3s-dspreg-pass-missing", "hw/boards/ulx3s.py",
+      """, r\"\"\"
+            {{invoke_tool("python3")}} -m hw.build.dsp_registers {{name}}.json
+            \"\"\"]""", "]",
+      "the multiplier-register pass is not in the ULX3S build script", BUILD_PLAN),
     M("build-router-not-passed", "hw/build/flows.py",
       '+ ("" if target.router is None else f" --router {target.router}"))', '+ "")',
       "--router never reaches nextpnr", BUILD_PLAN),
@@ -585,6 +611,8 @@ ELABORATE = {
     "hw/build/output_registers.py": "from hw.build.output_registers import "
                                     "absorb_output_registers as f; f({'modules': {}}); "
                                     "top = None",
+    "hw/build/dsp_registers.py": "from hw.build.dsp_registers import "
+                                 "absorb_dsp_registers as f; f({'modules': {}}); top = None",
     "hw/boards/ulx3s.py": "from hw.boards.ulx3s import ULX3S_85F_Platform as P; "
                           "P().command_templates; top = None",
     "hw/build/flows.py": "import hw.build.flows; top = None",

@@ -255,19 +255,20 @@ endmodule
 
 _IN = [("en_in", 1), ("en_out", 1), ("rot", 1), ("g", 2), ("a0", 8), ("a1", 8),
        ("w", 8)]
-_OUT = [("p0", 16), ("p1", 16), ("q", 16), ("r", 16), ("t", 16), ("f_q", 8)]
+_OUT = [("p0", 16), ("p1", 16), ("q", 16), ("r_d", 16), ("t", 16), ("f_q", 8)]
 
 
 class _Products(Elaboratable):
     """A lane's multiply at two columns, and multiplies that the pass must treat
     otherwise.
 
-    ``x0``, ``x1``: the bytes rotated into column order (enabled by ``en_in``); ``f0``,
-    ``f1``: the weight, or zero outside the map (``g``), registered a stage earlier into
-    ``r0``, ``r1`` and copied (``en_in``); ``p0``, ``p1``: the products (``en_out``). Then
-    ``q``, a product of the inputs registered (only its output can move); ``r``, a product
-    of two registers read unregistered (only its operands can move); ``t``, a product of
-    the inputs read unregistered (nothing moves); ``f_q`` reads ``f0`` too.
+    ``x0``, ``x1``: the bytes rotated into column order, zero where ``g`` says the column is
+    outside the map (an AND, as the lane has it), enabled by ``en_in``; ``f``: the weight,
+    registered a stage earlier into ``r`` and copied (``en_in``), read by both multipliers
+    and by ``f_q``; ``p0``, ``p1``: the products (``en_out``). Then ``q``, a product of the
+    inputs registered (only its output can move); ``r_d``, a product of two registers read
+    unregistered (only its operands can move); ``t``, a product of the inputs read
+    unregistered (nothing moves).
     """
 
     def __init__(self):
@@ -284,19 +285,20 @@ class _Products(Elaboratable):
         m.d.comb += cd.clk.eq(self.clk)
         a0, a1, w = (getattr(self, n).as_signed() for n in ("a0", "a1", "w"))
         x = [Signal(signed(8), name=f"x{v}") for v in range(2)]
-        r = [Signal(signed(8), name=f"r{v}") for v in range(2)]
-        f = [Signal(signed(8), name=f"f{v}") for v in range(2)]
+        r = Signal(signed(8))
+        f = Signal(signed(8))
         p = [Signal(signed(16), name=f"pp{v}") for v in range(2)]
         q = Signal(signed(16))
-        m.d.sync += [r[v].eq(Mux(self.g[v], w, 0)) for v in range(2)]
+        m.d.sync += r.eq(w)
         with m.If(self.en_in):
-            m.d.sync += [x[0].eq(Mux(self.rot, a1, a0)), x[1].eq(Mux(self.rot, a0, a1)),
-                         f[0].eq(r[0]), f[1].eq(r[1])]
+            m.d.sync += [x[0].eq(Mux(self.rot, a1, a0) & self.g[0].replicate(8)),
+                         x[1].eq(Mux(self.rot, a0, a1) & self.g[1].replicate(8)),
+                         f.eq(r)]
         with m.If(self.en_out):
-            m.d.sync += [p[v].eq(x[v] * f[v]) for v in range(2)]
+            m.d.sync += [p[v].eq(x[v] * f) for v in range(2)]
         m.d.sync += q.eq(a0 * w)
         m.d.comb += [self.p0.eq(p[0]), self.p1.eq(p[1]), self.q.eq(q),
-                     self.r.eq(x[0] * x[1]), self.t.eq(a1 * w), self.f_q.eq(f[0])]
+                     self.r_d.eq(x[0] * x[1]), self.t.eq(a1 * w), self.f_q.eq(f)]
         return m
 
 
@@ -304,22 +306,23 @@ def _expected(rows):
     def s8(v):
         return v - 256 if v & 128 else v
 
-    st = dict(x0=0, x1=0, r0=0, r1=0, f0=0, f1=0, p0=0, p1=0, q=0)
+    st = dict(x0=0, x1=0, r=0, f=0, p0=0, p1=0, q=0)
     out = []
     for row in rows:
         a0, a1, w = s8(row["a0"]), s8(row["a1"]), s8(row["w"])
         new = dict(st)
-        for v in range(2):
-            new[f"r{v}"] = w if (row["g"] >> v) & 1 else 0
+        new["r"] = w
         if row["en_in"]:
-            new["x0"], new["x1"] = (a1, a0) if row["rot"] else (a0, a1)
-            new["f0"], new["f1"] = st["r0"], st["r1"]
+            x0, x1 = (a1, a0) if row["rot"] else (a0, a1)
+            new["x0"] = x0 if row["g"] & 1 else 0
+            new["x1"] = x1 if row["g"] & 2 else 0
+            new["f"] = st["r"]
         if row["en_out"]:
-            new["p0"], new["p1"] = st["x0"] * st["f0"], st["x1"] * st["f1"]
+            new["p0"], new["p1"] = st["x0"] * st["f"], st["x1"] * st["f"]
         new["q"] = a0 * w
         st = new
         # Read after the edge, with this row's inputs still applied.
-        values = [st["p0"], st["p1"], st["q"], st["x0"] * st["x1"], a1 * w, st["f0"]]
+        values = [st["p0"], st["p1"], st["q"], st["x0"] * st["x1"], a1 * w, st["f"]]
         out.append(" ".join(f"{v & ((1 << n) - 1):0{n // 4}x}"
                             for v, (_, n) in zip(values, _OUT)))
     return out
@@ -367,7 +370,7 @@ def test_synthesised_products_compute_the_same_before_and_after_the_pass(tmp_pat
     dsps = sum(c["type"] == "MULT18X18D" for c in netlist["modules"]["top"]["cells"].values())
     assert dsps == 5
     moved = absorb_dsp_registers(netlist)
-    # The lane's two products take everything; q only its output; r only its operands.
+    # The lane's two products take everything; q only its output; r_d only its operands.
     assert sorted(taken for *_, taken in moved) == ["AB", "ABP", "ABP", "P"], moved
     (tmp_path / "post.json").write_text(json.dumps(netlist))
 

@@ -397,33 +397,28 @@ class Lane(wiring.Component):
         # --- Stage 6: read (the bytes, registered as they arrive) ------------------------
         # The word's sign decides which term a byte feeds: P takes it in dense mode or for
         # w > 0 (``plus``; a dense zero weight adds nothing either), N for w < 0 (``minus``).
-        # P's factor is worked out here for each column, zero where the column is outside
-        # the map or the word is not ``plus``, so that the multiplier's operands below are
-        # plain registers: the ECP5 build moves those into the DSP block's own registers
-        # (``hw.build.dsp_registers``), which cannot stand for a register that also resets.
         ternary = cfg.mode == LayerMode.TERNARY
         r_bytes = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
         r_inb = Signal(V)
         r_rot = Signal.like(s3_rot)
-        r_factor = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
+        r_factor = Signal(signed(spec.ACT_WIDTH))
         r_plus = Signal()
         r_minus = Signal()
         r_last = Signal()
-        plus = Mux(ternary, h_w > 0, h_w != 0)
         with m.If(valid[5]):
             m.d.sync += [
                 r_bytes.eq(self.act_data), r_inb.eq(h_inb), r_rot.eq(h_rot),
-                r_plus.eq(plus), r_minus.eq(ternary & (h_w < 0)),
+                r_factor.eq(Mux(ternary, 1, h_w)),
+                r_plus.eq(Mux(ternary, h_w > 0, h_w != 0)),
+                r_minus.eq(ternary & (h_w < 0)),
                 r_last.eq(h_last),
             ]
-            for v in range(V):
-                m.d.sync += r_factor[v].eq(Mux(h_inb[v] & plus, Mux(ternary, 1, h_w), 0))
 
         # --- Stage 7: columns (the bytes rotated into column order, into P or N) --------
         banks = Array(r_bytes[b] for b in range(V))
         s4_x = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
         s4_xn = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
-        s4_factor = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
+        s4_factor = Signal(signed(spec.ACT_WIDTH))
         s4_plus = Signal()
         s4_minus = Signal()
         s4_last = Signal()
@@ -432,21 +427,25 @@ class Lane(wiring.Component):
                          s4_last.eq(r_last)]
             for v in range(V):
                 byte = banks[(r_rot + v)[:bits]] if bits else r_bytes[0]
-                m.d.sync += [s4_x[v].eq(byte),
+                # An AND, not a multiplexer with 0: yosys makes the latter a flip-flop
+                # with a synchronous reset, which the ECP5 build cannot move into the DSP
+                # block's input register (``hw.build.dsp_registers``).
+                keep = (r_inb[v] & r_plus).replicate(spec.ACT_WIDTH)
+                m.d.sync += [s4_x[v].eq(byte & keep),
                              s4_xn[v].eq(Mux(r_inb[v] & r_minus, byte, 0))]
 
         # --- Stage 8: terms -------------------------------------------------------------
-        # P is always the product ``x * factor`` (factor 1 or 0 in ternary mode), from
-        # registers that feed only the multiplier into one fed only by it: a DSP block far
-        # from the lane then costs routing between registers, not inside one cycle with the
-        # multiply, and on the ECP5 the three become the block's own registers.
+        # P is always the product ``x * factor`` (factor 1 in ternary mode), from registers
+        # that feed only the multiplier into one fed only by it: a DSP block far from the
+        # lane then costs routing between registers, not inside one cycle with the multiply,
+        # and on the ECP5 the three become the block's own registers.
         s5_p = Signal(data.ArrayLayout(signed(2 * spec.ACT_WIDTH), V))
         s5_n = Signal(data.ArrayLayout(signed(spec.ACT_WIDTH), V))
         m.d.sync += push.eq(valid[7] & s4_last)     # = valid[8] & s5_last
         with m.If(valid[7]):
             m.d.sync += s5_last.eq(s4_last)
             for v in range(V):
-                m.d.sync += [s5_p[v].eq(s4_x[v] * s4_factor[v]), s5_n[v].eq(s4_xn[v])]
+                m.d.sync += [s5_p[v].eq(s4_x[v] * s4_factor), s5_n[v].eq(s4_xn[v])]
 
         # --- Stage 9: accumulate --------------------------------------------------------
         s5 = metas[8]
