@@ -165,6 +165,55 @@ def test_the_product_on_another_clock_than_the_operands_stays():
     assert absorb_dsp_registers(netlist) == [("top", "mul", "AB")]
 
 
+def _undriven_inputs(module):
+    """Input bits of cells that no cell output and no module port drives."""
+    driven = {b for info in module["ports"].values() if info["direction"] == "input"
+              for b in info["bits"]}
+    for cell in module["cells"].values():
+        for port, bits in cell["connections"].items():
+            if cell["port_directions"].get(port) == "output":
+                driven.update(b for b in bits if isinstance(b, int))
+    return {(name, port) for name, cell in module["cells"].items()
+            for port, bits in cell["connections"].items()
+            if cell["port_directions"].get(port) == "input"
+            and any(isinstance(b, int) and b not in driven for b in bits)}
+
+
+@pytest.mark.parametrize("first", ["mul", "next"])
+def test_a_product_register_that_feeds_another_multiplier_moves_once(first):
+    """P of one block, through flip-flops, is A of another: the flip-flops can become
+    the first block's output register or the second's input register, not both."""
+    cells = _multiply()
+    a = [600 + min(i, 15) for i in range(18)]
+    b = [700 + min(i, 7) for i in range(18)]
+    nxt = {"next": _dsp(a, b, [800 + i for i in range(36)])}
+    for i in range(8):
+        nxt[f"c{i}"] = _ff(900 + i, 700 + i, ce=8)
+    ordered = {**nxt, **cells} if first == "next" else {**cells, **nxt}
+    ports = {"clk": {"direction": "input", "bits": [2, 3, 7, 8]},
+             "d": {"direction": "input",
+                   "bits": [200 + i for i in range(8)] + [400 + i for i in range(8)]
+                   + [900 + i for i in range(8)]},
+             "y": {"direction": "output", "bits": [800 + i for i in range(32)]}}
+    netlist = _netlist(ordered, ports)
+    moved = absorb_dsp_registers(netlist)
+    module = netlist["modules"]["top"]
+    assert not _undriven_inputs(module)
+    if first == "mul":
+        # The product's flip-flops go into mul's output register; next's A is then a
+        # block's output, which its input register cannot stand for.
+        assert moved == [("top", "mul", "ABP")]
+        assert module["cells"]["next"]["connections"]["A3"] == [603]
+    else:
+        # next takes the flip-flops as its input register, reading mul's P, which then
+        # has two readers (the flip-flops and next) and keeps its output unregistered;
+        # the flip-flops, read by nothing else, go.
+        assert moved == [("top", "next", "AB"), ("top", "mul", "AB")]
+        assert module["cells"]["next"]["connections"]["A3"] == [503]
+        assert module["cells"]["mul"]["parameters"]["REG_OUTPUT_CLK"] == "NONE"
+        assert not any(f"p{i}" in module["cells"] for i in range(16))
+
+
 def test_command_rewrites_the_file_and_refuses_what_is_not_a_netlist(tmp_path, capsys):
     path = tmp_path / "top.json"
     path.write_text(json.dumps(_netlist(_multiply())))

@@ -179,8 +179,10 @@ def absorb_dsp_registers(netlist):
                 _use_register(dsp, "OUTPUT", clock, _OUTPUT_CE, enable)
                 taken += "P"
             moved.append((module_name, dsp_name, taken))
+            # The next block is judged on the netlist as it is now: a product that now
+            # also feeds an operand taken in, or an operand now driven by a block.
+            drivers, sinks = _drivers(module), _sinks(module)
         # An operand's flip-flop goes when nothing reads it any more.
-        sinks = _sinks(module)
         for ff_name in sorted(operand_ffs):
             if not sinks[cells[ff_name]["connections"]["Q"][0]]:
                 del cells[ff_name]
