@@ -11,7 +11,7 @@ from hw.board.system import System
 from testsupport.runner import build_dir_for, run_cocotb, simulator_param
 
 DIVISOR = 4
-FRAMES = {"verilator": 1200, "icarus": 200}
+FRAMES = {"verilator": 600, "icarus": 100}
 #: The virtual board's device with small memories, so the simulators build and run fast.
 CONFIG = board_config("virtual").replace(name="bench", lanes=3, lane_words=256,
                                           act_depth=1024, config_depth=128)

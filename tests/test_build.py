@@ -84,7 +84,7 @@ def test_another_engine_shape_builds_under_its_own_name(tmp_path, capsys):
     assert "expected PxV" in capsys.readouterr().err
 
 
-def test_seed_reaches_nextpnr_and_the_recorded_command(tmp_path, capsys):
+def test_seed_reaches_nextpnr_and_the_recorded_command(tiny_top, tmp_path, capsys):
     args = cli.build_parser().parse_args(["--board", "ulx3s", "--seed", "7"])
     assert args.seed == 7 and cli._argv(args)[-2:] == ["--seed", "7"]
     target = dataclasses.replace(get_target("ulx3s"), seed=args.seed)
@@ -101,7 +101,7 @@ def test_seed_reaches_nextpnr_and_the_recorded_command(tmp_path, capsys):
     assert "'0': expected at least 1" in capsys.readouterr().err
 
 
-def test_router_reaches_nextpnr_and_the_recorded_command(tmp_path, capsys):
+def test_router_reaches_nextpnr_and_the_recorded_command(tiny_top, tmp_path, capsys):
     args = cli.build_parser().parse_args(["--board", "ulx3s", "--router", "router2"])
     assert args.router == "router2" and cli._argv(args)[-2:] == ["--router", "router2"]
     target = dataclasses.replace(get_target("ulx3s"), router=args.router)

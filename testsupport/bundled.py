@@ -60,3 +60,27 @@ def built_boards():
     from sw.mapping.boards import board_config
     names = [t.name for variants in TARGETS.values() for t in variants.values()] + ["virtual"]
     return {name: board_config(name) for name in names}
+
+
+def built_engines():
+    """``{(lanes, width, lane_words, act_depth): [names]}``: every engine a build produces,
+    with the boards that build it (the Arty A7-35T's, which the ULX3S and the virtual board
+    share, and the A7-100T's), and the shape ``python -m hw.build --board ulx3s --engine
+    8x1`` builds to set V = 1 beside the board's own (docs/build.md)."""
+    engines = {}
+    boards = built_boards()
+    for name, board in boards.items():
+        engines.setdefault((board.lanes, board.width, board.lane_words, board.act_depth),
+                           []).append(name)
+    ulx3s = boards["ulx3s_85f"]
+    engines.setdefault((8, 1, ulx3s.lane_words, ulx3s.act_depth), []).append("ulx3s_85f_8x1")
+    return engines
+
+
+def engine_build_dir(engine, simulator):
+    """The simulator build of an engine of :func:`built_engines`, shared by the benches
+    that run on it (conftest.py keeps them on one worker)."""
+    from testsupport.runner import build_dir_for
+    lanes, width, lane_words, act_depth = engine
+    return build_dir_for(f"layer_engine_p{lanes}_v{width}_w{lane_words}_a{act_depth}",
+                         simulator)
