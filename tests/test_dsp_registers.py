@@ -136,7 +136,8 @@ def test_operands_that_cannot_move_stay_and_the_product_still_can(spoil):
 
 
 @pytest.mark.parametrize("spoil", ["already registered", "product into M",
-                                   "product enables differ", "product reset"])
+                                   "product enables differ", "product reset",
+                                   "product read by logic too"])
 def test_a_product_that_cannot_move_stays(spoil):
     cells = _multiply()
     if spoil == "already registered":
@@ -147,6 +148,10 @@ def test_a_product_that_cannot_move_stays(spoil):
         cells["p9"]["connections"]["CE"] = [9]
     elif spoil == "product reset":
         cells["p0"]["connections"]["LSR"] = [5]
+    elif spoil == "product read by logic too":
+        # After the flip-flop in the netlist, so that the flip-flop is P5's first reader.
+        cells["lut"] = {"type": "LUT4", "connections": {"A": [505], "Z": [9]},
+                        "port_directions": {"A": "input", "Z": "output"}, "parameters": {}}
     netlist = _netlist(cells)
     before = copy.deepcopy(netlist)
     moved = absorb_dsp_registers(netlist)
