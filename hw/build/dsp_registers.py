@@ -35,13 +35,9 @@ says what it moved; the ULX3S platform runs it between yosys and nextpnr, after
 :mod:`hw.build.output_registers` (:mod:`hw.boards.ulx3s`).
 """
 
-import json
 import sys
-from pathlib import Path
 
-from sw.atomic import write_text
-
-from .output_registers import _flip_flop_enable, _sinks, _str_param
+from .output_registers import _flip_flop_enable, _sinks, _str_param, rewrite_netlist
 
 __all__ = ["absorb_dsp_registers", "main"]
 
@@ -65,23 +61,36 @@ def _drivers(module):
     return drivers
 
 
-def _register(ff, clock):
+def _register(ff):
     """``(clock, enable, global set/reset)`` of a flip-flop that a register of a multiplier
-    can stand for, on ``clock`` when one is given, or None."""
+    can stand for, or None."""
     if ff is None or ff["type"] != "TRELLIS_FF" or "DI" not in ff["connections"]:
         return None
-    ff_clock = ff["connections"].get("CLK")
-    if ff_clock is None or (clock is not None and ff_clock != clock):
+    clock = ff["connections"].get("CLK")
+    if clock is None:
         return None
     gsr = _str_param(ff["parameters"].get("GSR", "ENABLED"))
-    enable = _flip_flop_enable(ff, ff_clock, gsr)
-    return None if enable is None else (ff_clock, enable, gsr)
+    enable = _flip_flop_enable(ff, clock, gsr)
+    return None if enable is None else (clock, enable, gsr)
+
+
+def _one_register(cells, pairs):
+    """``(flip-flop per port, clock, enable, global set/reset)`` when the flip-flops of
+    ``pairs`` (``(port, cell name or None)``) can all become one register of the block, on
+    one clock, enable and global set/reset; else None."""
+    found, reg = {}, None
+    for port, name in pairs:
+        this = _register(cells.get(name) if name is not None else None)
+        if this is None or (reg is not None and this != reg):
+            return None
+        reg = this
+        found[port] = name
+    return (found, *reg) if found else None
 
 
 def _operand(cells, drivers, conns, ports):
-    """``(flip-flop per port, clock, enable, global set/reset)`` when an operand's register
-    can take in the flip-flops that drive it, else None."""
-    found, clock, reg = {}, None, None
+    """:func:`_one_register` of the flip-flops that drive an operand, or None."""
+    pairs = []
     for port in ports:
         bit = conns.get(port, ["x"])[0]
         if isinstance(bit, str):
@@ -89,19 +98,13 @@ def _operand(cells, drivers, conns, ports):
                 continue
             return None     # a constant 1 would read 0 before the first enabled clock
         name, port_out = drivers.get(bit, (None, None))
-        ff = cells.get(name) if port_out == "Q" else None
-        this = _register(ff, clock)
-        if this is None or (reg is not None and this != reg):
-            return None
-        clock, reg = this[0], this
-        found[port] = name
-    return (found, *reg) if found else None
+        pairs.append((port, name if port_out == "Q" else None))
+    return _one_register(cells, pairs)
 
 
 def _product(cells, sinks, conns):
-    """``(flip-flop per port, clock, enable, global set/reset)`` when P's register can take
-    in the flip-flops that P feeds, else None."""
-    found, clock, reg = {}, None, None
+    """:func:`_one_register` of the flip-flops that P feeds, or None."""
+    pairs = []
     for port in _PRODUCT:
         bits = conns.get(port)
         if not bits or not isinstance(bits[0], int) or not sinks[bits[0]]:
@@ -109,13 +112,8 @@ def _product(cells, sinks, conns):
         if len(sinks[bits[0]]) != 1:
             return None
         name, port_in = sinks[bits[0]][0]
-        ff = cells.get(name) if name is not None and port_in == "DI" else None
-        this = _register(ff, clock)
-        if this is None or (reg is not None and this != reg):
-            return None
-        clock, reg = this[0], this
-        found[port] = name
-    return (found, *reg) if found else None
+        pairs.append((port, name if port_in == "DI" else None))
+    return _one_register(cells, pairs)
 
 
 def _bare(dsp):
@@ -206,32 +204,21 @@ def _flip_flops(netlist):
                for cell in module.get("cells", {}).values())
 
 
-def main(argv=None):
-    """``python -m hw.build.dsp_registers NETLIST.json``: rewrite it in place."""
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m hw.build.dsp_registers NETLIST.json", file=sys.stderr)
-        return 2
-    path = Path(argv[0])
-    try:
-        netlist = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        print(f"error: {path}: not a yosys JSON netlist ({exc})", file=sys.stderr)
-        return 1
-    if not isinstance(netlist, dict) or not isinstance(netlist.get("modules"), dict):
-        print(f"error: {path}: no 'modules' object; expected yosys's write_json output",
-              file=sys.stderr)
-        return 1
+def _summary(netlist):
     before = _flip_flops(netlist)
     moved = absorb_dsp_registers(netlist)
-    write_text(path, json.dumps(netlist))
     kinds = {}
     for *_, taken in moved:
         kinds[taken] = kinds.get(taken, 0) + 1
     detail = ", ".join(f"{n} with {'+'.join(k)}" for k, n in sorted(kinds.items())) or "none"
-    print(f"[dsp_registers] {before - _flip_flops(netlist)} flip-flops taken into the "
-          f"registers of {len(moved)} MULT18X18Ds ({detail})", flush=True)
-    return 0
+    return (f"[dsp_registers] {before - _flip_flops(netlist)} flip-flops taken into the "
+            f"registers of {len(moved)} MULT18X18Ds ({detail})")
+
+
+def main(argv=None):
+    """``python -m hw.build.dsp_registers NETLIST.json``: rewrite it in place."""
+    return rewrite_netlist(sys.argv[1:] if argv is None else argv,
+                           "hw.build.dsp_registers", _summary)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from sw.atomic import write_text
 
-__all__ = ["absorb_output_registers", "main"]
+__all__ = ["absorb_output_registers", "main", "rewrite_netlist"]
 
 _PORT_BITS = 18
 
@@ -168,11 +168,13 @@ def absorb_output_registers(netlist):
     return moved
 
 
-def main(argv=None):
-    """``python -m hw.build.output_registers NETLIST.json``: rewrite it in place."""
-    argv = sys.argv[1:] if argv is None else argv
+def rewrite_netlist(argv, module, change):
+    """The command line of a netlist pass: ``python -m MODULE NETLIST.json`` reads yosys's
+    JSON netlist, applies ``change`` (which alters it in place and returns the line to
+    print), and writes it back atomically. Returns the exit status (2 for bad arguments, 1
+    for a file that is not such a netlist, which is left as it was)."""
     if len(argv) != 1:
-        print("usage: python -m hw.build.output_registers NETLIST.json", file=sys.stderr)
+        print(f"usage: python -m {module} NETLIST.json", file=sys.stderr)
         return 2
     path = Path(argv[0])
     try:
@@ -184,13 +186,22 @@ def main(argv=None):
         print(f"error: {path}: no 'modules' object; expected yosys's write_json output",
               file=sys.stderr)
         return 1
-    moved = absorb_output_registers(netlist)
+    line = change(netlist)
     write_text(path, json.dumps(netlist))
-    ports = len(moved)
-    ffs = sum(n for *_, n in moved)
-    print(f"[output_registers] {ffs} flip-flops moved into the output registers of "
-          f"{ports} DP16KD read ports", flush=True)
+    print(line, flush=True)
     return 0
+
+
+def _summary(netlist):
+    moved = absorb_output_registers(netlist)
+    return (f"[output_registers] {sum(n for *_, n in moved)} flip-flops moved into the "
+            f"output registers of {len(moved)} DP16KD read ports")
+
+
+def main(argv=None):
+    """``python -m hw.build.output_registers NETLIST.json``: rewrite it in place."""
+    return rewrite_netlist(sys.argv[1:] if argv is None else argv,
+                           "hw.build.output_registers", _summary)
 
 
 if __name__ == "__main__":
