@@ -270,6 +270,10 @@ MUTATIONS = [
     M("engine-stall-ignored", "hw/engine/layer_engine.py",
       "granted.eq(waiting & ~self.stall)", "granted.eq(waiting)",
       "the arbiter grants results while the epilogue is stalled", ENGINE),
+    M("engine-pop-ignores-stall", "hw/engine/layer_engine.py",
+      "lane.o.ready.eq(take[k] & ~self.stall)", "lane.o.ready.eq(take[k])",
+      "a lane's queue gives up its result while the epilogue is stalled (the result is "
+      "lost)", ENGINE),
     M("lane-occupied-ignores-resultless-words", "hw/engine/lane.py",
       "leave = valid[-1] & ~s5_last", "leave = C(0)",
       "a word that leaves the pipeline without a result still holds its queue place",

@@ -242,15 +242,23 @@ class LayerEngine(wiring.Component):
                                               lane.next_valid_kept))
         idle_grant = _round_robin(m, "idle", last, kept)
         busy_grant = _round_robin(m, "busy", grant, after_grant)
+        # Each lane's share of the grant (grant[k] & waiting) in a register of its own,
+        # which the placer can put by the lane: its queue's pop, and through it the
+        # queue's level, then start from a flip-flop a route away, not from a gate by the
+        # arbiter that the level itself has to reach first.
+        take = Signal(self.lanes)
         with m.If(self.start):     # every layer starts from the same arbiter state
             # The engine is drained when a layer starts: no queue holds a result.
-            m.d.sync += [last.eq(1 << (self.lanes - 1)), grant.eq(0), waiting.eq(0)]
+            m.d.sync += [last.eq(1 << (self.lanes - 1)), grant.eq(0), waiting.eq(0),
+                         take.eq(0)]
         with m.Elif(granted):
-            m.d.sync += [last.eq(grant), grant.eq(busy_grant), waiting.eq(after_grant.any())]
+            m.d.sync += [last.eq(grant), grant.eq(busy_grant), waiting.eq(after_grant.any()),
+                         take.eq(busy_grant & after_grant.any().replicate(self.lanes))]
         with m.Else():
-            m.d.sync += [grant.eq(idle_grant), waiting.eq(kept.any())]
+            m.d.sync += [grant.eq(idle_grant), waiting.eq(kept.any()),
+                         take.eq(idle_grant & kept.any().replicate(self.lanes))]
         for k, lane in enumerate(lanes):
-            m.d.comb += lane.o.ready.eq(granted & grant[k])
+            m.d.comb += lane.o.ready.eq(take[k] & ~self.stall)
         chosen = Signal.like(lanes[0].o.payload)
         m.d.comb += chosen.eq(_one_hot_mux(grant, [lane.o.payload for lane in lanes]))
 
