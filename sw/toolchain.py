@@ -8,6 +8,8 @@
 * Icarus Verilog is used when the system has it (``apt-get install iverilog``).
 * Chromium (Debian's ``chromium`` package), headless, renders ``infer``'s HTML report in
   its test (tests/test_infer_html.py) and makes docs/report-screenshot.png.
+* ccache, when the system has it, lets the cocotb benches' Verilator builds compile
+  Verilator's runtime once between them (testsupport/runner.py).
 
 :func:`tools` reports each tool, its version and, when missing, the command that
 installs it; ``attq-fpga doctor`` prints that report.
@@ -142,6 +144,10 @@ def tools():
     found.append(Tool("chromium", "rendering test of the HTML report (headless)", chromium,
                       tool_version([chromium, "--version"]) if chromium else None,
                       "sudo apt-get install chromium"))
+    ccache = shutil.which("ccache")
+    found.append(Tool("ccache", "faster Verilator builds of the cocotb benches (optional)",
+                      ccache, tool_version([ccache, "--version"]) if ccache else None,
+                      "sudo apt-get install ccache"))
     for module, dist, purpose in (
             ("amaranth", "amaranth", "HDL"),
             ("amaranth_boards", "amaranth-boards", "board definitions"),
