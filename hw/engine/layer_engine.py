@@ -245,7 +245,10 @@ class LayerEngine(wiring.Component):
         # Each lane's share of the grant (grant[k] & waiting) in a register of its own,
         # which the placer can put by the lane: its queue's pop, and through it the
         # queue's level, then start from a flip-flop a route away, not from a gate by the
-        # arbiter that the level itself has to reach first.
+        # arbiter that the level itself has to reach first. The AND with "some request"
+        # changes no value (a round-robin choice among no requests is 0): it is what makes
+        # these flip-flops' inputs differ from the grant's, which yosys would otherwise
+        # merge them with (the ULX3S netlist keeps all eight).
         take = Signal(self.lanes)
         with m.If(self.start):     # every layer starts from the same arbiter state
             # The engine is drained when a layer starts: no queue holds a result.
